@@ -1,0 +1,1 @@
+"""Bootstrap: the phase engine, the journal, one module per phase."""

@@ -1,0 +1,1 @@
+"""Typer commands: thin. Parse, build context, call one core function, render."""

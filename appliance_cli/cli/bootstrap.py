@@ -1,0 +1,10 @@
+"""`appliance bootstrap`."""
+
+from __future__ import annotations
+
+from appliance_cli.cli._stub import not_implemented
+
+
+def bootstrap() -> None:
+    """(not available yet)"""
+    not_implemented("bootstrap")

@@ -1,0 +1,95 @@
+"""The ``appliance`` command: registers one module per command and maps errors to exit codes."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from appliance_cli import __version__, console
+from appliance_cli.cli import (
+    bootstrap,
+    explain,
+    lab,
+    release,
+    reset,
+    serve_status,
+    status,
+    support_bundle,
+    validate,
+)
+from appliance_cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, ApplianceError
+
+app = typer.Typer(
+    name="appliance",
+    help=(
+        "Install an Alga PSA appliance on a single-node Talos Linux machine, and tell at every "
+        "moment whether it is installing, ready to log in, ready with background issues, fully "
+        "healthy, or blocked (with the blocker and the next action).\n\n"
+        "Start with the lab (a simulated appliance on this machine): "
+        "'appliance lab up', then 'appliance bootstrap --site-id lab ...'."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.display_text(f"appliance {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="Show debug detail and tracebacks.")
+    ] = 0,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    console.set_verbosity(verbose)
+
+
+app.command("bootstrap", rich_help_panel="Install")(bootstrap.bootstrap)
+app.command("status", rich_help_panel="Observe")(status.status)
+app.command("support-bundle", rich_help_panel="Observe")(support_bundle.support_bundle)
+app.command("explain", rich_help_panel="Observe")(explain.explain)
+app.command("serve-status", rich_help_panel="Observe")(serve_status.serve_status)
+app.command("reset", rich_help_panel="Install")(reset.reset)
+app.add_typer(lab.app, name="lab", rich_help_panel="Try it")
+app.add_typer(release.app, name="release", rich_help_panel="Release engineering")
+app.command("validate", rich_help_panel="Release engineering")(validate.validate)
+
+
+def run(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, turn project errors into one clear line and an exit code."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except ApplianceError as exc:
+        console.display_error(exc.message, hint=exc.hint)
+        if console.verbosity() > 0:
+            console.err().print_exception()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        console.display_error("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        console.display_error("aborted")
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:  # click usage errors and friends
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code)
+        raise
+    sys.exit(0)

@@ -1,0 +1,10 @@
+"""`appliance reset`."""
+
+from __future__ import annotations
+
+from appliance_cli.cli._stub import not_implemented
+
+
+def reset() -> None:
+    """(not available yet)"""
+    not_implemented("reset")

@@ -1,0 +1,10 @@
+"""`appliance validate`."""
+
+from __future__ import annotations
+
+from appliance_cli.cli._stub import not_implemented
+
+
+def validate() -> None:
+    """(not available yet)"""
+    not_implemented("validate")

@@ -1,0 +1,7 @@
+"""The lab: a simulated single-node appliance on loopback (DESIGN §10).
+
+Honestly named: nothing here talks to a real Talos node or Kubernetes API server. The
+kubernetes API (``apiserver``) serves the in-memory ``store`` over real HTTP; simulated
+controllers (``controllers``) move objects through realistic states driven by a scenario.
+Production code reaches the lab only through ``appliance_cli.adapters.factory``.
+"""

@@ -1,0 +1,394 @@
+"""In-memory object store of the lab's Kubernetes API.
+
+Thread-safe. Objects are plain JSON dicts exactly as the API serves them. Every write bumps
+a global resourceVersion and is published to watchers. The HTTP layer (``apiserver``) and
+the simulated controllers both use this API; neither keeps a second copy of state.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import queue
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+Obj = dict[str, Any]
+WatchEventType = Literal["ADDED", "MODIFIED", "DELETED"]
+
+
+def now_rfc3339() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    group: str  # "" for the core group
+    version: str
+    plural: str
+    kind: str
+    namespaced: bool
+    short_names: tuple[str, ...] = ()
+    has_status: bool = True
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def key(self) -> str:
+        """``v1/pods``, ``apps/v1/deployments``: the snapshot's resource key."""
+        return f"{self.api_version}/{self.plural}"
+
+    @property
+    def list_kind(self) -> str:
+        return f"{self.kind}List"
+
+
+def _rt(
+    group: str, version: str, plural: str, kind: str, namespaced: bool = True, *short: str
+) -> ResourceType:
+    return ResourceType(group, version, plural, kind, namespaced, tuple(short))
+
+
+RESOURCE_TYPES: tuple[ResourceType, ...] = (
+    _rt("", "v1", "namespaces", "Namespace", False, "ns"),
+    _rt("", "v1", "nodes", "Node", False, "no"),
+    _rt("", "v1", "pods", "Pod", True, "po"),
+    _rt("", "v1", "events", "Event", True, "ev"),
+    _rt("", "v1", "secrets", "Secret", True),
+    _rt("", "v1", "configmaps", "ConfigMap", True, "cm"),
+    _rt("", "v1", "services", "Service", True, "svc"),
+    _rt("", "v1", "serviceaccounts", "ServiceAccount", True, "sa"),
+    _rt("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", True, "pvc"),
+    _rt("", "v1", "persistentvolumes", "PersistentVolume", False, "pv"),
+    _rt("apps", "v1", "deployments", "Deployment", True, "deploy"),
+    _rt("apps", "v1", "statefulsets", "StatefulSet", True, "sts"),
+    _rt("apps", "v1", "daemonsets", "DaemonSet", True, "ds"),
+    _rt("apps", "v1", "replicasets", "ReplicaSet", True, "rs"),
+    _rt("batch", "v1", "jobs", "Job", True),
+    _rt("rbac.authorization.k8s.io", "v1", "roles", "Role", True),
+    _rt("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True),
+    _rt("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False),
+    _rt("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False),
+    _rt("storage.k8s.io", "v1", "storageclasses", "StorageClass", False, "sc"),
+    _rt("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", False, "crd"),
+    _rt("source.toolkit.fluxcd.io", "v1", "gitrepositories", "GitRepository", True, "gitrepo"),
+    _rt("source.toolkit.fluxcd.io", "v1", "helmrepositories", "HelmRepository", True, "helmrepo"),
+    _rt("source.toolkit.fluxcd.io", "v1", "ocirepositories", "OCIRepository", True, "ocirepo"),
+    _rt("kustomize.toolkit.fluxcd.io", "v1", "kustomizations", "Kustomization", True, "ks"),
+    _rt("helm.toolkit.fluxcd.io", "v2", "helmreleases", "HelmRelease", True, "hr"),
+)
+
+BY_KEY: dict[str, ResourceType] = {rt.key: rt for rt in RESOURCE_TYPES}
+BY_KIND: dict[tuple[str, str], ResourceType] = {(rt.api_version, rt.kind): rt for rt in RESOURCE_TYPES}
+
+
+def resource_for(api_version: str, kind: str) -> ResourceType:
+    try:
+        return BY_KIND[(api_version, kind)]
+    except KeyError:
+        raise Invalid(f'no matches for kind "{kind}" in version "{api_version}"') from None
+
+
+class StoreError(Exception):
+    code: int = 500
+    reason: str = "InternalError"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(StoreError):
+    code = 404
+    reason = "NotFound"
+
+
+class AlreadyExists(StoreError):
+    code = 409
+    reason = "AlreadyExists"
+
+
+class Conflict(StoreError):
+    code = 409
+    reason = "Conflict"
+
+
+class Invalid(StoreError):
+    code = 422
+    reason = "Invalid"
+
+
+def not_found(rt: ResourceType, name: str) -> NotFound:
+    group = f"{rt.plural}.{rt.group}" if rt.group else rt.plural
+    return NotFound(f'{group} "{name}" not found')
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    type: WatchEventType
+    object: Obj
+    resource_version: int
+
+
+class _Watcher:
+    def __init__(self, key: str, namespace: str | None, matcher: Callable[[Obj], bool] | None) -> None:
+        self.key = key
+        self.namespace = namespace
+        self.matcher = matcher
+        self.queue: queue.Queue[WatchEvent | None] = queue.Queue()
+
+
+class Store:
+    """The lab's objects, keyed by resource type, namespace and name."""
+
+    # How many past events are kept so a watch can resume from a recent resourceVersion.
+    HISTORY = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._objects: dict[str, dict[tuple[str, str], Obj]] = {rt.key: {} for rt in RESOURCE_TYPES}
+        self._rv = itertools.count(1000)
+        self._last_rv = 999
+        self._watchers: list[_Watcher] = []
+        self._history: list[tuple[str, WatchEvent]] = []
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _next_rv(self) -> int:
+        self._last_rv = next(self._rv)
+        return self._last_rv
+
+    @property
+    def resource_version(self) -> int:
+        with self._lock:
+            return self._last_rv
+
+    def _publish(self, rt: ResourceType, etype: WatchEventType, obj: Obj, rv: int) -> None:
+        ev = WatchEvent(etype, obj, rv)
+        self._history.append((rt.key, ev))
+        if len(self._history) > self.HISTORY:
+            del self._history[: len(self._history) - self.HISTORY]
+        ns = obj.get("metadata", {}).get("namespace")
+        for w in self._watchers:
+            if w.key != rt.key or (w.namespace and w.namespace != ns):
+                continue
+            if w.matcher is not None and not w.matcher(obj):
+                continue
+            w.queue.put(ev)
+
+    @staticmethod
+    def _ns_name(rt: ResourceType, namespace: str | None, name: str) -> tuple[str, str]:
+        return (namespace or "" if rt.namespaced else "", name)
+
+    # -- reads -----------------------------------------------------------------------------
+    def get(self, rt: ResourceType, namespace: str | None, name: str) -> Obj:
+        with self._lock:
+            obj = self._objects[rt.key].get(self._ns_name(rt, namespace, name))
+            if obj is None:
+                raise not_found(rt, name)
+            return copy.deepcopy(obj)
+
+    def try_get(self, rt: ResourceType, namespace: str | None, name: str) -> Obj | None:
+        try:
+            return self.get(rt, namespace, name)
+        except NotFound:
+            return None
+
+    def list(
+        self,
+        rt: ResourceType,
+        namespace: str | None = None,
+        matcher: Callable[[Obj], bool] | None = None,
+    ) -> tuple[list[Obj], int]:
+        """Matching objects sorted by namespace/name, and the store's resourceVersion."""
+        with self._lock:
+            items = [
+                copy.deepcopy(o)
+                for (ns, _), o in sorted(self._objects[rt.key].items())
+                if (not namespace or ns == namespace) and (matcher is None or matcher(o))
+            ]
+            return items, self._last_rv
+
+    def count(self, rt: ResourceType) -> int:
+        with self._lock:
+            return len(self._objects[rt.key])
+
+    # -- writes ----------------------------------------------------------------------------
+    def create(self, rt: ResourceType, obj: Obj, namespace: str | None = None) -> Obj:
+        obj = copy.deepcopy(obj)
+        meta = obj.setdefault("metadata", {})
+        if rt.namespaced:
+            ns = namespace or meta.get("namespace") or "default"
+            if namespace and meta.get("namespace") and meta["namespace"] != namespace:
+                raise Invalid(
+                    "the namespace of the provided object does not match the namespace sent on the request"
+                )
+            meta["namespace"] = ns
+            if rt.kind != "Namespace" and self.try_get(BY_KEY["v1/namespaces"], None, ns) is None:
+                raise NotFound(f'namespaces "{ns}" not found')
+        else:
+            meta.pop("namespace", None)
+        name = meta.get("name")
+        if not name and meta.get("generateName"):
+            name = meta["generateName"] + uuid.uuid4().hex[:5]
+            meta["name"] = name
+        if not name:
+            raise Invalid(
+                f'{rt.kind} "" is invalid: metadata.name: Required value: name or generateName is required'
+            )
+        with self._lock:
+            key = self._ns_name(rt, meta.get("namespace"), name)
+            if key in self._objects[rt.key]:
+                group = f"{rt.plural}.{rt.group}" if rt.group else rt.plural
+                raise AlreadyExists(f'{group} "{name}" already exists')
+            obj["apiVersion"] = rt.api_version
+            obj["kind"] = rt.kind
+            meta["uid"] = str(uuid.uuid4())
+            meta.setdefault("creationTimestamp", now_rfc3339())
+            if "spec" in obj or rt.group:
+                meta["generation"] = 1
+            rv = self._next_rv()
+            meta["resourceVersion"] = str(rv)
+            self._objects[rt.key][key] = obj
+            self._publish(rt, "ADDED", copy.deepcopy(obj), rv)
+            return copy.deepcopy(obj)
+
+    def replace(
+        self, rt: ResourceType, namespace: str | None, name: str, obj: Obj, *, subresource: str | None = None
+    ) -> Obj:
+        """Replace an object (or only its status with ``subresource='status'``).
+
+        A non-empty ``metadata.resourceVersion`` that is not current is a 409 Conflict.
+        """
+        with self._lock:
+            key = self._ns_name(rt, namespace, name)
+            cur = self._objects[rt.key].get(key)
+            if cur is None:
+                raise not_found(rt, name)
+            sent_rv = (obj.get("metadata") or {}).get("resourceVersion")
+            if sent_rv and str(sent_rv) != cur["metadata"]["resourceVersion"]:
+                group = f"{rt.plural}.{rt.group}" if rt.group else rt.plural
+                raise Conflict(
+                    f'Operation cannot be fulfilled on {group} "{name}": the object has been modified; '
+                    "please apply your changes to the latest version and try again"
+                )
+            new = copy.deepcopy(cur)
+            if subresource == "status":
+                new["status"] = copy.deepcopy(obj.get("status", {}))
+            else:
+                incoming = copy.deepcopy(obj)
+                meta = incoming.setdefault("metadata", {})
+                for k in ("uid", "creationTimestamp", "generation", "namespace", "name", "deletionTimestamp"):
+                    if k in cur["metadata"]:
+                        meta[k] = cur["metadata"][k]
+                    else:
+                        meta.pop(k, None)
+                if "status" in cur and rt.has_status and rt.kind not in ("ConfigMap", "Secret"):
+                    incoming["status"] = cur["status"]
+                incoming["apiVersion"] = rt.api_version
+                incoming["kind"] = rt.kind
+                if incoming.get("spec") != cur.get("spec") and "generation" in meta:
+                    meta["generation"] = int(meta["generation"]) + 1
+                new = incoming
+            return self._commit(rt, key, cur, new)
+
+    def mutate(self, rt: ResourceType, namespace: str | None, name: str, fn: Callable[[Obj], None]) -> Obj:
+        """Atomically read-modify-write one object (controllers use this). Bumps generation on spec change."""
+        with self._lock:
+            key = self._ns_name(rt, namespace, name)
+            cur = self._objects[rt.key].get(key)
+            if cur is None:
+                raise not_found(rt, name)
+            new = copy.deepcopy(cur)
+            fn(new)
+            meta = new.setdefault("metadata", {})
+            for k in ("uid", "name", "namespace", "creationTimestamp"):
+                if k in cur["metadata"]:
+                    meta[k] = cur["metadata"][k]
+            if new.get("spec") != cur.get("spec") and "generation" in cur["metadata"]:
+                meta["generation"] = int(cur["metadata"]["generation"]) + 1
+            return self._commit(rt, key, cur, new)
+
+    def _commit(self, rt: ResourceType, key: tuple[str, str], cur: Obj, new: Obj) -> Obj:
+        if new == cur:
+            return copy.deepcopy(cur)
+        rv = self._next_rv()
+        new["metadata"]["resourceVersion"] = str(rv)
+        self._objects[rt.key][key] = new
+        self._publish(rt, "MODIFIED", copy.deepcopy(new), rv)
+        return copy.deepcopy(new)
+
+    def delete(self, rt: ResourceType, namespace: str | None, name: str) -> Obj:
+        """Delete an object. Deleting a namespace cascades to everything inside it."""
+        with self._lock:
+            key = self._ns_name(rt, namespace, name)
+            cur = self._objects[rt.key].pop(key, None)
+            if cur is None:
+                raise not_found(rt, name)
+            if rt.kind == "Namespace":
+                for other in RESOURCE_TYPES:
+                    if not other.namespaced:
+                        continue
+                    for k in [k for k in self._objects[other.key] if k[0] == name]:
+                        gone = self._objects[other.key].pop(k)
+                        self._publish(other, "DELETED", gone, self._next_rv())
+            rv = self._next_rv()
+            cur["metadata"]["resourceVersion"] = str(rv)
+            self._publish(rt, "DELETED", copy.deepcopy(cur), rv)
+            return copy.deepcopy(cur)
+
+    # -- watch -----------------------------------------------------------------------------
+    def watch(
+        self,
+        rt: ResourceType,
+        namespace: str | None = None,
+        matcher: Callable[[Obj], bool] | None = None,
+        since: int | None = None,
+    ) -> _Watcher:
+        """Register a watcher; events after ``since`` still in history are replayed first.
+
+        Raises ``Gone``-like ``StoreError`` (410) when ``since`` is older than the history.
+        """
+        w = _Watcher(rt.key, namespace, matcher)
+        with self._lock:
+            if since is not None and since < self._last_rv:
+                if self._history and since < self._history[0][1].resource_version - 1:
+                    raise Expired(f"too old resource version: {since} ({self._last_rv})")
+                for key, ev in self._history:
+                    if key != rt.key or ev.resource_version <= since:
+                        continue
+                    ns = ev.object.get("metadata", {}).get("namespace")
+                    if namespace and ns != namespace:
+                        continue
+                    if matcher is not None and not matcher(ev.object):
+                        continue
+                    w.queue.put(ev)
+            self._watchers.append(w)
+        return w
+
+    def stop_watch(self, w: _Watcher) -> None:
+        with self._lock:
+            if w in self._watchers:
+                self._watchers.remove(w)
+        w.queue.put(None)
+
+    def iter_events(self, w: _Watcher, timeout: float) -> Iterator[WatchEvent]:
+        """Yield a watcher's events until ``timeout`` seconds pass with none, or it is stopped."""
+        while True:
+            try:
+                ev = w.queue.get(timeout=timeout)
+            except queue.Empty:
+                return
+            if ev is None:
+                return
+            yield ev
+
+
+class Expired(StoreError):
+    code = 410
+    reason = "Expired"

@@ -1,0 +1,1 @@
+"""Status: canonical model, snapshot collector, readiness and blocker rules, rollup, render."""

@@ -1,0 +1,1 @@
+"""Blocker rules: one small function per blocker code."""

@@ -1,0 +1,132 @@
+"""The cluster snapshot (DESIGN §7): what collection produces and classification reads.
+
+Each ``resources`` value is the List object exactly as the API returned it (raw JSON).
+A resource that could not be listed (403, error) is recorded in ``unavailable`` so the
+rest can still be classified.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from appliance_cli.errors import SnapshotError
+
+SNAPSHOT_API_VERSION: Literal["appliance.alga-psa.io/v1alpha1"] = "appliance.alga-psa.io/v1alpha1"
+
+# The resource keys of a snapshot, in collection order.
+RESOURCE_KEYS: tuple[str, ...] = (
+    "v1/nodes",
+    "v1/pods",
+    "v1/events",
+    "v1/persistentvolumeclaims",
+    "v1/configmaps",
+    "apps/v1/deployments",
+    "apps/v1/statefulsets",
+    "batch/v1/jobs",
+    "source.toolkit.fluxcd.io/v1/gitrepositories",
+    "kustomize.toolkit.fluxcd.io/v1/kustomizations",
+    "helm.toolkit.fluxcd.io/v2/helmreleases",
+)
+
+
+class _Snap(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class CollectionInfo(_Snap):
+    api_requests: int = Field(0, alias="apiRequests")
+    seconds: float = 0.0
+    unavailable: dict[str, str] = Field(default_factory=dict)
+
+
+class SiteInfo(_Snap):
+    site_id: str = Field(alias="siteId")
+    node_ip: str | None = Field(None, alias="nodeIp")
+    app_url: str | None = Field(None, alias="appUrl")
+    status_url: str | None = Field(None, alias="statusUrl")
+    release_version: str | None = Field(None, alias="releaseVersion")
+
+
+class KubeReachability(_Snap):
+    reachable: bool
+    error: str | None = None
+
+
+class TalosReachability(_Snap):
+    checked: bool = False
+    reachable: bool | None = None
+    error: str | None = None
+
+
+class Reachability(_Snap):
+    kubernetes: KubeReachability
+    talos: TalosReachability = Field(default_factory=TalosReachability)
+
+
+class LoginProbe(_Snap):
+    url: str | None = None
+    status_code: int | None = Field(None, alias="statusCode")
+    location: str | None = None
+    error: str | None = None
+
+
+class SeedUsersProbe(_Snap):
+    count: int | None = None
+    error: str | None = None
+    source: Literal["exec", "published", "none"] | None = None
+
+
+class Probes(_Snap):
+    login: LoginProbe | None = None
+    seed_users: SeedUsersProbe | None = Field(None, alias="seedUsers")
+
+
+class ClusterSnapshot(_Snap):
+    api_version: Literal["appliance.alga-psa.io/v1alpha1"] = Field(SNAPSHOT_API_VERSION, alias="apiVersion")
+    kind: Literal["ClusterSnapshot"] = "ClusterSnapshot"
+    collected_at: str = Field(alias="collectedAt")
+    collection: CollectionInfo = Field(default_factory=CollectionInfo)
+    site: SiteInfo
+    reachability: Reachability
+    resources: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    pod_logs: dict[str, list[str]] = Field(default_factory=dict, alias="podLogs")
+    probes: Probes = Field(default_factory=Probes)
+    # Facts from the release preflight / bootstrap journal, as plain JSON (optional).
+    release_facts: dict[str, Any] = Field(default_factory=dict, alias="releaseFacts")
+
+    def items(self, key: str) -> list[dict[str, Any]]:
+        """The items of one resource list (empty when absent or unavailable)."""
+        lst = self.resources.get(key) or {}
+        items = lst.get("items") or []
+        return list(items)
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        return self.model_dump_json(by_alias=True, indent=indent)
+
+
+def load_snapshot(path: Path) -> ClusterSnapshot:
+    """Read a snapshot file; raise ``SnapshotError`` (exit 2) naming the file when unusable."""
+    try:
+        raw = path.read_text()
+    except OSError as exc:
+        raise SnapshotError(f"cannot read snapshot: {exc.strerror or exc}", param=str(path)) from exc
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise SnapshotError(f"not valid JSON (line {exc.lineno}: {exc.msg})", param=str(path)) from exc
+    if not isinstance(data, dict) or data.get("kind") != "ClusterSnapshot":
+        raise SnapshotError(
+            "not a cluster snapshot (expected kind: ClusterSnapshot; "
+            "make one with 'appliance support-bundle')",
+            param=str(path),
+        )
+    try:
+        return ClusterSnapshot.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise SnapshotError(f"malformed snapshot at {where}: {first['msg']}", param=str(path)) from exc

@@ -1,0 +1,1 @@
+"""The status web service (FastAPI): auth, API, HTML page."""

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Run every check of the project from a fresh clone: sets up .venv and the test programs,
+# then ruff, mypy, the import-layer contracts and pytest. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh --test-deps
+
+echo "== ruff"
+.venv/bin/ruff check appliance_cli tests scripts
+echo "== mypy (strict)"
+.venv/bin/mypy
+echo "== import layers"
+.venv/bin/lint-imports
+echo "== pytest"
+set +e
+.venv/bin/pytest "$@"
+rc=$?
+set -e
+if [[ $rc -eq 5 ]]; then
+  echo "pytest collected no tests" >&2
+  exit 1
+fi
+exit $rc

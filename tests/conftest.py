@@ -1,0 +1,22 @@
+"""Shared fixtures: an isolated appliance home for every test, the CLI runner."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = REPO_ROOT / "tests" / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("appliance-home")
+    monkeypatch.setenv("ALGA_APPLIANCE_HOME", str(home))
+    monkeypatch.delenv("ALGA_APPLIANCE_RELEASES_DIR", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    yield home
