@@ -1,0 +1,598 @@
+"""Classify a cluster snapshot into the canonical status document (pure: no I/O, no clock).
+
+``classify(snapshot)`` builds the index once, runs every registered rule, merges and ranks
+the findings (root cause before symptom, login-blocking before background, one blocker per
+code and component), derives the tiers and the rollup of DESIGN §5, and lists what is still
+in progress (image pulls, the bootstrap Job, reconciliations) as active operations.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+
+from appliance_cli.catalog import Catalog, Component, load_catalog
+from appliance_cli.status.index import (
+    ReleaseImage,
+    SnapshotIndex,
+    TimedEvent,
+    build_index,
+    iter_container_statuses,
+    key_of,
+    parse_time,
+    release_images_from,
+    same_repository,
+)
+from appliance_cli.status.model import (
+    ActiveOperation,
+    Blocker,
+    BootstrapProgress,
+    ComponentStatus,
+    EventSummary,
+    ImageCheck,
+    ReleaseInfo,
+    Rollup,
+    RollupState,
+    StatusDocument,
+    Tiers,
+    TierStatus,
+    Urls,
+)
+from appliance_cli.status.readiness import (
+    FAILING_WAITING_REASONS,
+    Readiness,
+    failing_waiting,
+    flux_readiness,
+    login_probe_ok,
+    node_readiness,
+    pvc_readiness,
+    workload_readiness,
+)
+from appliance_cli.status.rules import Finding, registered, spec_for
+from appliance_cli.status.rules.app import bootstrap_state, login_component
+from appliance_cli.status.rules.signals import active_pull
+from appliance_cli.status.snapshot import ClusterSnapshot
+
+if TYPE_CHECKING:
+    from appliance_cli.releases import Release
+
+MAX_EVIDENCE = 6
+MAX_RECENT_EVENTS = 20
+# Codes that only restate a symptom: folded into any other finding of the same component.
+FOLDED_CODES = frozenset({"workload_not_ready"})
+# Codes that are generic or advisory: they never count as "a specific cause" of a component.
+GENERIC_CODES = frozenset(
+    {"crash_loop", "workload_not_ready", "kustomization_failed", "helmrelease_failed", "release_image_drift"}
+)
+TIMEOUT_WORDS = ("context deadline exceeded", "retries exhausted", "timeout waiting for", "timed out waiting")
+LOGIN_STATES: frozenset[RollupState] = frozenset(
+    {"ready_to_log_in", "ready_with_background_issues", "fully_healthy"}
+)
+
+
+def _rfc3339(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _release_images(
+    catalog: Catalog, release: Release | None, images: Mapping[str, ReleaseImage] | None
+) -> dict[str, ReleaseImage] | None:
+    if images is not None:
+        return dict(images)
+    if release is None:
+        return None
+    raw = {k: v.model_dump(by_alias=True) for k, v in release.images.items()}
+    return release_images_from(catalog, raw)
+
+
+# --- findings: run, merge, fold, explain, rank ---------------------------------------------
+
+
+def run_rules(index: SnapshotIndex) -> list[Finding]:
+    findings: list[Finding] = []
+    for r in registered():
+        if not index.kube_reachable and r.spec.code not in (
+            "kubernetes_api_unreachable",
+            "talos_api_unreachable",
+        ):
+            continue
+        findings.extend(r.fn(index))
+    return findings
+
+
+def _merge(findings: list[Finding]) -> list[Finding]:
+    merged: dict[tuple[str, str], Finding] = {}
+    for f in findings:
+        key = (f.code, f.component)
+        if key not in merged:
+            merged[key] = Finding(
+                f.code, f.component, f.tier, f.reason, f.next_action, f.login_blocking, list(f.evidence)
+            )
+            continue
+        m = merged[key]
+        m.login_blocking = m.login_blocking or f.login_blocking
+        seen = {(e.kind, e.namespace, e.name, e.message) for e in m.evidence}
+        for e in f.evidence:
+            if (e.kind, e.namespace, e.name, e.message) not in seen:
+                m.evidence.append(e)
+                seen.add((e.kind, e.namespace, e.name, e.message))
+    return list(merged.values())
+
+
+def _fold_and_explain(findings: list[Finding], index: SnapshotIndex) -> list[Finding]:
+    specific: dict[str, list[Finding]] = defaultdict(list)
+    for f in findings:
+        if f.code not in GENERIC_CODES:
+            specific[f.component].append(f)
+    by_comp: dict[str, list[Finding]] = defaultdict(list)
+    for f in findings:
+        by_comp[f.component].append(f)
+    out: list[Finding] = []
+    for f in findings:
+        if f.code in FOLDED_CODES and any(o is not f for o in by_comp[f.component]):
+            continue
+        if f.code in ("helmrelease_failed", "kustomization_failed"):
+            members = _members(f, index)
+            causes = [c for comp in members for c in specific.get(comp, [])]
+            if causes and (f.code == "kustomization_failed" or any(w in f.reason for w in TIMEOUT_WORDS)):
+                names = ", ".join(dict.fromkeys(f"{c.code} ({c.component})" for c in causes))
+                f.reason = f"{f.reason} — a consequence of {names}, listed above"
+        out.append(f)
+    return out
+
+
+def _members(f: Finding, index: SnapshotIndex) -> list[str]:
+    if f.code == "kustomization_failed":
+        return [c.name for c in index.catalog.components if c.kustomization == f.component]
+    comp = next((c for c in index.catalog.components if c.name == f.component), None)
+    if comp is None or comp.helm_release is None:
+        return [f.component]
+    return [c.name for c in index.components_of_helm_release(comp.helm_release)]
+
+
+def rank(findings: list[Finding], catalog: Catalog) -> list[Finding]:
+    order = {c.name: i for i, c in enumerate(catalog.components)}
+    return sorted(
+        findings,
+        key=lambda f: (not f.login_blocking, spec_for(f.code).rank, order.get(f.component, -1), f.component),
+    )
+
+
+def _blocker(f: Finding) -> Blocker:
+    return Blocker(
+        code=f.code,
+        severity=f.severity,
+        tier=f.tier,
+        component=f.component,
+        layer=spec_for(f.code).layer,
+        reason=f.reason,
+        next_action=f.next_action,
+        login_blocking=f.login_blocking,
+        evidence=f.evidence[:MAX_EVIDENCE],
+    )
+
+
+# --- tiers ----------------------------------------------------------------------------------
+
+
+def _component_readiness(index: SnapshotIndex, comp: Component) -> Readiness:
+    r = workload_readiness(index.workload(comp), comp.workload.kind)
+    if not r.ready:
+        return r
+    for pvc_name in comp.pvcs:
+        pvc = index.pvcs.get((comp.namespace, pvc_name))
+        if pvc is not None and not pvc_readiness(pvc).ready:
+            return Readiness("progressing", "VolumeNotBound", f"PVC {pvc_name} not bound")
+    for pod in index.pods_by_component.get(comp.name, []):
+        for cs in iter_container_statuses(pod):
+            bad = failing_waiting(cs)
+            if bad and bad[0] in FAILING_WAITING_REASONS:
+                return Readiness("failed", bad[0], f"pod {key_of(pod)[1]}: {bad[0]}")
+    return r
+
+
+def _tier(ready: bool, failed: bool, message: str, ok_message: str = "") -> TierStatus:
+    if ready:
+        return TierStatus(ready=True, status="healthy", message=ok_message)
+    return TierStatus(ready=False, status="failed" if failed else "progressing", message=message)
+
+
+def _first_not_ready(index: SnapshotIndex, comps: list[Component]) -> str:
+    for c in comps:
+        r = _component_readiness(index, c)
+        if not r.ready:
+            return f"{c.name}: {r.message or r.reason}"
+    return ""
+
+
+def compute_tiers(index: SnapshotIndex, findings: list[Finding], login_url: str | None) -> Tiers:
+    if not index.kube_reachable:
+        unknown = TierStatus(ready=False, status="unknown", message="Kubernetes API unreachable")
+        return Tiers(
+            platform=TierStatus(ready=False, status="failed", message="Kubernetes API unreachable"),
+            core=unknown,
+            bootstrap=unknown,
+            login=unknown,
+            background=unknown,
+            full_health=unknown,
+        )
+    cat = index.catalog
+    blocking = [f for f in findings if f.login_blocking]
+    comps_with = {f.component for f in blocking}
+
+    # platform
+    nodes_ok = bool(index.nodes) and all(node_readiness(n).ready for n in index.nodes)
+    sources_ok = bool(index.git_repositories) and all(flux_readiness(s).ready for s in index.git_repositories)
+    platform_ks = next((k.name for k in cat.kustomizations if k.tier == "platform"), "alga-platform")
+    ks_ok = flux_readiness(index.kustomizations.get(platform_ks)).ready
+    platform_msg = (
+        "node not Ready"
+        if not nodes_ok
+        else "Flux source not ready"
+        if not sources_ok
+        else f"Kustomization {platform_ks} not ready"
+        if not ks_ok
+        else ""
+    )
+    platform = _tier(
+        nodes_ok and sources_ok and ks_ok,
+        any(f.tier == "platform" for f in blocking),
+        platform_msg,
+        "Kubernetes, node and Flux ready",
+    )
+
+    # core
+    core_comps = cat.by_tier("core")
+    core_ready = all(_component_readiness(index, c).ready for c in core_comps)
+    core = _tier(
+        core_ready,
+        any(c.name in comps_with for c in core_comps),
+        _first_not_ready(index, core_comps),
+        "database, cache and pooler ready",
+    )
+
+    # bootstrap
+    bs = bootstrap_state(index)
+    bs_failed = any(f.code in ("bootstrap_job_failed", "seed_data_missing") for f in findings)
+    if bs.done:
+        bs_msg = f"{bs.seed_count} users seeded"
+    elif bs.job_readiness.state == "progressing" and bs.job is not None:
+        bs_msg = "bootstrap Job running"
+    elif bs.job_readiness.ready or (bs.job is None and bs.helm_ready):
+        bs_msg = "waiting for the seed user count" if bs.seed_count is None else "no users seeded"
+    elif bs.job is None:
+        bs_msg = "bootstrap Job not started yet"
+    else:
+        bs_msg = bs.job_readiness.message
+    bootstrap = _tier(bs.done, bs_failed, bs_msg, bs_msg)
+
+    # login
+    web = login_component(index)
+    web_ready = web is not None and _component_readiness(index, web).ready
+    probe = index.snapshot.probes.login
+    probe_ok = probe is not None and login_probe_ok(probe.status_code, probe.location, login_url)
+    login_ready = platform.ready and core.ready and bootstrap.ready and web_ready and probe_ok
+    if not (platform.ready and core.ready):
+        login_msg = "waiting for platform and core"
+    elif not bootstrap.ready:
+        login_msg = "waiting for bootstrap"
+    elif not web_ready:
+        login_msg = "web application starting"
+    elif not probe_ok:
+        login_msg = "login page not answering yet" if probe is None else "login probe failing"
+    else:
+        login_msg = ""
+    login = _tier(login_ready, bool(blocking), login_msg, f"login at {login_url}" if login_url else "")
+
+    # background
+    bg_comps = cat.by_tier("background")
+    bg_ready = all(_component_readiness(index, c).ready for c in bg_comps)
+    bg_findings = [f for f in findings if f.tier == "background"]
+    if bg_ready and not bg_findings:
+        background = TierStatus(ready=True, status="healthy", message="all background services ready")
+    elif bg_findings:
+        names = ", ".join(dict.fromkeys(f.component for f in bg_findings))
+        background = TierStatus(ready=False, status="degraded", message=f"needs attention: {names}")
+    else:
+        background = TierStatus(ready=False, status="progressing", message=_first_not_ready(index, bg_comps))
+
+    # full health
+    hrs_ready = all(flux_readiness(hr).ready for hr in index.helm_releases.values())
+    hrs_present = all(name in index.helm_releases for name in cat.helm_releases())
+    tags_ok = not any(f.code in ("image_tag_not_found", "release_image_drift") for f in findings)
+    full_ready = login.ready and background.ready and hrs_ready and hrs_present and tags_ok
+    if full_ready:
+        full = TierStatus(ready=True, status="healthy", message="everything healthy")
+    elif findings:
+        full = TierStatus(ready=False, status="degraded", message=f"{len(findings)} issue(s)")
+    else:
+        full = TierStatus(ready=False, status="progressing", message="rollout in progress")
+    return Tiers(
+        platform=platform,
+        core=core,
+        bootstrap=bootstrap,
+        login=login,
+        background=background,
+        full_health=full,
+    )
+
+
+# --- active operations, components, events ----------------------------------------------------
+
+
+def _elapsed(index: SnapshotIndex, since: datetime | None) -> int | None:
+    return max(0, int((index.now - since).total_seconds())) if since else None
+
+
+def active_operations(index: SnapshotIndex, findings: list[Finding]) -> list[ActiveOperation]:
+    if not index.kube_reachable:
+        return []
+    ops: dict[tuple[str, str, str], ActiveOperation] = {}
+    for pod in index.pods.values():
+        comp = index.component_of_pod(pod)
+        cname = comp.name if comp else key_of(pod)[1]
+        for cs in iter_container_statuses(pod):
+            te = active_pull(index, pod, cs)
+            if te is None:
+                continue
+            image = cs.get("image", "")
+            rel = index.release_image_for(comp) if comp else None
+            size = rel.estimated_size if rel and same_repository(image, rel.repository) else None
+            ops.setdefault(
+                ("pulling_image", cname, image),
+                ActiveOperation(
+                    component=cname,
+                    operation="pulling_image",
+                    image=image,
+                    elapsed_seconds=_elapsed(index, te.time),
+                    estimated_size=size,
+                    message=te.message,
+                ),
+            )
+    bs = bootstrap_state(index)
+    if bs.job is not None and bs.job_readiness.state == "progressing":
+        _, jname = key_of(bs.job)
+        job_comp = index.component_of_job(jname)
+        comp_name = job_comp.name if job_comp else jname
+        ops[("running_job", comp_name, jname)] = ActiveOperation(
+            component=comp_name,
+            operation="running_job",
+            elapsed_seconds=_elapsed(index, parse_time((bs.job.get("status") or {}).get("startTime"))),
+            message=f"Job {jname}: {bs.job_readiness.message}",
+        )
+    pending_codes = {(f.code, f.component) for f in findings}
+    for pvc in index.pvcs.values():
+        r = pvc_readiness(pvc)
+        comp = index.component_of_pvc(pvc)
+        cname = comp.name if comp else key_of(pvc)[1]
+        if r.state == "progressing" and ("pvc_pending", cname) not in pending_codes:
+            ops[("provisioning_volume", cname, key_of(pvc)[1])] = ActiveOperation(
+                component=cname,
+                operation="provisioning_volume",
+                elapsed_seconds=_elapsed(
+                    index, parse_time((pvc.get("metadata") or {}).get("creationTimestamp"))
+                ),
+                message=f"PVC {key_of(pvc)[1]} {r.reason}",
+            )
+    for kind, objs in (("Kustomization", index.kustomizations), ("HelmRelease", index.helm_releases)):
+        for name, obj in objs.items():
+            r = flux_readiness(obj)
+            if r.state != "progressing" or r.reason in ("DependencyNotReady", "Suspended"):
+                continue
+            ready_cond = next(
+                (
+                    c
+                    for c in (obj.get("status") or {}).get("conditions") or []
+                    if c.get("type") in ("Reconciling", "Ready")
+                ),
+                None,
+            )
+            since = parse_time(ready_cond.get("lastTransitionTime")) if ready_cond else None
+            ops[("reconciling", name, kind)] = ActiveOperation(
+                component=name,
+                operation="reconciling",
+                elapsed_seconds=_elapsed(index, since),
+                message=f"{kind} {name}: {r.message or r.reason}",
+            )
+    return list(ops.values())
+
+
+def component_statuses(index: SnapshotIndex, findings: list[Finding]) -> list[ComponentStatus]:
+    by_comp: dict[str, list[Finding]] = defaultdict(list)
+    for f in findings:
+        by_comp[f.component].append(f)
+    out: list[ComponentStatus] = []
+    for c in index.catalog.components:
+        if not index.kube_reachable:
+            out.append(
+                ComponentStatus(
+                    name=c.name,
+                    tier=c.tier,
+                    ready=False,
+                    status="unknown",
+                    message="Kubernetes API unreachable",
+                )
+            )
+            continue
+        r = _component_readiness(index, c)
+        fs = by_comp.get(c.name, [])
+        if fs:
+            status = "failed" if any(f.login_blocking for f in fs) else "degraded"
+            message = fs[0].reason
+        elif r.ready:
+            status, message = "healthy", r.message
+        else:
+            status = "progressing"
+            message = "not deployed yet" if r.state == "absent" else (r.message or r.reason)
+        out.append(ComponentStatus(name=c.name, tier=c.tier, ready=r.ready, status=status, message=message))
+    return out
+
+
+def recent_events(index: SnapshotIndex, limit: int = MAX_RECENT_EVENTS) -> list[EventSummary]:
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    newest: list[TimedEvent] = heapq.nlargest(limit, index.all_events, key=lambda te: te.time or epoch)
+    out: list[EventSummary] = []
+    for te in newest:
+        inv = te.event.get("involvedObject") or {}
+        count = te.event.get("count") or (te.event.get("series") or {}).get("count")
+        out.append(
+            EventSummary(
+                namespace=inv.get("namespace"),
+                kind=inv.get("kind"),
+                name=inv.get("name"),
+                type=te.type or None,
+                reason=te.reason or None,
+                message=te.message,
+                timestamp=_rfc3339(te.time) if te.time else None,
+                count=count,
+            )
+        )
+    return out
+
+
+# --- release, urls, rollup ------------------------------------------------------------------------
+
+
+def _image_checks(index: SnapshotIndex) -> list[ImageCheck]:
+    out: list[ImageCheck] = []
+    for raw in index.snapshot.release_facts.get("imageChecks") or []:
+        try:
+            out.append(ImageCheck.model_validate(raw))
+        except ValidationError:
+            continue
+    return out
+
+
+def release_info(index: SnapshotIndex, release: Release | None) -> ReleaseInfo:
+    facts = index.snapshot.release_facts
+    revision = next(
+        (((s.get("status") or {}).get("artifact") or {}).get("revision") for s in index.git_repositories),
+        None,
+    )
+    return ReleaseInfo(
+        selected_release_version=index.snapshot.site.release_version
+        or (release.version if release else None)
+        or facts.get("releaseVersion"),
+        app_version=release.app.version if release else facts.get("appVersion"),
+        channel=release.channel if release else facts.get("channel"),
+        git_revision=revision or facts.get("gitRevision"),
+        image_checks=_image_checks(index),
+    )
+
+
+def urls(index: SnapshotIndex) -> Urls:
+    site = index.snapshot.site
+    web = login_component(index)
+    login = site.app_url or (index.snapshot.probes.login.url if index.snapshot.probes.login else None)
+    if login is None and site.node_ip:
+        login = f"http://{site.node_ip}:{web.login_port if web and web.login_port else 3000}"
+    status = site.status_url or (f"http://{site.node_ip}:8080" if site.node_ip else None)
+    return Urls(status_url=status, login_url=login)
+
+
+def _fmt_elapsed(seconds: int | None) -> str:
+    if seconds is None:
+        return ""
+    m, s = divmod(seconds, 60)
+    return f"{m}m{s:02d}s" if m else f"{s}s"
+
+
+def rollup(
+    tiers: Tiers, blockers: list[Blocker], ops: list[ActiveOperation], login_url: str | None
+) -> Rollup:
+    where = f" at {login_url}" if login_url else ""
+    if tiers.login.ready:
+        if tiers.full_health.ready:
+            return Rollup(
+                state="fully_healthy", message="Alga is fully healthy.", next_action=f"Log in to Alga{where}."
+            )
+        if any(not b.login_blocking for b in blockers):
+            return Rollup(
+                state="ready_with_background_issues",
+                message="Alga is ready to log in. Some background services need attention.",
+                next_action="Log in to Alga, then review background service issues.",
+            )
+        return Rollup(
+            state="ready_to_log_in",
+            message="Alga is ready to log in. Background services are still starting.",
+            next_action=f"Log in to Alga{where}; background services will follow.",
+        )
+    top = next((b for b in blockers if b.login_blocking), None)
+    if top is not None:
+        return Rollup(
+            state="failed_action_required",
+            message=f"Login is blocked: {top.reason}",
+            next_action=top.next_action,
+        )
+    pull = next((o for o in ops if o.operation == "pulling_image"), None)
+    if pull is not None:
+        size = f", {pull.estimated_size}" if pull.estimated_size else ""
+        so_far = f", {_fmt_elapsed(pull.elapsed_seconds)} so far" if pull.elapsed_seconds is not None else ""
+        nxt = f"Wait: {pull.component} is pulling {pull.image}{size}{so_far}."
+    elif ops:
+        nxt = f"Wait: {ops[0].message or ops[0].operation}."
+    else:
+        nxt = f"Wait: {tiers.login.message or 'the rollout is progressing'}."
+    return Rollup(state="installing", message="Alga is installing.", next_action=nxt)
+
+
+def _bootstrap_progress(index: SnapshotIndex) -> BootstrapProgress | None:
+    raw = index.snapshot.release_facts.get("bootstrap")
+    if not isinstance(raw, Mapping):
+        return None
+    try:
+        return BootstrapProgress.model_validate(dict(raw))
+    except ValidationError:
+        return None
+
+
+# --- entry point ------------------------------------------------------------------------------------
+
+
+def classify(
+    snapshot: ClusterSnapshot,
+    *,
+    release: Release | None = None,
+    release_images: Mapping[str, ReleaseImage] | None = None,
+    now: datetime | None = None,
+    catalog: Catalog | None = None,
+) -> StatusDocument:
+    """The status document for one snapshot.
+
+    ``release`` (or ``release_images``: component → image) is the selected release as data;
+    without it the images published in the snapshot (``releaseFacts.images`` or a
+    release-selection ConfigMap) are used. ``now`` defaults to the snapshot's ``collectedAt``.
+    """
+    catalog = catalog or load_catalog()
+    if now is None:
+        now = parse_time(snapshot.collected_at) or datetime.now(UTC)
+    index = build_index(
+        snapshot, now=now, catalog=catalog, release_images=_release_images(catalog, release, release_images)
+    )
+    findings = rank(_fold_and_explain(_merge(run_rules(index)), index), catalog)
+    blockers = [_blocker(f) for f in findings]
+    the_urls = urls(index)
+    tiers = compute_tiers(index, findings, the_urls.login_url)
+    ops = active_operations(index, findings)
+    return StatusDocument(
+        site_id=snapshot.site.site_id,
+        timestamp=_rfc3339(now),
+        release=release_info(index, release),
+        urls=the_urls,
+        rollup=rollup(tiers, blockers, ops, the_urls.login_url),
+        tiers=tiers,
+        top_blockers=blockers,
+        active_operations=ops,
+        components=component_statuses(index, findings),
+        recent_events=recent_events(index),
+        bootstrap=_bootstrap_progress(index),
+    )
+
+
+def login_available(doc: StatusDocument) -> bool:
+    return doc.rollup.state in LOGIN_STATES

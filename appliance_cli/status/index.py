@@ -1,0 +1,573 @@
+"""One pass over a cluster snapshot that builds the lookups every rule reads.
+
+The index is built once per classification: objects by namespace and name, events grouped
+by the UID of the object they are about (only for objects that are live in the snapshot:
+events of a deleted pod or of an older incarnation of an object do not count), the
+component of each object through the catalog, and the release's images as plain data.
+Rules never rescan the raw lists.
+
+The ``TypedDict`` shapes below describe the parts of the raw API JSON that rules read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, TypedDict, cast
+
+from appliance_cli.catalog import Catalog, Component, load_catalog
+from appliance_cli.status.snapshot import ClusterSnapshot
+
+Key = tuple[str, str]  # (namespace, name)
+
+
+# --- raw API shapes (only the fields the classifier reads) -------------------------------
+
+
+class OwnerReference(TypedDict, total=False):
+    kind: str
+    name: str
+    uid: str
+
+
+class ObjectMeta(TypedDict, total=False):
+    name: str
+    namespace: str
+    uid: str
+    generation: int
+    creationTimestamp: str
+    labels: dict[str, str]
+    ownerReferences: list[OwnerReference]
+
+
+class Condition(TypedDict, total=False):
+    type: str
+    status: Literal["True", "False", "Unknown"]
+    reason: str
+    message: str
+    lastTransitionTime: str
+    observedGeneration: int
+
+
+class ContainerStateWaiting(TypedDict, total=False):
+    reason: str
+    message: str
+
+
+class ContainerStateRunning(TypedDict, total=False):
+    startedAt: str
+
+
+class ContainerStateTerminated(TypedDict, total=False):
+    reason: str
+    message: str
+    exitCode: int
+    startedAt: str
+    finishedAt: str
+
+
+class ContainerState(TypedDict, total=False):
+    waiting: ContainerStateWaiting
+    running: ContainerStateRunning
+    terminated: ContainerStateTerminated
+
+
+class ContainerStatus(TypedDict, total=False):
+    name: str
+    image: str
+    imageID: str
+    ready: bool
+    started: bool
+    restartCount: int
+    state: ContainerState
+    lastState: ContainerState
+
+
+class ContainerSpec(TypedDict, total=False):
+    name: str
+    image: str
+
+
+class PodSpec(TypedDict, total=False):
+    containers: list[ContainerSpec]
+    initContainers: list[ContainerSpec]
+    nodeName: str
+
+
+class PodStatus(TypedDict, total=False):
+    phase: str
+    conditions: list[Condition]
+    containerStatuses: list[ContainerStatus]
+    initContainerStatuses: list[ContainerStatus]
+    startTime: str
+
+
+class Pod(TypedDict, total=False):
+    metadata: ObjectMeta
+    spec: PodSpec
+    status: PodStatus
+
+
+class InvolvedObject(TypedDict, total=False):
+    kind: str
+    namespace: str
+    name: str
+    uid: str
+    fieldPath: str
+
+
+class EventSeries(TypedDict, total=False):
+    count: int
+    lastObservedTime: str
+
+
+class Event(TypedDict, total=False):
+    metadata: ObjectMeta
+    involvedObject: InvolvedObject
+    type: str
+    reason: str
+    message: str
+    count: int
+    firstTimestamp: str | None
+    lastTimestamp: str | None
+    eventTime: str | None
+    series: EventSeries
+
+
+class WorkloadSpec(TypedDict, total=False):
+    replicas: int
+    template: Pod
+
+
+class WorkloadStatus(TypedDict, total=False):
+    observedGeneration: int
+    replicas: int
+    updatedReplicas: int
+    readyReplicas: int
+    availableReplicas: int
+    currentRevision: str
+    updateRevision: str
+    conditions: list[Condition]
+
+
+class Workload(TypedDict, total=False):
+    kind: str
+    metadata: ObjectMeta
+    spec: WorkloadSpec
+    status: WorkloadStatus
+
+
+class JobStatus(TypedDict, total=False):
+    active: int
+    succeeded: int
+    failed: int
+    conditions: list[Condition]
+    startTime: str
+    completionTime: str
+
+
+class Job(TypedDict, total=False):
+    metadata: ObjectMeta
+    status: JobStatus
+
+
+class PvcStatus(TypedDict, total=False):
+    phase: str
+
+
+class Pvc(TypedDict, total=False):
+    metadata: ObjectMeta
+    status: PvcStatus
+
+
+class NodeStatus(TypedDict, total=False):
+    conditions: list[Condition]
+
+
+class Node(TypedDict, total=False):
+    metadata: ObjectMeta
+    status: NodeStatus
+
+
+class FluxArtifact(TypedDict, total=False):
+    revision: str
+
+
+class FluxHistoryEntry(TypedDict, total=False):
+    chartVersion: str
+    status: str
+
+
+class FluxSpec(TypedDict, total=False):
+    suspend: bool
+    url: str
+
+
+class FluxStatus(TypedDict, total=False):
+    observedGeneration: int
+    conditions: list[Condition]
+    artifact: FluxArtifact
+    lastAppliedRevision: str
+    lastAttemptedRevision: str
+    history: list[FluxHistoryEntry]
+
+
+class FluxObject(TypedDict, total=False):
+    kind: str
+    metadata: ObjectMeta
+    spec: FluxSpec
+    status: FluxStatus
+
+
+class ConfigMap(TypedDict, total=False):
+    metadata: ObjectMeta
+    data: dict[str, str]
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def parse_time(value: object) -> datetime | None:
+    """RFC 3339 (``...Z`` or with micro-seconds) → aware datetime; anything else → None."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def event_time(ev: Event) -> datetime | None:
+    """When an event was last seen (series, lastTimestamp, eventTime, firstTimestamp, creation)."""
+    series = ev.get("series") or {}
+    for value in (
+        series.get("lastObservedTime"),
+        ev.get("lastTimestamp"),
+        ev.get("eventTime"),
+        ev.get("firstTimestamp"),
+        (ev.get("metadata") or {}).get("creationTimestamp"),
+    ):
+        t = parse_time(value)
+        if t is not None:
+            return t
+    return None
+
+
+def condition(obj_status: Mapping[str, Any] | None, ctype: str) -> Condition | None:
+    for c in (obj_status or {}).get("conditions") or []:
+        if c.get("type") == ctype:
+            return cast(Condition, c)
+    return None
+
+
+def meta(obj: Mapping[str, Any]) -> ObjectMeta:
+    return cast(ObjectMeta, obj.get("metadata") or {})
+
+
+def key_of(obj: Mapping[str, Any]) -> Key:
+    m = meta(obj)
+    return (m.get("namespace") or "", m.get("name") or "")
+
+
+def image_repository(image: str) -> str:
+    """``ghcr.io/org/app:tag@sha256:…`` → ``ghcr.io/org/app`` (a registry port is kept)."""
+    ref = image.split("@", 1)[0]
+    slash = ref.rfind("/")
+    colon = ref.rfind(":")
+    return ref[:colon] if colon > slash else ref
+
+
+def image_tag(image: str) -> str | None:
+    ref = image.split("@", 1)[0]
+    slash = ref.rfind("/")
+    colon = ref.rfind(":")
+    return ref[colon + 1 :] if colon > slash else None
+
+
+def _normal_repo(repo: str) -> str:
+    for prefix in ("docker.io/library/", "docker.io/", "index.docker.io/"):
+        if repo.startswith(prefix):
+            return repo[len(prefix) :]
+    return repo
+
+
+def same_repository(a: str, b: str) -> bool:
+    return _normal_repo(image_repository(a)) == _normal_repo(image_repository(b))
+
+
+@dataclass(frozen=True)
+class ReleaseImage:
+    """One image the selected release pins for a component (plain data for the classifier)."""
+
+    component: str
+    repository: str
+    tag: str
+    estimated_size: str | None = None
+
+    @property
+    def reference(self) -> str:
+        return f"{self.repository}:{self.tag}"
+
+
+@dataclass(frozen=True)
+class TimedEvent:
+    time: datetime | None
+    event: Event
+
+    @property
+    def reason(self) -> str:
+        return self.event.get("reason") or ""
+
+    @property
+    def message(self) -> str:
+        return self.event.get("message") or ""
+
+    @property
+    def type(self) -> str:
+        return self.event.get("type") or ""
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class SnapshotIndex:
+    """Everything a rule looks up, built in one pass (see module docstring)."""
+
+    snapshot: ClusterSnapshot
+    now: datetime
+    catalog: Catalog
+    release_images: dict[str, ReleaseImage] = field(default_factory=dict)
+    pods: dict[Key, Pod] = field(default_factory=dict)
+    pods_by_component: dict[str, list[Pod]] = field(default_factory=lambda: defaultdict(list))
+    deployments: dict[Key, Workload] = field(default_factory=dict)
+    statefulsets: dict[Key, Workload] = field(default_factory=dict)
+    jobs: dict[Key, Job] = field(default_factory=dict)
+    pvcs: dict[Key, Pvc] = field(default_factory=dict)
+    nodes: list[Node] = field(default_factory=list)
+    git_repositories: list[FluxObject] = field(default_factory=list)
+    kustomizations: dict[str, FluxObject] = field(default_factory=dict)
+    helm_releases: dict[str, FluxObject] = field(default_factory=dict)
+    configmaps: dict[Key, ConfigMap] = field(default_factory=dict)
+    events_by_uid: dict[str, list[TimedEvent]] = field(default_factory=dict)
+    all_events: list[TimedEvent] = field(default_factory=list)
+    pods_by_job: dict[str, list[Pod]] = field(default_factory=lambda: defaultdict(list))
+
+    @property
+    def kube_reachable(self) -> bool:
+        return self.snapshot.reachability.kubernetes.reachable
+
+    def unavailable(self, resource_key: str) -> bool:
+        return resource_key in self.snapshot.collection.unavailable
+
+    # -- events ------------------------------------------------------------------------------
+
+    def events_for(self, obj: Mapping[str, Any]) -> list[TimedEvent]:
+        """Events about this live object (oldest first), matched by UID."""
+        uid = meta(obj).get("uid")
+        return self.events_by_uid.get(uid, []) if uid else []
+
+    # -- components --------------------------------------------------------------------------
+
+    def component_of_pod(self, pod: Pod) -> Component | None:
+        ns, name = key_of(pod)
+        for ref in meta(pod).get("ownerReferences") or []:
+            if ref.get("kind") == "Job":
+                return self.component_of_job(ref.get("name") or "")
+        return self.catalog.component_for_pod(ns, name)
+
+    def component_of_job(self, job_name: str) -> Component | None:
+        for c in self.catalog.components:
+            if c.bootstrap_job_prefix and job_name.startswith(c.bootstrap_job_prefix):
+                return c
+        return None
+
+    def components_of_helm_release(self, name: str) -> list[Component]:
+        return [c for c in self.catalog.components if c.helm_release == name]
+
+    def component_of_helm_release(self, name: str) -> Component | None:
+        comps = self.components_of_helm_release(name)
+        for c in comps:
+            if c.name == name:
+                return c
+        return comps[0] if comps else None
+
+    def component_of_pvc(self, pvc: Pvc) -> Component | None:
+        ns, name = key_of(pvc)
+        for c in self.catalog.components:
+            if c.namespace == ns and name in c.pvcs:
+                return c
+        # volumeClaimTemplate naming: <template>-<statefulset>-<ordinal>
+        for c in self.catalog.components:
+            if (
+                c.namespace == ns
+                and c.workload.kind == "StatefulSet"
+                and f"-{c.workload.name}-" in f"-{name}"
+            ):
+                return c
+        return None
+
+    def workload(self, component: Component) -> Workload | None:
+        key = (component.namespace, component.workload.name)
+        if component.workload.kind == "StatefulSet":
+            return self.statefulsets.get(key)
+        return self.deployments.get(key)
+
+    def bootstrap_jobs(self, component: Component) -> list[Job]:
+        """Bootstrap Jobs of a component, newest first."""
+        prefix = component.bootstrap_job_prefix
+        if not prefix:
+            return []
+        jobs = [
+            j for (ns, name), j in self.jobs.items() if ns == component.namespace and name.startswith(prefix)
+        ]
+        return sorted(
+            jobs, key=lambda j: parse_time(meta(j).get("creationTimestamp")) or _EPOCH, reverse=True
+        )
+
+    def pod_logs(self, pod: Pod, container: str) -> list[str]:
+        ns, name = key_of(pod)
+        return self.snapshot.pod_logs.get(f"{ns}/{name}/{container}", [])
+
+    def release_image_for(self, component: Component) -> ReleaseImage | None:
+        return self.release_images.get(component.name)
+
+
+# --- building -------------------------------------------------------------------------------
+
+
+def _items(snapshot: ClusterSnapshot, key: str) -> list[dict[str, Any]]:
+    return [i for i in snapshot.items(key) if isinstance(i, dict)]
+
+
+def release_images_from(catalog: Catalog, images: Mapping[str, Any] | None) -> dict[str, ReleaseImage]:
+    """Map a release's ``images`` section (key → {repository, tag, estimatedSize}) onto components."""
+    out: dict[str, ReleaseImage] = {}
+    if not images:
+        return out
+    for c in catalog.components:
+        if not c.image_key:
+            continue
+        raw = images.get(c.image_key)
+        if isinstance(raw, Mapping) and raw.get("repository") and raw.get("tag"):
+            size = raw.get("estimatedSize")
+            out[c.name] = ReleaseImage(c.name, str(raw["repository"]), str(raw["tag"]), size and str(size))
+        elif isinstance(raw, str) and image_tag(raw):
+            out[c.name] = ReleaseImage(c.name, image_repository(raw), image_tag(raw) or "", None)
+    return out
+
+
+def _published_release_images(snapshot: ClusterSnapshot, catalog: Catalog) -> dict[str, ReleaseImage]:
+    """Images from ``releaseFacts.images`` or a release-selection ConfigMap in the Helm namespace."""
+    facts_images = snapshot.release_facts.get("images")
+    if isinstance(facts_images, Mapping):
+        return release_images_from(catalog, facts_images)
+    for cm in _items(snapshot, "v1/configmaps"):
+        m = meta(cm)
+        if m.get("namespace") != catalog.namespaces.helm_releases:
+            continue
+        data = cm.get("data") or {}
+        for value in (data.get("release.json"), data.get("images.json")):
+            if not value:
+                continue
+            try:
+                doc = json.loads(value)
+            except (TypeError, ValueError):
+                continue
+            if isinstance(doc, Mapping):
+                imgs = doc.get("images", doc)
+                if isinstance(imgs, Mapping):
+                    found = release_images_from(catalog, imgs)
+                    if found:
+                        return found
+    return {}
+
+
+def build_index(
+    snapshot: ClusterSnapshot,
+    *,
+    now: datetime,
+    release_images: Mapping[str, ReleaseImage] | None = None,
+    catalog: Catalog | None = None,
+) -> SnapshotIndex:
+    catalog = catalog or load_catalog()
+    idx = SnapshotIndex(snapshot=snapshot, now=now, catalog=catalog)
+    idx.release_images = (
+        dict(release_images) if release_images else _published_release_images(snapshot, catalog)
+    )
+
+    live_uids: set[str] = set()
+    # Events with no involvedObject.uid can only be matched by kind/namespace/name.
+    by_name: dict[tuple[str, str, str], str] = {}
+
+    def remember(kind: str, obj: Mapping[str, Any]) -> None:
+        m = meta(obj)
+        uid = m.get("uid")
+        if uid:
+            live_uids.add(uid)
+            by_name[(kind, m.get("namespace") or "", m.get("name") or "")] = uid
+
+    for raw in _items(snapshot, "v1/pods"):
+        pod = cast(Pod, raw)
+        idx.pods[key_of(pod)] = pod
+        remember("Pod", pod)
+        for ref in meta(pod).get("ownerReferences") or []:
+            if ref.get("kind") == "Job" and ref.get("name"):
+                idx.pods_by_job[ref["name"]].append(pod)
+        comp = idx.component_of_pod(pod)
+        if comp is not None:
+            idx.pods_by_component[comp.name].append(pod)
+    for raw in _items(snapshot, "apps/v1/deployments"):
+        idx.deployments[key_of(raw)] = cast(Workload, raw)
+        remember("Deployment", raw)
+    for raw in _items(snapshot, "apps/v1/statefulsets"):
+        idx.statefulsets[key_of(raw)] = cast(Workload, raw)
+        remember("StatefulSet", raw)
+    for raw in _items(snapshot, "batch/v1/jobs"):
+        idx.jobs[key_of(raw)] = cast(Job, raw)
+        remember("Job", raw)
+    for raw in _items(snapshot, "v1/persistentvolumeclaims"):
+        idx.pvcs[key_of(raw)] = cast(Pvc, raw)
+        remember("PersistentVolumeClaim", raw)
+    for raw in _items(snapshot, "v1/nodes"):
+        idx.nodes.append(cast(Node, raw))
+        remember("Node", raw)
+    for raw in _items(snapshot, "v1/configmaps"):
+        idx.configmaps[key_of(raw)] = cast(ConfigMap, raw)
+    for raw in _items(snapshot, "source.toolkit.fluxcd.io/v1/gitrepositories"):
+        idx.git_repositories.append(cast(FluxObject, raw))
+        remember("GitRepository", raw)
+    for raw in _items(snapshot, "kustomize.toolkit.fluxcd.io/v1/kustomizations"):
+        idx.kustomizations[key_of(raw)[1]] = cast(FluxObject, raw)
+        remember("Kustomization", raw)
+    for raw in _items(snapshot, "helm.toolkit.fluxcd.io/v2/helmreleases"):
+        idx.helm_releases[key_of(raw)[1]] = cast(FluxObject, raw)
+        remember("HelmRelease", raw)
+
+    grouped: dict[str, list[TimedEvent]] = defaultdict(list)
+    all_events: list[TimedEvent] = []
+    for raw in _items(snapshot, "v1/events"):
+        ev = cast(Event, raw)
+        te = TimedEvent(event_time(ev), ev)
+        all_events.append(te)
+        inv = ev.get("involvedObject") or {}
+        uid = inv.get("uid")
+        if not uid:
+            uid = by_name.get((inv.get("kind") or "", inv.get("namespace") or "", inv.get("name") or ""))
+        if uid and uid in live_uids:
+            grouped[uid].append(te)
+    for lst in grouped.values():
+        lst.sort(key=lambda te: te.time or _EPOCH)
+    idx.events_by_uid = dict(grouped)
+    idx.all_events = all_events
+    return idx
+
+
+def iter_container_statuses(pod: Pod) -> Iterable[ContainerStatus]:
+    status = pod.get("status") or {}
+    yield from status.get("initContainerStatuses") or []
+    yield from status.get("containerStatuses") or []

@@ -1,0 +1,183 @@
+"""Application rules: the bootstrap Job, seed data and the login probe."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from appliance_cli.catalog import Component
+from appliance_cli.status.index import Job, SnapshotIndex, key_of
+from appliance_cli.status.model import Evidence
+from appliance_cli.status.readiness import (
+    Readiness,
+    flux_readiness,
+    job_readiness,
+    login_probe_ok,
+    workload_readiness,
+)
+from appliance_cli.status.rules.registry import Finding, finding, rule
+from appliance_cli.status.rules.signals import log_evidence, object_evidence
+
+
+def login_component(index: SnapshotIndex) -> Component | None:
+    return next((c for c in index.catalog.components if c.login_port), None)
+
+
+def bootstrap_component(index: SnapshotIndex) -> Component | None:
+    return next((c for c in index.catalog.components if c.bootstrap_job_prefix), None)
+
+
+@dataclass(frozen=True)
+class BootstrapState:
+    job: Job | None
+    job_readiness: Readiness
+    helm_ready: bool  # the component's HelmRelease is Ready at its current generation
+    seed_count: int | None
+
+    @property
+    def seeded(self) -> bool:
+        return self.seed_count is not None and self.seed_count > 0
+
+    @property
+    def done(self) -> bool:
+        """Job complete, or Job gone with the HelmRelease Ready: and users seeded, either way."""
+        if self.job_readiness.ready:
+            return self.seeded
+        return self.job is None and self.helm_ready and self.seeded
+
+
+def bootstrap_state(index: SnapshotIndex) -> BootstrapState:
+    comp = bootstrap_component(index)
+    jobs = index.bootstrap_jobs(comp) if comp else []
+    job = jobs[0] if jobs else None
+    hr_name = comp.helm_release if comp else None
+    helm_ready = bool(hr_name) and flux_readiness(index.helm_releases.get(hr_name or "")).ready
+    seed = index.snapshot.probes.seed_users
+    return BootstrapState(job, job_readiness(job), helm_ready, seed.count if seed else None)
+
+
+@rule(
+    code="bootstrap_job_failed",
+    title="Bootstrap Job failed",
+    layer="app",
+    rank=130,
+    meaning=(
+        "The chart's one-time bootstrap Job (migrations and seed data) failed all its retries, "
+        "so Alga has no schema or users and cannot log in."
+    ),
+    signals=(
+        'Job condition Failed=True reason BackoffLimitExceeded "Job has reached the specified backoff limit"',
+        "log tail of the Job's pod (e.g. migration error, 'password authentication failed for user')",
+    ),
+    remediation=(
+        "Read the Job's log tail (evidence). Fix its cause (database reachable, credentials, "
+        "migrations), delete the failed Job and reconcile the alga-core HelmRelease so it runs again."
+    ),
+    next_action=(
+        "Read the bootstrap Job log tail, fix its cause, then delete the Job and reconcile alga-core."
+    ),
+)
+def bootstrap_job_failed(index: SnapshotIndex) -> list[Finding]:
+    comp = bootstrap_component(index)
+    state = bootstrap_state(index)
+    if comp is None or state.job is None or not state.job_readiness.failed:
+        return []
+    _ns, name = key_of(state.job)
+    evidence = [object_evidence(state.job, "Job", state.job_readiness.reason, state.job_readiness.message)]
+    last_line = ""
+    pods = sorted(index.pods_by_job.get(name, []), key=lambda p: key_of(p)[1])
+    for pod in pods:
+        for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+            lines = index.pod_logs(pod, cs.get("name", ""))
+            if lines:
+                evidence.append(log_evidence(pod, cs.get("name", ""), lines, n=10))
+                last_line = lines[-1].strip()
+    reason = f"Bootstrap Job {name} failed ({state.job_readiness.reason})"
+    if last_line:
+        reason += f": {last_line}"
+    return [finding("bootstrap_job_failed", component=comp, reason=reason, evidence=evidence)]
+
+
+@rule(
+    code="seed_data_missing",
+    title="No users seeded",
+    layer="app",
+    rank=140,
+    meaning=(
+        "Bootstrap finished but the database has no users (server.users count is 0), so nobody can log in."
+    ),
+    signals=("seed probe: SELECT count(*) FROM users = 0 after the bootstrap Job completed",),
+    remediation=(
+        "Re-run the bootstrap Job (delete it and reconcile the alga-core HelmRelease) and check "
+        "its log for skipped seeds; a 'recover' bootstrap on an existing database skips seeding."
+    ),
+    next_action="Re-run the bootstrap Job (delete it and reconcile alga-core) and check its seed output.",
+)
+def seed_data_missing(index: SnapshotIndex) -> list[Finding]:
+    comp = bootstrap_component(index)
+    state = bootstrap_state(index)
+    if comp is None or state.seed_count != 0:
+        return []
+    if not (state.job_readiness.ready or (state.job is None and state.helm_ready)):
+        return []  # bootstrap has not finished: nothing is missing yet
+    seed = index.snapshot.probes.seed_users
+    return [
+        finding(
+            "seed_data_missing",
+            component=comp,
+            reason="Bootstrap finished but no users exist in the database",
+            evidence=[
+                Evidence(
+                    kind="Probe",
+                    name="seedUsers",
+                    reason=seed.source if seed else None,
+                    message="server.users count = 0",
+                )
+            ],
+        )
+    ]
+
+
+@rule(
+    code="login_probe_failed",
+    title="Login page does not answer",
+    layer="app",
+    rank=190,
+    meaning=(
+        "The web workload is ready but an HTTP GET of the login URL fails or answers with an "
+        "error (not 2xx, and not a redirect to /msp/dashboard, /login or the same host). While "
+        "the web workload is still starting this is waiting, not a blocker."
+    ),
+    signals=(
+        "login probe statusCode 5xx/4xx, or a redirect to another host",
+        'login probe error "connection refused" / "timed out"',
+    ),
+    remediation=(
+        "Check the app URL the bootstrap set (--app-url) matches how you reach the node, and the "
+        "web container's log for errors (NEXTAUTH_URL mismatch gives redirect loops)."
+    ),
+    next_action="Check --app-url matches the address you use, and the alga-core web log.",
+)
+def login_probe_failed(index: SnapshotIndex) -> list[Finding]:
+    comp = login_component(index)
+    probe = index.snapshot.probes.login
+    if comp is None or probe is None:
+        return []
+    if not workload_readiness(index.workload(comp), comp.workload.kind).ready:
+        return []  # waiting, not failing
+    login_url = index.snapshot.site.app_url or probe.url
+    if login_probe_ok(probe.status_code, probe.location, login_url):
+        return []
+    if probe.error:
+        detail = probe.error
+    elif probe.status_code is not None:
+        detail = f"HTTP {probe.status_code}" + (f" → {probe.location}" if probe.location else "")
+    else:
+        detail = "no answer"
+    return [
+        finding(
+            "login_probe_failed",
+            component=comp,
+            reason=f"Login page {probe.url or login_url} failed: {detail}",
+            evidence=[Evidence(kind="Probe", name="login", message=f"GET {probe.url}: {detail}")],
+        )
+    ]
