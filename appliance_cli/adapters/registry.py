@@ -511,13 +511,7 @@ class RegistryChecker:
         if status == 404 or codes & _MISSING_CODES:
             if not codes and response.request.method == "HEAD":
                 codes = self._codes_by_get(ref, deadline, attempts)
-            what = (
-                "repository not found (NAME_UNKNOWN)"
-                if "NAME_UNKNOWN" in codes
-                else "tag not found (MANIFEST_UNKNOWN)"
-                if "MANIFEST_UNKNOWN" in codes
-                else "not found"
-            )
+            what = ", ".join(f"{c.lower().replace('_', ' ')} ({c})" for c in sorted(codes)) or "not found"
             return result("missing", error=f"HTTP {status}: {what}", statusCode=status)
         if status in (401, 403):
             detail = ", ".join(sorted(codes)) or ("denied" if status == 403 else "authentication required")
@@ -655,8 +649,11 @@ class RegistryChecker:
             params["service"] = service
         headers: dict[str, str] = {}
         creds = _lookup_credentials(self.credentials, registry)
-        realm_host = re.sub(r"^[a-z]+://", "", realm).split("/", 1)[0]
-        if creds is not None and (realm.startswith("https://") or realm_host in self.insecure):
+        # Credentials travel in clear only to a realm the operator marked insecure or to loopback.
+        realm_host = host_of(realm)
+        if creds is not None and (
+            realm.startswith("https://") or realm_host in self.insecure or _is_loopback(realm_host)
+        ):
             headers["Authorization"] = creds.basic_header()
             params["account"] = creds.username
         with self._lock:
@@ -742,6 +739,12 @@ class RegistryChecker:
             suffix = f" (after {attempts.count} attempts)" if attempts.count > 1 else ""
             raise _Verdict("unreachable", f"{host_of(url)}: {text}{suffix}") from None
         raise AssertionError("unreachable: tenacity always returns or raises")  # pragma: no cover
+
+
+def _is_loopback(host: str) -> bool:
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 or host.startswith("[") else host
+    name = name.strip("[]")
+    return name in ("localhost", "::1") or name.startswith("127.")
 
 
 def host_of(url: str) -> str:
