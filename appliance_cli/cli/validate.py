@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from appliance_cli import console
-from appliance_cli.errors import EXIT_ACTION_REQUIRED
+from appliance_cli.errors import ActionRequired
 from appliance_cli.paths import REPO_ROOT
 
 
@@ -49,8 +49,10 @@ def validate(
                 console.display_success(check.name)
             for finding in check.findings:
                 console.display_error(f"{check.name}: {finding.subject}: {finding.message}")
-        total = len(report.findings)
-        summary = "all checks passed" if report.ok else f"{total} finding(s)"
-        (console.display_success if report.ok else console.display_error)(summary)
+        if report.ok:
+            console.display_success("all checks passed")
     if not report.ok:
-        raise typer.Exit(EXIT_ACTION_REQUIRED)
+        raise ActionRequired(
+            f"validation failed: {len(report.findings)} finding(s)",
+            hint="fix the findings above before tagging a release",
+        )
