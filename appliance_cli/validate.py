@@ -578,11 +578,8 @@ def check_status_service(ctx: _Ctx) -> list[Finding]:
     c = containers[0]
     out: list[Finding] = []
     argv = [*(c.get("command") or []), *(c.get("args") or [])]
-    if (
-        "serve-status" not in argv
-        or "--in-cluster" not in argv
-        or argv[argv.index("--port") + 1 :][:1] != ["8080"]
-    ):
+    port = argv[argv.index("--port") + 1 :][:1] if "--port" in argv else []
+    if "serve-status" not in argv or "--in-cluster" not in argv or port != ["8080"]:
         out.append(
             _f(
                 "status-service",
@@ -764,7 +761,7 @@ def validate_repository(
             findings = check(ctx)
         except ApplianceError as exc:
             findings = [_f(name, "layout", exc.message)]
-        except (KeyError, TypeError, AttributeError, IndexError) as exc:
+        except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
             findings = [_f(name, "layout", f"malformed object: {exc!r}")]
         results.append(CheckResult(name=name, ok=not findings, findings=findings))
     return ValidationReport(

@@ -390,3 +390,31 @@ def test_layout_has_no_image_tags() -> None:
         text = "\n".join(p.read_text() for p in Path(d).glob("*.yaml"))
         assert "979e2079" not in text and ":0.1.0" not in text
     assert REPO_ROOT.joinpath("flux").is_dir()
+
+
+# --------------------------------------------------------------------------- status service
+
+
+def test_status_deployment_serves_8080_on_the_node_with_healthz_probes_and_the_token_secret() -> None:
+    [dep] = [o for o in fl.render_directory(fl.tier_dir("platform")) if o["kind"] == "Deployment"]
+    pod = dep["spec"]["template"]["spec"]
+    [c] = pod["containers"]
+    assert [*c["command"], *c["args"]] == [
+        "appliance",
+        "serve-status",
+        "--in-cluster",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "8080",
+    ]
+    assert pod["hostNetwork"] is True and dep["spec"]["strategy"] == {"type": "Recreate"}
+    assert {"name": "http", "containerPort": 8080, "hostPort": 8080, "protocol": "TCP"} in c["ports"]
+    assert c["livenessProbe"]["httpGet"]["path"] == "/healthz" == c["readinessProbe"]["httpGet"]["path"]
+    [token] = [v for v in pod["volumes"] if v["name"] == "token"]
+    assert token["secret"]["secretName"] == "appliance-status-auth"
+    assert token["secret"]["items"] == [{"key": "token", "path": "token"}]
+    env = {e["name"]: e for e in c["env"]}
+    assert env["ALGA_APPLIANCE_STATUS_TOKEN_FILE"]["value"] == "/etc/appliance-status/token"
+    assert c["securityContext"]["readOnlyRootFilesystem"] is True
+    assert c["image"] == RELEASE.images["appliance-status"].repository, "no tag in the manifest"

@@ -102,6 +102,14 @@ def _tag_status_image(docs: list[dict[str, Any]]) -> None:
     dep["spec"]["template"]["spec"]["containers"][0]["image"] += ":latest"
 
 
+def _status_args(args: list[str]) -> Callable[[list[dict[str, Any]]], None]:
+    def edit(docs: list[dict[str, Any]]) -> None:
+        dep = next(d for d in docs if d["kind"] == "Deployment")
+        dep["spec"]["template"]["spec"]["containers"][0]["args"] = args
+
+    return edit
+
+
 def _drop_chart_path(root: Path) -> None:
     path = root / "releases" / "1.0-rc5" / "release.json"
     data = json.loads(path.read_text())
@@ -185,6 +193,12 @@ BREAKS: list[tuple[str, Callable[[Path], None], str, str]] = [
         _edit("platform/appliance-status.yaml", _tag_status_image),
         "image-tags",
         "come from the release",
+    ),
+    (
+        "status-without-port",
+        _edit("platform/appliance-status.yaml", _status_args(["serve-status", "--in-cluster"])),
+        "status-service",
+        "must run `appliance serve-status --in-cluster --port 8080`",
     ),
     ("release-chart-path-missing", _drop_chart_path, "releases", "no path for HelmRelease pgbouncer"),
 ]
