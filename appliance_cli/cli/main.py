@@ -71,7 +71,8 @@ app.command("validate", rich_help_panel="Release engineering")(validate.validate
 def run(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turn project errors into one clear line and an exit code."""
     try:
-        app(args=argv, standalone_mode=False)
+        # With standalone_mode=False click returns the code of a typer.Exit instead of raising it.
+        code = app(args=argv, standalone_mode=False)
     except ApplianceError as exc:
         console.display_error(exc.message, hint=exc.hint)
         if console.verbosity() > 0:
@@ -88,8 +89,17 @@ def run(argv: list[str] | None = None) -> None:
     except Exception as exc:  # click usage errors and friends
         import click
 
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code)
+        click_errors: tuple[type[Exception], ...] = (click.exceptions.ClickException,)
+        usage_errors: tuple[type[Exception], ...] = (click.UsageError,)
+        try:  # recent typer releases raise from their vendored copy of click
+            from typer._click import exceptions as typer_click
+
+            click_errors += (typer_click.ClickException,)
+            usage_errors += (typer_click.UsageError,)
+        except ImportError:  # pragma: no cover - older typer uses click itself
+            pass
+        if isinstance(exc, click_errors):
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(EXIT_USAGE if isinstance(exc, usage_errors) else exc.exit_code)  # type: ignore[attr-defined]
         raise
-    sys.exit(0)
+    sys.exit(code if type(code) is int else 0)
