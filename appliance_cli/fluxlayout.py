@@ -598,6 +598,8 @@ def release_selection_configmap(
         "kubernetesVersion": release.kubernetes.version,
         "talosVersion": release.talos.version,
         "images.json": json.dumps(images, sort_keys=True),
+        # The whole manifest (image sizes included) for the status service.
+        "release.json": release.model_dump_json(by_alias=True, exclude_none=True),
     }
     data.update({f"image.{key}": ref for key, ref in images.items()})
     optional = {

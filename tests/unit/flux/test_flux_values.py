@@ -118,5 +118,12 @@ def test_release_selection_configmap() -> None:
     assert data["channel"] == "candidate" and data["releaseBranch"] == "release/1.0-rc5"
     assert data["image.workflow-worker"] == "ghcr.io/nine-minds/workflow-worker:61e4a00e"
     assert json.loads(data["images.json"])["alga-core"] == "ghcr.io/nine-minds/alga-psa-ee:979e2079"
+    manifest = json.loads(data["release.json"])
+    assert manifest["images"]["alga-core"] == {
+        "repository": "ghcr.io/nine-minds/alga-psa-ee",
+        "tag": "979e2079",
+        "estimatedSize": "~1.8 GB",
+    }
+    assert manifest["app"]["releaseBranch"] == "release/1.0-rc5"
     assert data["applianceBranch"] == "main" and "applianceRepoUrl" not in data
     assert all(isinstance(v, str) for v in data.values())
