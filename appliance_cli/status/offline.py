@@ -1,0 +1,25 @@
+"""Classify a snapshot file offline (``appliance status --snapshot FILE``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from appliance_cli.errors import ReleaseError
+from appliance_cli.status.classify import classify
+from appliance_cli.status.model import StatusDocument
+from appliance_cli.status.snapshot import load_snapshot
+
+
+def classify_snapshot_file(path: Path) -> StatusDocument:
+    """Load and classify one snapshot; the release it names supplies image tags and sizes when known."""
+    from appliance_cli.releases import Release, load_release
+
+    snapshot = load_snapshot(path)
+    release: Release | None = None
+    version = snapshot.site.release_version
+    if version:
+        try:
+            release = load_release(version)
+        except ReleaseError:
+            release = None  # unknown here: the snapshot's published release facts are used instead
+    return classify(snapshot, release=release)
