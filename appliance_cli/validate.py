@@ -663,6 +663,14 @@ def check_catalog(ctx: _Ctx) -> list[Finding]:
                         f"{comp.workload.kind} {comp.workload.name} is not in flux/base/{tier}",
                     )
                 )
+    declared = {n["metadata"]["name"] for n in fl.namespaces(ctx.root)}
+    ns = catalog.namespaces
+    for wanted in sorted({ns.app, ns.helm_releases, ns.status} - declared):
+        out.append(_f("catalog", "namespaces.yaml", f"catalog namespace {wanted} is not declared"))
+    for obj in ctx.all_objects():
+        used = obj["metadata"].get("namespace")
+        if used and used not in declared | {ns.flux}:
+            out.append(_f("catalog", _name(obj), f"namespace {used} is not declared in namespaces.yaml"))
     in_catalog = {c.helm_release for c in catalog.components if c.helm_release}
     for name in sorted(set(hrs) - in_catalog):
         out.append(_f("catalog", f"HelmRelease {name}", "not in the component catalog"))

@@ -110,6 +110,13 @@ def _status_args(args: list[str]) -> Callable[[list[dict[str, Any]]], None]:
     return edit
 
 
+def _move_service(namespace: str) -> Callable[[list[dict[str, Any]]], None]:
+    def edit(docs: list[dict[str, Any]]) -> None:
+        next(d for d in docs if d["kind"] == "Service")["metadata"]["namespace"] = namespace
+
+    return edit
+
+
 def _drop_chart_path(root: Path) -> None:
     path = root / "releases" / "1.0-rc5" / "release.json"
     data = json.loads(path.read_text())
@@ -199,6 +206,12 @@ BREAKS: list[tuple[str, Callable[[Path], None], str, str]] = [
         _edit("platform/appliance-status.yaml", _status_args(["serve-status", "--in-cluster"])),
         "status-service",
         "must run `appliance serve-status --in-cluster --port 8080`",
+    ),
+    (
+        "undeclared-namespace",
+        _edit("platform/appliance-status.yaml", _move_service("elsewhere")),
+        "catalog",
+        "namespace elsewhere is not declared",
     ),
     ("release-chart-path-missing", _drop_chart_path, "releases", "no path for HelmRelease pgbouncer"),
 ]
