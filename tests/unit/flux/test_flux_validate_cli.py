@@ -47,6 +47,17 @@ def test_validate_without_kubectl_uses_the_builtin_renderer_and_says_so() -> Non
     assert report.notes == ["kubectl not found: rendered with the built-in renderer only"]
 
 
+def test_validate_cli_without_kubectl_on_path_still_checks_with_the_builtin_renderer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    result = invoke(["validate", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["renderer"] == "built-in"
+    assert report["notes"] == ["kubectl not found: rendered with the built-in renderer only"]
+
+
 def test_missing_schema_dir_is_bad_input(tmp_path: Path) -> None:
     result = invoke(["validate", "--schemas-dir", str(tmp_path / "nowhere")])
     assert result.exit_code == 2
