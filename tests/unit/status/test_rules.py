@@ -38,7 +38,8 @@ Mutation = Callable[[Cluster], None]
 RELEASE = load_release("1.0-rc5")
 
 DNS_MSG = (
-    "failed to checkout and determine revision: unable to clone 'https://github.com/Nine-Minds/alga-psa.git': "
+    "failed to checkout and determine revision: "
+    "unable to clone 'https://github.com/Nine-Minds/alga-psa.git': "
     "dial tcp: lookup github.com on 10.96.0.10:53: server misbehaving"
 )
 SUBPATH_MSG = 'failed to create subPath directory for volumeMount "db-data" of container "postgres"'
@@ -55,7 +56,8 @@ EOF_MSG = (
     "read tcp 10.0.2.15:41862->185.199.108.154:443: read: connection reset by peer"
 )
 TEMPORAL_LOG = [
-    '{"level":"info","ts":"2026-04-30T02:07:01.100Z","msg":"Updated dynamic config","logging-call-at":"file_based_client.go:195"}',
+    '{"level":"info","ts":"2026-04-30T02:07:01.100Z","msg":"Updated dynamic config",'
+    '"logging-call-at":"file_based_client.go:195"}',
     '{"level":"fatal","ts":"2026-04-30T02:07:01.512Z","msg":"sql schema version compatibility check failed",'
     '"error":"unable to read DB schema version keyspace/database: temporal error: pq: relation '
     '\\"schema_version\\" does not exist","logging-call-at":"main.go:151"}',
@@ -79,14 +81,21 @@ def codes(doc: StatusDocument) -> list[tuple[str, str]]:
 
 
 def kube_down(cl: Cluster) -> None:
-    cl.kube = {"reachable": False, "error": 'Get "https://192.168.64.8:6443/api?timeout=32s": dial tcp '
-               "192.168.64.8:6443: connect: connection refused"}
+    cl.kube = {
+        "reachable": False,
+        "error": 'Get "https://192.168.64.8:6443/api?timeout=32s": dial tcp '
+        "192.168.64.8:6443: connect: connection refused",
+    }
 
 
 def talos_down(cl: Cluster) -> None:
-    cl.talos = {"checked": True, "reachable": False, "error": 'rpc error: code = Unavailable desc = connection '
-                'error: desc = "transport: Error while dialing: dial tcp 192.168.64.8:50000: connect: connection '
-                'refused"'}
+    cl.talos = {
+        "checked": True,
+        "reachable": False,
+        "error": "rpc error: code = Unavailable desc = connection "
+        'error: desc = "transport: Error while dialing: dial tcp 192.168.64.8:50000: connect: connection '
+        'refused"',
+    }
 
 
 def talos_unchecked(cl: Cluster) -> None:
@@ -94,9 +103,16 @@ def talos_unchecked(cl: Cluster) -> None:
 
 
 def node_down(cl: Cluster) -> None:
-    cl.put(node(ready=False, reason="KubeletNotReady", message="container runtime network not ready: "
-                "NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin "
-                "not initialized"))
+    cl.put(
+        node(
+            ready=False,
+            reason="KubeletNotReady",
+            message="container runtime network not ready: "
+            "NetworkReady=false reason:NetworkPluginNotReady "
+            "message:Network plugin returns error: cni plugin "
+            "not initialized",
+        )
+    )
 
 
 def dns_refused(cl: Cluster) -> None:
@@ -104,14 +120,23 @@ def dns_refused(cl: Cluster) -> None:
 
 
 def source_branch_missing(cl: Cluster) -> None:
-    cl.put(git_repository(ready="False", reason="GitOperationFailed", message="failed to checkout and determine "
-                          "revision: unable to clone 'https://github.com/Nine-Minds/alga-psa.git': couldn't find "
-                          'remote ref "refs/heads/release/1.0-rc9"'))
+    cl.put(
+        git_repository(
+            ready="False",
+            reason="GitOperationFailed",
+            message="failed to checkout and determine "
+            "revision: unable to clone 'https://github.com/Nine-Minds/alga-psa.git': couldn't find "
+            'remote ref "refs/heads/release/1.0-rc9"',
+        )
+    )
 
 
 def source_reconciling(cl: Cluster) -> None:
-    repo = git_repository(ready="Unknown", reason="Progressing", message="building artifact: new upstream revision "
-                          "'release/1.0-rc5@sha1:979e2079'")
+    repo = git_repository(
+        ready="Unknown",
+        reason="Progressing",
+        message="building artifact: new upstream revision 'release/1.0-rc5@sha1:979e2079'",
+    )
     cl.put(repo)
 
 
@@ -128,33 +153,62 @@ def db_subpath_recovered(cl: Cluster) -> None:
 
 def pvc_provision_failed(cl: Cluster) -> None:
     claim = pvc("db-data-db-0", phase="Pending", created=20)
-    cl.put(claim, event(claim, "ProvisioningFailed", 'failed to provision volume with StorageClass "local-path": '
-                        "configuration error, no node was specified", source="rancher.io/local-path"))
+    cl.put(
+        claim,
+        event(
+            claim,
+            "ProvisioningFailed",
+            'failed to provision volume with StorageClass "local-path": '
+            "configuration error, no node was specified",
+            source="rancher.io/local-path",
+        ),
+    )
     cl.put(component_workload("db", ready=False))
     cl.put(component_pod("db", [waiting("postgres", IMAGES["db"], "ContainerCreating")]))
 
 
 def pvc_waiting_consumer(cl: Cluster) -> None:
     claim = pvc("db-data-db-0", phase="Pending", created=1)
-    cl.put(claim, event(claim, "WaitForFirstConsumer", "waiting for first consumer to be created before binding",
-                        type="Normal", source="persistentvolume-controller"))
+    cl.put(
+        claim,
+        event(
+            claim,
+            "WaitForFirstConsumer",
+            "waiting for first consumer to be created before binding",
+            type="Normal",
+            source="persistentvolume-controller",
+        ),
+    )
 
 
 def no_memory(cl: Cluster) -> None:
-    sched = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "lastTransitionTime": "x",
-             "message": "0/1 nodes are available: 1 Insufficient memory. preemption: 0/1 nodes are available: "
-             "1 No preemption victims found for incoming pod."}
-    p = component_pod("temporal", [waiting("temporal", IMAGES["temporal"], "ContainerCreating")],
-                      scheduled=sched, phase="Pending")
+    sched = {
+        "type": "PodScheduled",
+        "status": "False",
+        "reason": "Unschedulable",
+        "lastTransitionTime": "x",
+        "message": "0/1 nodes are available: 1 Insufficient memory. preemption: 0/1 nodes are available: "
+        "1 No preemption victims found for incoming pod.",
+    }
+    p = component_pod(
+        "temporal",
+        [waiting("temporal", IMAGES["temporal"], "ContainerCreating")],
+        scheduled=sched,
+        phase="Pending",
+    )
     p["status"]["containerStatuses"] = []
     cl.put(p, component_workload("temporal", ready=False))
     cl.put(event(p, "FailedScheduling", sched["message"], source="default-scheduler"))
 
 
 def unbound_pvc_only(cl: Cluster) -> None:
-    sched = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-             "message": "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: "
-             "0/1 nodes are available: 1 Preemption is not helpful for scheduling."}
+    sched = {
+        "type": "PodScheduled",
+        "status": "False",
+        "reason": "Unschedulable",
+        "message": "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: "
+        "0/1 nodes are available: 1 Preemption is not helpful for scheduling.",
+    }
     p = component_pod("redis", [], scheduled=sched, phase="Pending")
     cl.put(p, component_workload("redis", ready=False))
 
@@ -169,10 +223,18 @@ def worker_tag_missing_recovered(cl: Cluster) -> None:
 
 
 def preflight_missing(cl: Cluster) -> None:
-    cl.release_facts = {"imageChecks": [
-        {"component": "workflow-worker", "image": IMAGES["workflow-worker"], "outcome": "missing",
-         "error": "manifest unknown: manifest unknown", "checkedAt": "2026-04-30T01:50:00Z"},
-        {"component": "alga-core", "image": IMAGES["alga-core"], "outcome": "present"}]}
+    cl.release_facts = {
+        "imageChecks": [
+            {
+                "component": "workflow-worker",
+                "image": IMAGES["workflow-worker"],
+                "outcome": "missing",
+                "error": "manifest unknown: manifest unknown",
+                "checkedAt": "2026-04-30T01:50:00Z",
+            },
+            {"component": "alga-core", "image": IMAGES["alga-core"], "outcome": "present"},
+        ]
+    }
 
 
 def email_unauthorized(cl: Cluster) -> None:
@@ -195,8 +257,17 @@ def old_incarnation_pull_failure(cl: Cluster) -> None:
 
 
 def missing_secret(cl: Cluster) -> None:
-    p = component_pod("pgbouncer", [waiting("pgbouncer", IMAGES["pgbouncer"], "CreateContainerConfigError",
-                                            'secret "pgbouncer-auth" not found')])
+    p = component_pod(
+        "pgbouncer",
+        [
+            waiting(
+                "pgbouncer",
+                IMAGES["pgbouncer"],
+                "CreateContainerConfigError",
+                'secret "pgbouncer-auth" not found',
+            )
+        ],
+    )
     cl.put(p, component_workload("pgbouncer", ready=False))
     cl.put(event(p, "Failed", 'Error: secret "pgbouncer-auth" not found', count=14))
 
@@ -209,18 +280,29 @@ def missing_secret_recovered(cl: Cluster) -> None:
 def bootstrap_failed(cl: Cluster) -> None:
     j = job(BOOTSTRAP_JOB, state="failed")
     cl.put(j)
-    p = pod(f"{BOOTSTRAP_JOB}-x2k9p", [waiting("bootstrap", IMAGES["alga-core"], "", "")], phase="Failed",
-            owner=("Job", BOOTSTRAP_JOB))
-    p["status"]["containerStatuses"] = [{
-        "name": "bootstrap", "image": IMAGES["alga-core"], "ready": False, "restartCount": 0,
-        "state": {"terminated": terminated("Error", 1)}, "lastState": {}}]
+    p = pod(
+        f"{BOOTSTRAP_JOB}-x2k9p",
+        [waiting("bootstrap", IMAGES["alga-core"], "", "")],
+        phase="Failed",
+        owner=("Job", BOOTSTRAP_JOB),
+    )
+    p["status"]["containerStatuses"] = [
+        {
+            "name": "bootstrap",
+            "image": IMAGES["alga-core"],
+            "ready": False,
+            "restartCount": 0,
+            "state": {"terminated": terminated("Error", 1)},
+            "lastState": {},
+        }
+    ]
     cl.put(p)
     cl.logs[f"msp/{BOOTSTRAP_JOB}-x2k9p/bootstrap"] = [
         "Running migrations...",
         "Batch 1 run: 212 migrations",
         'error: password authentication failed for user "app_user"',
     ]
-    cl.probes["seedUsers"] = {"count": None, "error": "relation \"users\" does not exist", "source": "exec"}
+    cl.probes["seedUsers"] = {"count": None, "error": 'relation "users" does not exist', "source": "exec"}
 
 
 def bootstrap_running(cl: Cluster) -> None:
@@ -240,32 +322,67 @@ def crash(component: str, cname: str, logs: list[str], *, last: dict[str, object
     def apply(cl: Cluster) -> None:
         image = IMAGES[component]
         t = last or terminated("Error", 1)
-        p = component_pod(component, [waiting(cname, image, "CrashLoopBackOff",
-                                              f"back-off 5m0s restarting failed container={cname} "
-                                              f"pod={component}_msp", restarts=7, last=t)])
+        p = component_pod(
+            component,
+            [
+                waiting(
+                    cname,
+                    image,
+                    "CrashLoopBackOff",
+                    f"back-off 5m0s restarting failed container={cname} pod={component}_msp",
+                    restarts=7,
+                    last=t,
+                )
+            ],
+        )
         cl.put(p, component_workload(component, ready=False))
         cl.logs[f"msp/{p['metadata']['name']}/{cname}"] = logs
+
     return apply
 
 
-def recovered(component: str, cname: str, logs: list[str], *, last: dict[str, object] | None = None) -> Mutation:
+def recovered(
+    component: str, cname: str, logs: list[str], *, last: dict[str, object] | None = None
+) -> Mutation:
     def apply(cl: Cluster) -> None:
-        p = component_pod(component, [running(cname, IMAGES[component], restarts=3, started=15,
-                                              last=last or terminated("Error", 1, minutes_ago=16))])
+        p = component_pod(
+            component,
+            [
+                running(
+                    cname,
+                    IMAGES[component],
+                    restarts=3,
+                    started=15,
+                    last=last or terminated("Error", 1, minutes_ago=16),
+                )
+            ],
+        )
         cl.put(p)
         cl.logs[f"msp/{p['metadata']['name']}/{cname}"] = logs
+
     return apply
 
 
 def probe_502(cl: Cluster) -> None:
-    cl.probes["login"] = {"url": "http://192.168.64.8:3000", "statusCode": 502, "location": None, "error": None}
+    cl.probes["login"] = {
+        "url": "http://192.168.64.8:3000",
+        "statusCode": 502,
+        "location": None,
+        "error": None,
+    }
 
 
 def probe_fails_web_starting(cl: Cluster) -> None:
-    cl.probes["login"] = {"url": "http://192.168.64.8:3000", "statusCode": None, "location": None,
-                          "error": "[Errno 111] Connection refused"}
-    cl.put(component_workload("alga-core", ready=False),
-           component_pod("alga-core", [running("web", IMAGES["alga-core"], ready=False, started=1)]))
+    cl.probes["login"] = {
+        "url": "http://192.168.64.8:3000",
+        "statusCode": None,
+        "location": None,
+        "error": "[Errno 111] Connection refused",
+    }
+    cl.put(
+        component_workload("alga-core", ready=False),
+        component_pod("alga-core", [running("web", IMAGES["alga-core"], ready=False, started=1)]),
+    )
 
 
 def core_drift(cl: Cluster) -> None:
@@ -273,36 +390,65 @@ def core_drift(cl: Cluster) -> None:
 
 
 def background_health_timeout(cl: Cluster) -> None:
-    cl.put(kustomization("alga-background", ready="False", reason="HealthCheckFailed",
-                         message="health check failed after 5m0s: timeout waiting for: "
-                         "[Deployment/msp/temporal-ui status: 'InProgress']"))
+    cl.put(
+        kustomization(
+            "alga-background",
+            ready="False",
+            reason="HealthCheckFailed",
+            message="health check failed after 5m0s: timeout waiting for: "
+            "[Deployment/msp/temporal-ui status: 'InProgress']",
+        )
+    )
 
 
 def background_waits_for_core(cl: Cluster) -> None:
-    cl.put(kustomization("alga-background", ready="False", reason="DependencyNotReady",
-                         message="dependency 'flux-system/alga-core' is not ready"))
+    cl.put(
+        kustomization(
+            "alga-background",
+            ready="False",
+            reason="DependencyNotReady",
+            message="dependency 'flux-system/alga-core' is not ready",
+        )
+    )
 
 
 def email_helm_timeout(cl: Cluster) -> None:
-    cl.put(helm_release("email-service", ready="False", reason="InstallFailed",
-                        message="Helm install failed for release alga-system/email-service with chart "
-                        "email-service@0.1.0: context deadline exceeded",
-                        stalled={"reason": "RetriesExceeded", "message": "Failed to install after 1 attempt(s)"}))
+    cl.put(
+        helm_release(
+            "email-service",
+            ready="False",
+            reason="InstallFailed",
+            message="Helm install failed for release alga-system/email-service with chart "
+            "email-service@0.1.0: context deadline exceeded",
+            stalled={"reason": "RetriesExceeded", "message": "Failed to install after 1 attempt(s)"},
+        )
+    )
 
 
 def email_helm_installing(cl: Cluster) -> None:
-    cl.put(helm_release("email-service", ready="Unknown", reason="Progressing",
-                        message="Running 'install' action with timeout of 10m0s", reconciling=True))
+    cl.put(
+        helm_release(
+            "email-service",
+            ready="Unknown",
+            reason="Progressing",
+            message="Running 'install' action with timeout of 10m0s",
+            reconciling=True,
+        )
+    )
 
 
 def ui_deadline(cl: Cluster) -> None:
     cl.put(component_workload("temporal-ui", ready=False, progress_deadline=True))
-    cl.put(component_pod("temporal-ui", [running("temporal-ui", IMAGES["temporal-ui"], ready=False, started=12)]))
+    cl.put(
+        component_pod("temporal-ui", [running("temporal-ui", IMAGES["temporal-ui"], ready=False, started=12)])
+    )
 
 
 def ui_rolling_out(cl: Cluster) -> None:
     cl.put(component_workload("temporal-ui", ready=False))
-    cl.put(component_pod("temporal-ui", [running("temporal-ui", IMAGES["temporal-ui"], ready=False, started=1)]))
+    cl.put(
+        component_pod("temporal-ui", [running("temporal-ui", IMAGES["temporal-ui"], ready=False, started=1)])
+    )
 
 
 OOM = terminated("OOMKilled", 137)
@@ -325,14 +471,30 @@ CASES: list[tuple[str, str, Mutation, Mutation]] = [
     ("container_config_error", "pgbouncer", missing_secret, missing_secret_recovered),
     ("bootstrap_job_failed", "alga-core", bootstrap_failed, bootstrap_running),
     ("seed_data_missing", "alga-core", seed_zero, seed_unknown),
-    ("temporal_schema_uninitialized", "temporal", crash("temporal", "temporal", TEMPORAL_LOG),
-     recovered("temporal", "temporal", TEMPORAL_LOG)),
-    ("service_link_collision", "temporal-worker", crash("temporal-worker", "temporal-worker", SERVICE_LINK_LOG),
-     recovered("temporal-worker", "temporal-worker", SERVICE_LINK_LOG)),
-    ("oom_killed", "email-service", crash("email-service", "email-service", [], last=OOM),
-     recovered("email-service", "email-service", [], last=OOM)),
-    ("crash_loop", "email-service", crash("email-service", "email-service", APP_LOG),
-     recovered("email-service", "email-service", APP_LOG)),
+    (
+        "temporal_schema_uninitialized",
+        "temporal",
+        crash("temporal", "temporal", TEMPORAL_LOG),
+        recovered("temporal", "temporal", TEMPORAL_LOG),
+    ),
+    (
+        "service_link_collision",
+        "temporal-worker",
+        crash("temporal-worker", "temporal-worker", SERVICE_LINK_LOG),
+        recovered("temporal-worker", "temporal-worker", SERVICE_LINK_LOG),
+    ),
+    (
+        "oom_killed",
+        "email-service",
+        crash("email-service", "email-service", [], last=OOM),
+        recovered("email-service", "email-service", [], last=OOM),
+    ),
+    (
+        "crash_loop",
+        "email-service",
+        crash("email-service", "email-service", APP_LOG),
+        recovered("email-service", "email-service", APP_LOG),
+    ),
     ("login_probe_failed", "alga-core", probe_502, probe_fails_web_starting),
     ("release_image_drift", "alga-core", core_drift, lambda cl: None),
     ("kustomization_failed", "alga-background", background_health_timeout, background_waits_for_core),
@@ -359,8 +521,9 @@ def test_rule_fires_on_its_signal(code: str, component: str, breaks: Mutation, _
 
 
 @pytest.mark.parametrize(("code", "_component", "_breaks", "ok"), CASES, ids=[c[0] for c in CASES])
-def test_healthy_or_recovered_variant_gives_no_blocker(code: str, _component: str, _breaks: Mutation,
-                                                       ok: Mutation) -> None:
+def test_healthy_or_recovered_variant_gives_no_blocker(
+    code: str, _component: str, _breaks: Mutation, ok: Mutation
+) -> None:
     cl = healthy_cluster()
     ok(cl)
     doc = classify_cluster(cl, release=RELEASE)
@@ -427,8 +590,16 @@ def test_pull_failure_of_an_older_pod_incarnation_does_not_count() -> None:
 
 def test_preflight_missing_core_tag_blocks_login_before_any_pull() -> None:
     cl = healthy_cluster()
-    cl.release_facts = {"imageChecks": [{"component": "alga-core", "image": IMAGES["alga-core"],
-                                         "outcome": "missing", "error": "manifest unknown"}]}
+    cl.release_facts = {
+        "imageChecks": [
+            {
+                "component": "alga-core",
+                "image": IMAGES["alga-core"],
+                "outcome": "missing",
+                "error": "manifest unknown",
+            }
+        ]
+    }
     cl.remove("Pod", component_pod("alga-core")["metadata"]["name"])
     cl.put(component_workload("alga-core", ready=False))
     doc = classify_cluster(cl)
@@ -460,14 +631,25 @@ def test_missing_bootstrap_job_counts_when_helmrelease_ready_and_users_seeded() 
 
 @pytest.mark.parametrize(
     ("status", "location", "ok"),
-    [(200, None, True), (307, "/msp/dashboard", True), (302, "/login?callbackUrl=%2F", True),
-     (302, "http://192.168.64.8:3000/auth/signin", True), (302, "https://accounts.example.com/login", True),
-     (302, "https://evil.example.com/", False), (500, None, False), (404, None, False)],
+    [
+        (200, None, True),
+        (307, "/msp/dashboard", True),
+        (302, "/login?callbackUrl=%2F", True),
+        (302, "http://192.168.64.8:3000/auth/signin", True),
+        (302, "https://accounts.example.com/login", True),
+        (302, "https://evil.example.com/", False),
+        (500, None, False),
+        (404, None, False),
+    ],
 )
 def test_login_probe_acceptance(status: int, location: str | None, ok: bool) -> None:
     cl = healthy_cluster()
-    cl.probes["login"] = {"url": "http://192.168.64.8:3000", "statusCode": status, "location": location,
-                          "error": None}
+    cl.probes["login"] = {
+        "url": "http://192.168.64.8:3000",
+        "statusCode": status,
+        "location": location,
+        "error": None,
+    }
     doc = classify_cluster(cl)
     assert doc.tiers.login.ready is ok
     assert ("login_probe_failed" in [c for c, _ in codes(doc)]) is (not ok)
