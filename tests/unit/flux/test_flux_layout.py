@@ -418,3 +418,13 @@ def test_status_deployment_serves_8080_on_the_node_with_healthz_probes_and_the_t
     assert env["ALGA_APPLIANCE_STATUS_TOKEN_FILE"]["value"] == "/etc/appliance-status/token"
     assert c["securityContext"]["readOnlyRootFilesystem"] is True
     assert c["image"] == RELEASE.images["appliance-status"].repository, "no tag in the manifest"
+
+
+def test_no_second_copy_of_the_layout_in_the_package() -> None:
+    """Flux objects are defined only under flux/; the lab and bootstrap read them through fluxlayout."""
+    package = REPO_ROOT / "appliance_cli"
+    for path in [*package.rglob("*.yaml"), *package.rglob("*.yml")]:
+        for doc in yaml.safe_load_all(path.read_text()):
+            if isinstance(doc, dict):
+                assert not str(doc.get("apiVersion", "")).endswith(".toolkit.fluxcd.io/v1"), path
+                assert not str(doc.get("apiVersion", "")).startswith("helm.toolkit.fluxcd.io"), path
