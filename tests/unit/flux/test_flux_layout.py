@@ -188,6 +188,7 @@ def test_chart_paths_of_a_release_that_moved_a_chart_become_kustomization_patche
         }
     )
     [bg] = fl.tier_kustomizations(branch="main", repo_url="u", release=moved, tiers=["background"])
+    assert schema_findings([bg], SCHEMAS) == []
     [patch] = bg["spec"]["patches"]
     assert patch["target"] == {"group": "helm.toolkit.fluxcd.io", "kind": "HelmRelease", "name": "temporal"}
     assert yaml.safe_load(patch["patch"]) == [
