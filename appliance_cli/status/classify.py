@@ -511,7 +511,7 @@ def rollup(
             return Rollup(
                 state="fully_healthy", message="Alga is fully healthy.", next_action=f"Log in to Alga{where}."
             )
-        if any(not b.login_blocking for b in blockers):
+        if blockers:
             return Rollup(
                 state="ready_with_background_issues",
                 message="Alga is ready to log in. Some background services need attention.",

@@ -6,7 +6,7 @@ import re
 
 from appliance_cli.status.index import SnapshotIndex, iter_container_statuses, key_of
 from appliance_cli.status.model import Evidence
-from appliance_cli.status.rules.registry import Finding, finding, rule
+from appliance_cli.status.rules.registry import Finding, finding, rule, unowned_tier
 from appliance_cli.status.rules.signals import Crash, crashes, event_evidence, log_evidence, object_evidence
 from appliance_cli.status.rules.storage import SUBPATH
 
@@ -63,7 +63,7 @@ def container_config_error(index: SnapshotIndex) -> list[Finding]:
                     "container_config_error",
                     component=comp,
                     name=None if comp else key_of(pod)[1],
-                    tier=None if comp else "core",
+                    tier=None if comp else unowned_tier(key_of(pod)[0]),
                     reason=f"Container {cs.get('name')!r} cannot start: {detail.group(0) if detail else msg}",
                     evidence=evidence,
                 )
@@ -84,7 +84,7 @@ def _log_cause(index: SnapshotIndex, code: str, pattern: re.Pattern[str], what: 
                     code,
                     component=comp,
                     name=None if comp else key_of(pod)[1],
-                    tier=None if comp else "background",
+                    tier=None if comp else unowned_tier(key_of(pod)[0]),
                     reason=f"{what}: {hit.strip()}",
                     evidence=[log_evidence(pod, crash.container.get("name", ""), crash.logs)],
                 )
@@ -171,7 +171,7 @@ def oom_killed(index: SnapshotIndex) -> list[Finding]:
                     "oom_killed",
                     component=comp,
                     name=None if comp else name,
-                    tier=None if comp else "background",
+                    tier=None if comp else unowned_tier(key_of(pod)[0]),
                     reason=f"Container {cname!r} of {name} was OOMKilled (exit {t.get('exitCode', 137)}), "
                     f"{crash.container.get('restartCount', 0)} restarts",
                     evidence=[
@@ -237,7 +237,7 @@ def crash_loop(index: SnapshotIndex) -> list[Finding]:
                     "crash_loop",
                     component=comp,
                     name=None if comp else name,
-                    tier=None if comp else "background",
+                    tier=None if comp else unowned_tier(key_of(pod)[0]),
                     reason=f"Container {cname!r} of {name} keeps crashing"
                     + (f": {last_line}" if last_line else f" (exit code {t.get('exitCode', '?')})"),
                     evidence=evidence,

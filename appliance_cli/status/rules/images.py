@@ -8,7 +8,7 @@ from typing import Any
 from appliance_cli.catalog import Component
 from appliance_cli.status.index import SnapshotIndex, image_tag, key_of, same_repository
 from appliance_cli.status.model import Evidence
-from appliance_cli.status.rules.registry import Finding, finding, rule
+from appliance_cli.status.rules.registry import Finding, finding, rule, unowned_tier
 from appliance_cli.status.rules.signals import PullCause, pull_failures
 
 
@@ -24,7 +24,7 @@ def _pull_findings(index: SnapshotIndex, cause: PullCause, code: str, what: str)
                     code,
                     component=comp,
                     name=None if comp else key_of(pod)[1],
-                    tier=None if comp else "core",
+                    tier=None if comp else unowned_tier(key_of(pod)[0]),
                     reason=f"{what}: {pf.image}",
                     evidence=list(pf.evidence),
                 )

@@ -119,3 +119,12 @@ def finding(
         login_blocking=blocking,
         evidence=list(evidence or []),
     )
+
+
+# Namespaces whose pods the platform depends on even though the catalog does not list them.
+PLATFORM_NAMESPACES = frozenset({"kube-system", "flux-system", "local-path-storage", "appliance-system"})
+
+
+def unowned_tier(namespace: str) -> ComponentTier:
+    """Tier of an object no catalog component owns: platform plumbing, or else background."""
+    return "platform" if namespace in PLATFORM_NAMESPACES else "background"

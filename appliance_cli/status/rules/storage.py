@@ -14,7 +14,7 @@ from appliance_cli.status.index import (
 )
 from appliance_cli.status.model import Evidence
 from appliance_cli.status.readiness import pvc_readiness
-from appliance_cli.status.rules.registry import Finding, finding, rule
+from appliance_cli.status.rules.registry import Finding, finding, rule, unowned_tier
 from appliance_cli.status.rules.signals import event_evidence, object_evidence
 
 SUBPATH = re.compile(r'failed to create subPath directory for volumeMount "([^"]+)" of container "([^"]+)"')
@@ -73,7 +73,7 @@ def storage_pvc_subpath_failed(index: SnapshotIndex) -> list[Finding]:
                     "storage_pvc_subpath_failed",
                     component=comp,
                     name=None if comp else key_of(pod)[1],
-                    tier=None if comp else "core",
+                    tier=None if comp else unowned_tier(key_of(pod)[0]),
                     reason=f"Could not create the subPath of volume {vol!r} for container {cs.get('name')!r} "
                     f"of pod {key_of(pod)[1]}",
                     evidence=evidence,
@@ -128,7 +128,7 @@ def pvc_pending(index: SnapshotIndex) -> list[Finding]:
                 "pvc_pending",
                 component=comp,
                 name=None if comp else name,
-                tier=None if comp else "core",
+                tier=None if comp else unowned_tier(key_of(pvc)[0]),
                 reason=reason,
                 evidence=evidence,
             )
@@ -178,7 +178,7 @@ def unschedulable(index: SnapshotIndex) -> list[Finding]:
                 "unschedulable",
                 component=comp,
                 name=None if comp else name,
-                tier=None if comp else "core",
+                tier=None if comp else unowned_tier(key_of(pod)[0]),
                 reason=f"Pod {name} cannot be scheduled: {msg}",
                 evidence=evidence,
             )
