@@ -23,7 +23,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -455,63 +455,87 @@ def scripted(script: list[Reply]) -> Iterator[ScriptedServer]:
 
 
 class LatencyProxy:
-    """A loopback TCP proxy that holds every client→server chunk for ``latency`` seconds.
+    """A loopback TCP proxy, in its own process, that holds every client→server chunk for
+    ``latency`` seconds.
 
     With HTTP/1.1 one request is one chunk, so every request costs one extra ``latency``:
-    a stand-in for a registry ``latency`` away. ``connections`` counts accepted connections.
+    a stand-in for a registry ``latency`` away. With ``handshake`` every new connection
+    costs one more ``latency`` (the TCP handshake). ``connections`` counts accepted
+    connections, ``requests`` delayed chunks. A separate process keeps the proxy's work off
+    the measured client's interpreter.
     """
 
-    def __init__(self, upstream_port: int, latency: float) -> None:
-        import asyncio
+    def __init__(self, upstream_port: int, latency: float, *, handshake: bool = False) -> None:
+        import multiprocessing
 
-        self.upstream_port = upstream_port
-        self.latency = latency
-        self.connections = 0
-        self.loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        if not self._ready.wait(5):
+        ctx = multiprocessing.get_context("fork")
+        self._connections = ctx.Value("i", 0)
+        self._requests = ctx.Value("i", 0)
+        parent, child = ctx.Pipe()
+        self.proc = ctx.Process(
+            target=_proxy_main,
+            args=(child, upstream_port, latency, handshake, self._connections, self._requests),
+            daemon=True,
+        )
+        self.proc.start()
+        if not parent.poll(10):
+            self.stop()
             raise RuntimeError("latency proxy did not start")
+        self.port: int = parent.recv()
 
-    def _run(self) -> None:
-        import asyncio
+    @property
+    def connections(self) -> int:
+        return int(self._connections.value)
 
-        asyncio.set_event_loop(self.loop)
-        self.server = self.loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", 0))
-        self.port = self.server.sockets[0].getsockname()[1]
-        self._ready.set()
-        self.loop.run_forever()
+    @property
+    def requests(self) -> int:
+        return int(self._requests.value)
 
-    async def _serve(self, reader: Any, writer: Any) -> None:
-        import asyncio
+    def reset_counts(self) -> None:
+        self._connections.value = 0
+        self._requests.value = 0
 
-        self.connections += 1
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+    def stop(self) -> None:
+        if self.proc.is_alive():
+            self.proc.terminate()
+            self.proc.join(5)
+            if self.proc.is_alive():
+                self.proc.kill()
+                self.proc.join(5)
 
-        async def pipe(src: Any, dst: Any, delay: float) -> None:
+
+def _proxy_main(
+    conn: Any, upstream_port: int, latency: float, handshake: bool, connections: Any, requests: Any
+) -> None:
+    import asyncio
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with connections.get_lock():
+            connections.value += 1
+        if handshake:
+            await asyncio.sleep(latency)
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", upstream_port)
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, delay: float) -> None:
             try:
                 while data := await src.read(65536):
                     if delay:
+                        with requests.get_lock():
+                            requests.value += 1
                         await asyncio.sleep(delay)
                     dst.write(data)
                     await dst.drain()
-            except (ConnectionError, asyncio.CancelledError):
+            except ConnectionError:
                 pass
             finally:
                 dst.close()
 
-        await asyncio.gather(pipe(reader, up_writer, self.latency), pipe(up_reader, writer, 0.0))
+        await asyncio.gather(pipe(reader, up_writer, latency), pipe(up_reader, writer, 0.0))
 
-    def stop(self) -> None:
-        import asyncio
+    async def main() -> None:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        conn.send(server.sockets[0].getsockname()[1])
+        async with server:
+            await server.serve_forever()
 
-        async def shutdown() -> None:
-            self.server.close()
-            await self.server.wait_closed()
-
-        fut = asyncio.run_coroutine_threadsafe(shutdown(), self.loop)
-        with suppress(Exception):
-            fut.result(timeout=5)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=5)
+    asyncio.run(main())
