@@ -7,12 +7,14 @@ the simulated controllers both use this API; neither keeps a second copy of stat
 
 from __future__ import annotations
 
+import bisect
+import builtins
 import copy
 import itertools
 import queue
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -157,6 +159,12 @@ class Store:
         self._last_rv = 999
         self._watchers: list[_Watcher] = []
         self._history: list[tuple[str, WatchEvent]] = []
+        # Sorted (namespace, name) keys per resource type; dropped when membership changes.
+        self._sorted: dict[str, list[tuple[str, str]]] = {}
+        # Container logs: (namespace, pod, container) -> lines; "previous" holds the last instance.
+        self._logs: dict[tuple[str, str, str], list[str]] = {}
+        self._prev_logs: dict[tuple[str, str, str], list[str]] = {}
+        self._exec_handlers: list[ExecHandler] = []
 
     # -- helpers ---------------------------------------------------------------------------
     def _next_rv(self) -> int:
@@ -255,6 +263,7 @@ class Store:
             rv = self._next_rv()
             meta["resourceVersion"] = str(rv)
             self._objects[rt.key][key] = obj
+            self._sorted.pop(rt.key, None)
             self._publish(rt, "ADDED", copy.deepcopy(obj), rv)
             return copy.deepcopy(obj)
 
@@ -330,13 +339,22 @@ class Store:
             cur = self._objects[rt.key].pop(key, None)
             if cur is None:
                 raise not_found(rt, name)
+            self._sorted.pop(rt.key, None)
             if rt.kind == "Namespace":
                 for other in RESOURCE_TYPES:
                     if not other.namespaced:
                         continue
                     for k in [k for k in self._objects[other.key] if k[0] == name]:
                         gone = self._objects[other.key].pop(k)
+                        self._sorted.pop(other.key, None)
                         self._publish(other, "DELETED", gone, self._next_rv())
+                for lk in [lk for lk in self._logs if lk[0] == name]:
+                    self._logs.pop(lk, None)
+                    self._prev_logs.pop(lk, None)
+            elif rt.kind == "Pod":
+                for lk in [lk for lk in self._logs if lk[:2] == key]:
+                    self._logs.pop(lk, None)
+                    self._prev_logs.pop(lk, None)
             rv = self._next_rv()
             cur["metadata"]["resourceVersion"] = str(rv)
             self._publish(rt, "DELETED", copy.deepcopy(cur), rv)
@@ -387,6 +405,92 @@ class Store:
             if ev is None:
                 return
             yield ev
+
+
+    # -- read-only views for the HTTP layer ----------------------------------------------------
+    def snapshot(
+        self, rt: ResourceType, namespace: str | None = None
+    ) -> tuple[builtins.list[tuple[tuple[str, str], Obj]], int]:
+        """((namespace, name), object) pairs sorted by key, and the store's resourceVersion.
+
+        The objects are the stored ones, not copies: callers must treat them as read-only. The
+        store never mutates a stored object in place (every write stores a new dict), so a
+        snapshot stays consistent after the lock is released.
+        """
+        with self._lock:
+            objs = self._objects[rt.key]
+            keys = self._sorted.get(rt.key)
+            if keys is None:
+                keys = sorted(objs)
+                self._sorted[rt.key] = keys
+            if namespace and rt.namespaced:
+                lo = bisect.bisect_left(keys, (namespace, ""))
+                hi = bisect.bisect_left(keys, (namespace + "\x00", ""))
+                keys = keys[lo:hi]
+            return [(k, objs[k]) for k in keys], self._last_rv
+
+    def get_ref(self, rt: ResourceType, namespace: str | None, name: str) -> Obj:
+        """The stored object itself (read-only, see ``snapshot``)."""
+        with self._lock:
+            obj = self._objects[rt.key].get(self._ns_name(rt, namespace, name))
+            if obj is None:
+                raise not_found(rt, name)
+            return obj
+
+    def watch_with_initial(
+        self, rt: ResourceType, namespace: str | None = None, matcher: Callable[[Obj], bool] | None = None
+    ) -> tuple[builtins.list[Obj], _Watcher]:
+        """Atomically: the current matching objects (read-only refs) and a watcher for what follows."""
+        with self._lock:
+            items, _ = self.snapshot(rt, namespace)
+            initial = [o for _, o in items if matcher is None or matcher(o)]
+            return initial, self.watch(rt, namespace, matcher)
+
+    # -- container logs ------------------------------------------------------------------------
+    def append_pod_log(self, namespace: str, pod: str, container: str, lines: Iterable[str]) -> None:
+        """Append lines to a container's current log (what ``GET …/pods/<pod>/log`` serves)."""
+        with self._lock:
+            self._logs.setdefault((namespace, pod, container), []).extend(
+                line.rstrip("\n") for line in lines
+            )
+
+    def restart_pod_log(self, namespace: str, pod: str, container: str) -> None:
+        """A container restarted: its current log becomes ``previous=true`` and a new one starts."""
+        with self._lock:
+            key = (namespace, pod, container)
+            self._prev_logs[key] = self._logs.pop(key, [])
+
+    def pod_log(
+        self, namespace: str, pod: str, container: str, previous: bool = False
+    ) -> builtins.list[str] | None:
+        """A container's log lines; ``None`` when it has none (for ``previous``: never restarted)."""
+        with self._lock:
+            src = self._prev_logs if previous else self._logs
+            lines = src.get((namespace, pod, container))
+            return None if lines is None else list(lines)
+
+    # -- exec ------------------------------------------------------------------------------
+    def register_exec_handler(self, handler: ExecHandler) -> None:
+        """Register ``handler(namespace, pod, container, command) -> (stdout, stderr, exit_code) | None``.
+
+        Handlers are asked newest first; the first that does not return ``None`` answers.
+        """
+        with self._lock:
+            self._exec_handlers.insert(0, handler)
+
+    def run_exec(
+        self, namespace: str, pod: str, container: str, command: builtins.list[str]
+    ) -> tuple[str, str, int] | None:
+        with self._lock:
+            handlers = list(self._exec_handlers)
+        for handler in handlers:
+            result = handler(namespace, pod, container, command)
+            if result is not None:
+                return result
+        return None
+
+
+ExecHandler = Callable[[str, str, str, list[str]], "tuple[str, str, int] | None"]
 
 
 class Expired(StoreError):

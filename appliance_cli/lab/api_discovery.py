@@ -1,0 +1,145 @@
+"""Discovery documents of the lab's Kubernetes API.
+
+``/api``, ``/apis``, ``/api/v1``, ``/apis/<group>/<version>`` and ``/version``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from appliance_cli.lab.store import RESOURCE_TYPES, ResourceType
+
+Obj = dict[str, Any]
+
+GIT_VERSION = "v1.31.4"
+
+VERSION_INFO: Obj = {
+    "major": "1",
+    "minor": "31",
+    "gitVersion": GIT_VERSION,
+    "gitCommit": "a78aa47129b8539636eb86a9d00e31b2720fe06b",
+    "gitTreeState": "clean",
+    "buildDate": "2024-12-10T18:05:34Z",
+    "goVersion": "go1.22.9",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
+
+# Kinds served without a ``status`` subresource (their status, if any, is part of the object).
+NO_STATUS_KINDS = frozenset(
+    {
+        "ConfigMap",
+        "Secret",
+        "ServiceAccount",
+        "Event",
+        "Role",
+        "RoleBinding",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "StorageClass",
+    }
+)
+
+_ALL_CATEGORY = frozenset({"Pod", "Service", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"})
+_FLUX_CATEGORY = {"gitrepositories", "helmrepositories", "ocirepositories", "kustomizations", "helmreleases"}
+
+VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+
+
+def has_status_subresource(rt: ResourceType) -> bool:
+    return rt.kind not in NO_STATUS_KINDS
+
+
+def singular(rt: ResourceType) -> str:
+    return rt.kind.lower()
+
+
+def _resource_entries(rt: ResourceType) -> list[Obj]:
+    main: Obj = {
+        "name": rt.plural,
+        "singularName": singular(rt),
+        "namespaced": rt.namespaced,
+        "kind": rt.kind,
+        "verbs": VERBS if rt.kind != "Namespace" else [v for v in VERBS if v != "deletecollection"],
+    }
+    if rt.short_names:
+        main["shortNames"] = list(rt.short_names)
+    if rt.kind in _ALL_CATEGORY:
+        main["categories"] = ["all"]
+    elif rt.plural in _FLUX_CATEGORY:
+        main["categories"] = ["fluxcd"]
+    entries = [main]
+    if has_status_subresource(rt):
+        entries.append(
+            {
+                "name": f"{rt.plural}/status",
+                "singularName": "",
+                "namespaced": rt.namespaced,
+                "kind": rt.kind,
+                "verbs": ["get", "patch", "update"],
+            }
+        )
+    if rt.kind == "Pod":
+        entries.append(
+            {"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod", "verbs": ["get"]}
+        )
+        entries.append(
+            {
+                "name": "pods/exec",
+                "singularName": "",
+                "namespaced": True,
+                "kind": "PodExecOptions",
+                "verbs": ["create", "get"],
+            }
+        )
+    return entries
+
+
+def groups() -> dict[str, list[str]]:
+    """Named API groups and their versions, in registry order."""
+    out: dict[str, list[str]] = {}
+    for rt in RESOURCE_TYPES:
+        if rt.group:
+            versions = out.setdefault(rt.group, [])
+            if rt.version not in versions:
+                versions.append(rt.version)
+    return out
+
+
+def api_versions() -> Obj:
+    return {
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}],
+    }
+
+
+def _group_doc(name: str, versions: list[str]) -> Obj:
+    vs = [{"groupVersion": f"{name}/{v}", "version": v} for v in versions]
+    return {"name": name, "versions": vs, "preferredVersion": vs[0]}
+
+
+def api_group_list() -> Obj:
+    return {
+        "kind": "APIGroupList",
+        "apiVersion": "v1",
+        "groups": [_group_doc(g, vs) for g, vs in groups().items()],
+    }
+
+
+def api_group(name: str) -> Obj | None:
+    vs = groups().get(name)
+    if vs is None:
+        return None
+    return {"kind": "APIGroup", "apiVersion": "v1", **_group_doc(name, vs)}
+
+
+def api_resource_list(group: str, version: str) -> Obj | None:
+    types = [rt for rt in RESOURCE_TYPES if rt.group == group and rt.version == version]
+    if not types:
+        return None
+    gv = f"{group}/{version}" if group else version
+    resources: list[Obj] = []
+    for rt in types:
+        resources.extend(_resource_entries(rt))
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}
