@@ -18,6 +18,8 @@ from pydantic import ValidationError
 
 from appliance_cli.catalog import Catalog, Component, load_catalog
 from appliance_cli.status.index import (
+    ContainerStatus,
+    Pod,
     ReleaseImage,
     SnapshotIndex,
     TimedEvent,
@@ -329,6 +331,17 @@ def _elapsed(index: SnapshotIndex, since: datetime | None) -> int | None:
     return max(0, int((index.now - since).total_seconds())) if since else None
 
 
+def _containers_with_status(pod: Pod) -> list[ContainerStatus]:
+    """Reported container statuses, plus spec containers the kubelet has not reported yet."""
+    statuses = list(iter_container_statuses(pod))
+    seen = {cs.get("name") for cs in statuses}
+    spec = pod.get("spec") or {}
+    for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+        if c.get("name") not in seen:
+            statuses.append(ContainerStatus(name=c.get("name", ""), image=c.get("image", ""), state={}))
+    return statuses
+
+
 def active_operations(index: SnapshotIndex, findings: list[Finding]) -> list[ActiveOperation]:
     if not index.kube_reachable:
         return []
@@ -336,7 +349,7 @@ def active_operations(index: SnapshotIndex, findings: list[Finding]) -> list[Act
     for pod in index.pods.values():
         comp = index.component_of_pod(pod)
         cname = comp.name if comp else key_of(pod)[1]
-        for cs in iter_container_statuses(pod):
+        for cs in _containers_with_status(pod):
             te = active_pull(index, pod, cs)
             if te is None:
                 continue

@@ -58,6 +58,9 @@ BACKOFF_PULL = re.compile(r'Back-off pulling image "([^"]+)"')
 PULLING = re.compile(r'Pulling image "([^"]+)"')
 PULLED = re.compile(r'(?:Successfully pulled image|Container image) "([^"]+)"')
 
+# A container that restarted and runs but is not ready counts as failing after this many restarts.
+RESTARTS_BEFORE_FAILING = 3
+
 PullCause = Literal["dns", "interrupted", "unauthorized", "not_found", "unknown"]
 
 
@@ -191,7 +194,7 @@ def crashes(index: SnapshotIndex, pod: Pod) -> Iterator[Crash]:
             failing = True
         elif state.get("running") and not cs.get("ready") and last and last.get("exitCode", 0) != 0:
             # Restarted after a crash and not ready yet: still failing until proven otherwise.
-            failing = cs.get("restartCount", 0) > 0
+            failing = cs.get("restartCount", 0) >= RESTARTS_BEFORE_FAILING
         if not failing:
             continue
         terminated = term_now if term_now and term_now.get("exitCode", 0) != 0 else (last or {})

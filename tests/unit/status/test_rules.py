@@ -653,3 +653,37 @@ def test_login_probe_acceptance(status: int, location: str | None, ok: bool) -> 
     doc = classify_cluster(cl)
     assert doc.tiers.login.ready is ok
     assert ("login_probe_failed" in [c for c, _ in codes(doc)]) is (not ok)
+
+
+def test_pull_is_an_active_operation_before_the_kubelet_reports_container_status() -> None:
+    cl = healthy_cluster()
+    image = IMAGES["alga-core"]
+    p = component_pod("alga-core", [waiting("web", image, "ContainerCreating")])
+    p["status"]["containerStatuses"] = []
+    cl.put(p, component_workload("alga-core", ready=False))
+    cl.put(event(p, "Pulling", f'Pulling image "{image}"', type="Normal", minutes_ago=2))
+    doc = classify_cluster(cl, release=RELEASE)
+    assert [(o.operation, o.elapsed_seconds) for o in doc.active_operations] == [("pulling_image", 120)]
+    assert doc.top_blockers == []
+
+
+def test_one_restart_while_starting_is_not_a_crash_loop() -> None:
+    cl = healthy_cluster()
+    p = component_pod(
+        "temporal",
+        [
+            running(
+                "temporal",
+                IMAGES["temporal"],
+                ready=False,
+                restarts=1,
+                started=0.5,
+                last=terminated("Error", 1, minutes_ago=1),
+            )
+        ],
+    )
+    cl.put(p, component_workload("temporal", ready=False))
+    cl.logs[f"msp/{p['metadata']['name']}/temporal"] = [
+        "dial tcp 10.96.0.20:5432: connect: connection refused"
+    ]
+    assert codes(classify_cluster(cl)) == []
