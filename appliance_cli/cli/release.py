@@ -111,11 +111,11 @@ def _render(result: ReleaseCheck) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"Release {escape(result.release_version)} images", title_justify="left", expand=True)
+    table = Table(title=f"Release {escape(result.release_version)} images", title_justify="left")
     table.add_column("Component", no_wrap=True)
-    table.add_column("Image", overflow="fold", ratio=3)
+    table.add_column("Image", overflow="fold")
     table.add_column("Outcome", no_wrap=True)
-    table.add_column("Digest / error", overflow="fold", ratio=2)
+    table.add_column("Digest / error", overflow="fold", min_width=19)
     for ci in result.all_results():
         r = ci.result
         style = _STYLE.get(r.outcome, "red")
