@@ -31,7 +31,10 @@ Credentials (never printed, logged or put into an error message):
   ``username``/``password``); the per-host variables win.
 
 Plain HTTP is used only for registries listed in ``insecure_registries`` (or
-``ALGA_REGISTRY_INSECURE=host:port,...``); everything else is HTTPS.
+``ALGA_REGISTRY_INSECURE=host:port,...``); everything else is HTTPS. ``mirrors`` (or
+``ALGA_REGISTRY_MIRRORS=ghcr.io=host:port,...``) sends a registry's requests to another
+host (air-gapped mirrors, the lab); results still name the original reference, and the
+scheme, challenge and credentials are those of the host contacted.
 """
 
 from __future__ import annotations
@@ -75,6 +78,7 @@ USER_AGENT = "alga-appliance-cli (registry preflight)"
 AUTH_ENV_PREFIX = "ALGA_REGISTRY_AUTH_"
 AUTH_FILE_ENV = "ALGA_REGISTRY_AUTH_FILE"
 INSECURE_ENV = "ALGA_REGISTRY_INSECURE"
+MIRRORS_ENV = "ALGA_REGISTRY_MIRRORS"
 
 DEFAULT_TIMEOUT = 30.0  # whole check, seconds
 DEFAULT_REQUEST_TIMEOUT = 10.0  # one HTTP request, seconds
@@ -225,6 +229,20 @@ def _lookup_credentials(creds: Mapping[str, Credentials], registry: str) -> Cred
         if auth_env_name(host) == wanted:
             return value
     return None
+
+
+def mirrors_from_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``ALGA_REGISTRY_MIRRORS=ghcr.io=mirror.example:5000,...`` → ``{"ghcr.io": "mirror.example:5000"}``."""
+    env = os.environ if env is None else env
+    found: dict[str, str] = {}
+    for item in env.get(MIRRORS_ENV, "").split(","):
+        if not item.strip():
+            continue
+        source, sep, target = item.strip().partition("=")
+        if not sep or not source or not target or "/" in target:
+            raise UsageError(f"{item.strip()!r} is not 'registry=host[:port]'", param=MIRRORS_ENV)
+        found[source] = target
+    return found
 
 
 def insecure_from_env(env: Mapping[str, str] | None = None) -> frozenset[str]:
@@ -384,6 +402,7 @@ class RegistryChecker:
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         insecure_registries: Iterable[str] | None = None,
         credentials: Mapping[str, Credentials] | None = None,
+        mirrors: Mapping[str, str] | None = None,
         backoff_initial: float = 0.25,
         backoff_max: float = 4.0,
         transport: httpx.BaseTransport | None = None,
@@ -398,6 +417,7 @@ class RegistryChecker:
         self.max_attempts = max(1, max_attempts)
         self.insecure = frozenset(insecure_from_env() if insecure_registries is None else insecure_registries)
         self.credentials = dict(credentials_from_env() if credentials is None else credentials)
+        self.mirrors = dict(mirrors_from_env() if mirrors is None else mirrors)
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
         self._transport = transport
@@ -557,7 +577,9 @@ class RegistryChecker:
     def _manifest_request(
         self, ref: ImageRef, method: str, deadline: float, attempts: _Attempts
     ) -> httpx.Response:
-        registry = ref.registry
+        # The host actually contacted: a configured mirror, else the registry of the reference.
+        # Scheme, challenges and credentials all belong to that host.
+        registry = self.mirrors.get(ref.registry, ref.registry)
         host = _api_host(registry)
         url = f"{self._scheme(registry)}://{host}/v2/{ref.path}/manifests/{ref.tag}"
         scope = f"repository:{ref.path}:pull"
@@ -784,6 +806,7 @@ def check_images(
     concurrency: int = DEFAULT_CONCURRENCY,
     insecure_registries: Iterable[str] | None = None,
     credentials: Mapping[str, Credentials] | None = None,
+    mirrors: Mapping[str, str] | None = None,
     checker: RegistryChecker | None = None,
 ) -> list[ImageCheckResult]:
     """Check each image of ``images`` (key → reference) against its registry.
@@ -799,5 +822,6 @@ def check_images(
         concurrency=concurrency,
         insecure_registries=insecure_registries,
         credentials=credentials,
+        mirrors=mirrors,
     ) as owned:
         return owned.check(images)

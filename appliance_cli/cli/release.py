@@ -26,7 +26,8 @@ _HELP = "\n\n".join(
         "One HEAD request per image, concurrently, following the registry token flow: anonymous, "
         "or with credentials from ALGA_REGISTRY_AUTH_<HOST>=user:token (e.g. ALGA_REGISTRY_AUTH_GHCR_IO) "
         "or the Docker config.json named by ALGA_REGISTRY_AUTH_FILE. Credentials are never printed. "
-        "Registries listed in ALGA_REGISTRY_INSECURE=host:port,... are spoken to over plain HTTP.",
+        "Registries listed in ALGA_REGISTRY_INSECURE=host:port,... are spoken to over plain HTTP; "
+        "ALGA_REGISTRY_MIRRORS=ghcr.io=host:port,... sends a registry's requests to a mirror.",
         "Exit codes: 0 every image present; 1 at least one image definitively missing; "
         "2 bad release or input; 3 nothing is known to be missing but some image could not be verified "
         "(unauthorized, unreachable, unexpected answer): run it again where the registry is reachable.",

@@ -194,6 +194,7 @@ def check_release(
     concurrency: int = DEFAULT_CONCURRENCY,
     insecure_registries: Iterable[str] | None = None,
     credentials: Mapping[str, Credentials] | None = None,
+    mirrors: Mapping[str, str] | None = None,
     checker: RegistryChecker | None = None,
     catalog: Catalog | None = None,
 ) -> ReleaseCheck:
@@ -216,6 +217,7 @@ def check_release(
         concurrency=concurrency,
         insecure_registries=insecure_registries,
         credentials=credentials,
+        mirrors=mirrors,
         checker=checker,
     )
     return classify_release_check(

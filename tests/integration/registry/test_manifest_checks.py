@@ -100,3 +100,13 @@ def test_https_is_the_default_so_a_plain_http_registry_is_unreachable_not_missin
     assert result.outcome == "unreachable"
     assert result.error is not None and "TLS" in result.error
     assert result.attempts == 1  # TLS failures are not retried
+
+
+def test_mirror_serves_the_original_reference(registry: RegistryServer, pushed: dict[str, str]) -> None:
+    image = ImageRef(repository="ghcr.io/nine-minds/alga-psa-ee", tag="979e2079")
+    [result] = check_images(
+        {"alga-core": image}, mirrors={"ghcr.io": registry.host}, insecure_registries=[registry.host]
+    )
+    assert result.outcome == "present"
+    assert result.digest == pushed["docker"]
+    assert result.image == "ghcr.io/nine-minds/alga-psa-ee:979e2079"

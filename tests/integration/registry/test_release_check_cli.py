@@ -182,3 +182,17 @@ def test_bad_input_exits_2(args: list[str], fragment: str) -> None:
     result = invoke(args)
     assert result.exit_code == 2
     assert fragment in result.output
+
+
+def test_shipped_release_checked_through_a_mirror_env(
+    registry: RegistryServer, digests: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The unmodified releases/1.0-rc5 manifest, its ghcr.io images served by the loopback registry."""
+    monkeypatch.setenv("ALGA_REGISTRY_MIRRORS", f"ghcr.io={registry.host}")
+    monkeypatch.setenv("ALGA_REGISTRY_INSECURE", registry.host)
+    result = invoke(["release", "check", VERSION, "--json"])
+    assert result.exit_code == 1, result.output
+    doc = json.loads(result.stdout)
+    outcomes = {row["component"]: row["outcome"] for row in doc["images"]}
+    assert outcomes == {c: "missing" if c == "workflow-worker" else "present" for c in COMPONENTS}
+    assert {row["image"].split("/")[0] for row in doc["images"]} == {"ghcr.io"}

@@ -15,6 +15,7 @@ from appliance_cli.adapters.registry import (
     auth_env_name,
     credentials_from_env,
     display_reference,
+    mirrors_from_env,
     parse_image_reference,
     parse_retry_after,
     parse_www_authenticate,
@@ -152,3 +153,10 @@ def test_malformed_credentials_name_the_variable_and_hide_the_value(env: dict[st
     assert exc.value.exit_code == 2
     assert named in str(exc.value)
     assert "secret" not in str(exc.value)
+
+
+def test_mirrors_from_env() -> None:
+    env = {"ALGA_REGISTRY_MIRRORS": "ghcr.io=127.0.0.1:5000, docker.io=mirror.local"}
+    assert mirrors_from_env(env) == {"ghcr.io": "127.0.0.1:5000", "docker.io": "mirror.local"}
+    with pytest.raises(UsageError, match="ALGA_REGISTRY_MIRRORS"):
+        mirrors_from_env({"ALGA_REGISTRY_MIRRORS": "ghcr.io"})
