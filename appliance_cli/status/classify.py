@@ -482,18 +482,24 @@ def _image_checks(index: SnapshotIndex) -> list[ImageCheck]:
 
 
 def release_info(index: SnapshotIndex, release: Release | None) -> ReleaseInfo:
+    """The selected release: the manifest when given, else what the cluster and bootstrap published."""
     facts = index.snapshot.release_facts
+    published = index.release_selection
+
+    def pick(key: str, from_release: str | None) -> str | None:
+        value = from_release or published.get(key) or facts.get(key)
+        return str(value) if value else None
+
     revision = next(
         (((s.get("status") or {}).get("artifact") or {}).get("revision") for s in index.git_repositories),
         None,
     )
     return ReleaseInfo(
         selected_release_version=index.snapshot.site.release_version
-        or (release.version if release else None)
-        or facts.get("releaseVersion"),
-        app_version=release.app.version if release else facts.get("appVersion"),
-        channel=release.channel if release else facts.get("channel"),
-        git_revision=revision or facts.get("gitRevision"),
+        or pick("releaseVersion", release.version if release else None),
+        app_version=pick("appVersion", release.app.version if release else None),
+        channel=pick("channel", release.channel if release else None),
+        git_revision=revision or pick("gitRevision", None),
         image_checks=_image_checks(index),
     )
 

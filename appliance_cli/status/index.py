@@ -342,6 +342,7 @@ class SnapshotIndex:
     now: datetime
     catalog: Catalog
     release_images: dict[str, ReleaseImage] = field(default_factory=dict)
+    release_selection: dict[str, str] = field(default_factory=dict)
     pods: dict[Key, Pod] = field(default_factory=dict)
     pods_by_component: dict[str, list[Pod]] = field(default_factory=lambda: defaultdict(list))
     deployments: dict[Key, Workload] = field(default_factory=dict)
@@ -461,29 +462,45 @@ def release_images_from(catalog: Catalog, images: Mapping[str, Any] | None) -> d
     return out
 
 
-def _published_release_images(snapshot: ClusterSnapshot, catalog: Catalog) -> dict[str, ReleaseImage]:
-    """Images from ``releaseFacts.images`` or a release-selection ConfigMap in the Helm namespace."""
-    facts_images = snapshot.release_facts.get("images")
-    if isinstance(facts_images, Mapping):
-        return release_images_from(catalog, facts_images)
+# Published by bootstrap (appliance_cli.fluxlayout.RELEASE_SELECTION_CONFIGMAP) in the Helm namespace.
+RELEASE_SELECTION_CONFIGMAP = "appliance-release-selection"
+
+
+def release_selection(snapshot: ClusterSnapshot, catalog: Catalog) -> dict[str, str]:
+    """Data of the release-selection ConfigMap (what the cluster was told to run), or ``{}``."""
+    fallback: dict[str, str] = {}
     for cm in _items(snapshot, "v1/configmaps"):
         m = meta(cm)
         if m.get("namespace") != catalog.namespaces.helm_releases:
             continue
-        data = cm.get("data") or {}
-        for value in (data.get("release.json"), data.get("images.json")):
-            if not value:
-                continue
-            try:
-                doc = json.loads(value)
-            except (TypeError, ValueError):
-                continue
-            if isinstance(doc, Mapping):
-                imgs = doc.get("images", doc)
-                if isinstance(imgs, Mapping):
-                    found = release_images_from(catalog, imgs)
-                    if found:
-                        return found
+        data = {str(k): str(v) for k, v in (cm.get("data") or {}).items()}
+        if m.get("name") == RELEASE_SELECTION_CONFIGMAP:
+            return data
+        if not fallback and "release.json" in data:
+            fallback = data
+    return fallback
+
+
+def _published_release_images(
+    snapshot: ClusterSnapshot, catalog: Catalog, selection: Mapping[str, str]
+) -> dict[str, ReleaseImage]:
+    """Images from ``releaseFacts.images`` or the release-selection ConfigMap."""
+    facts_images = snapshot.release_facts.get("images")
+    if isinstance(facts_images, Mapping):
+        return release_images_from(catalog, facts_images)
+    for value in (selection.get("release.json"), selection.get("images.json")):
+        if not value:
+            continue
+        try:
+            doc = json.loads(value)
+        except ValueError:
+            continue
+        if isinstance(doc, Mapping):
+            imgs = doc.get("images", doc)
+            if isinstance(imgs, Mapping):
+                found = release_images_from(catalog, imgs)
+                if found:
+                    return found
     return {}
 
 
@@ -496,8 +513,11 @@ def build_index(
 ) -> SnapshotIndex:
     catalog = catalog or load_catalog()
     idx = SnapshotIndex(snapshot=snapshot, now=now, catalog=catalog)
+    idx.release_selection = release_selection(snapshot, catalog)
     idx.release_images = (
-        dict(release_images) if release_images else _published_release_images(snapshot, catalog)
+        dict(release_images)
+        if release_images
+        else _published_release_images(snapshot, catalog, idx.release_selection)
     )
 
     live_uids: set[str] = set()

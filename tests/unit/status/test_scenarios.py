@@ -250,3 +250,34 @@ def test_stale_warnings_about_objects_healthy_now_give_no_blocker() -> None:
     assert doc.rollup.state == "fully_healthy"
     assert doc.recent_events[0].reason == "Unhealthy", "recent events are newest first"
     assert len(doc.recent_events) <= 20
+
+
+def test_release_published_in_the_cluster_supplies_images_sizes_and_versions() -> None:
+    """Without a release manifest at hand, the release-selection ConfigMap bootstrap applied is used."""
+    from appliance_cli import fluxlayout
+    from appliance_cli.status.index import RELEASE_SELECTION_CONFIGMAP
+
+    assert RELEASE_SELECTION_CONFIGMAP == fluxlayout.RELEASE_SELECTION_CONFIGMAP
+    cl = healthy_cluster()
+    cl.site["releaseVersion"] = None
+    cl.put(fluxlayout.release_selection_configmap(RELEASE, app_url="http://192.168.64.8:3000"))
+    cl.put(component_workload("workflow-worker", ready=True))
+    cl.get("Deployment", "workflow-worker")["spec"]["template"]["spec"]["containers"][0]["image"] = (
+        "ghcr.io/nine-minds/workflow-worker:0badc0de"
+    )
+    image = IMAGES["alga-core"]
+    core_not_installed_yet(cl)
+    p = component_pod("alga-core", [waiting("web", image, "ContainerCreating")])
+    cl.put(p, component_workload("alga-core", ready=False))
+    cl.put(event(p, "Pulling", f'Pulling image "{image}"', type="Normal", minutes_ago=1))
+    doc = classify(cl.snapshot())
+    assert (doc.release.selected_release_version, doc.release.app_version, doc.release.channel) == (
+        "1.0-rc5",
+        "1.0-rc5",
+        "candidate",
+    )
+    drift = next(b for b in doc.top_blockers if b.code == "release_image_drift")
+    assert drift.component == "workflow-worker" and "61e4a00e" in drift.reason
+    assert (
+        next(o for o in doc.active_operations if o.operation == "pulling_image").estimated_size == "~1.8 GB"
+    )
