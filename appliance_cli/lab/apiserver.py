@@ -750,6 +750,12 @@ class _Handler(BaseHTTPRequestHandler):
             new = store.replace(rt, route.namespace, name, obj, subresource="status")
         else:
             cur = store.get_ref(rt, route.namespace, name)
+            if disc.has_status_subresource(rt) and rt.kind != "Namespace":
+                # the main resource ignores status; only …/status writes it
+                if "status" in cur:
+                    obj["status"] = cur["status"]
+                else:
+                    obj.pop("status", None)
             api_patch.record_update(obj, cur, manager, "Update")
             new = store.replace(rt, route.namespace, name, obj)
         self._send_json(200, self.lab.obj_bytes(rt, new))
@@ -968,13 +974,11 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if expired is not None:
                 self._write_chunk(event("ERROR", status_object(410, "Expired", expired.message)))
-                return
-            assert watcher is not None
             for obj in initial:
                 self._write_chunk(event("ADDED", lab.obj_bytes(rt, obj)))
             deadline = time.monotonic() + duration
             next_bookmark = time.monotonic() + lab.bookmark_interval
-            while not lab._stopping.is_set():
+            while watcher is not None and not lab._stopping.is_set():
                 now = time.monotonic()
                 if now >= deadline:
                     break
@@ -1274,6 +1278,9 @@ def prepare_create(rt: ResourceType, obj: Obj) -> None:
     meta = obj.setdefault("metadata", {})
     for k in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "generation"):
         meta.pop(k, None)
+    if disc.has_status_subresource(rt):
+        # like the real strategies: status is not writable on create (controllers fill it in)
+        obj.pop("status", None)
     if rt.kind == "Namespace":
         name = meta.get("name", "")
         meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = name

@@ -18,7 +18,9 @@ from appliance_cli.lab.store import BY_KEY, Store
 from .conftest import TOKEN
 
 
-def _pod(name: str, ns: str = "alga", labels: dict[str, str] | None = None, phase: str = "Running") -> dict[str, Any]:
+def _pod(
+    name: str, ns: str = "alga", labels: dict[str, str] | None = None, phase: str = "Running"
+) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -81,7 +83,13 @@ def test_discovery_lists_groups_and_resources(server: LabApiServer) -> None:
     groups = httpx.get(f"{server.url}/apis", headers=h).json()
     assert groups["kind"] == "APIGroupList"
     names = {g["name"] for g in groups["groups"]}
-    assert {"apps", "batch", "kustomize.toolkit.fluxcd.io", "helm.toolkit.fluxcd.io", "apiextensions.k8s.io"} <= names
+    assert {
+        "apps",
+        "batch",
+        "kustomize.toolkit.fluxcd.io",
+        "helm.toolkit.fluxcd.io",
+        "apiextensions.k8s.io",
+    } <= names
     core = httpx.get(f"{server.url}/api/v1", headers=h).json()
     by_name = {r["name"]: r for r in core["resources"]}
     assert by_name["pods"]["namespaced"] is True and by_name["pods"]["shortNames"] == ["po"]
@@ -182,17 +190,25 @@ def test_label_selectors(store: Store, core: Any, selector: str, expected: list[
 def test_field_selectors_on_pods(store: Store, core: Any, selector: str, expected: list[str]) -> None:
     store.create(BY_KEY["v1/pods"], _pod("a"))
     store.create(BY_KEY["v1/pods"], _pod("b", phase="Pending"))
-    assert [p.metadata.name for p in core.list_namespaced_pod("alga", field_selector=selector).items] == expected
+    assert [
+        p.metadata.name for p in core.list_namespaced_pod("alga", field_selector=selector).items
+    ] == expected
 
 
 def test_field_selector_on_event_involved_object(store: Store, core: Any) -> None:
     for i, (kind, name) in enumerate([("Pod", "db-0"), ("Pod", "web"), ("Job", "db-0")]):
         store.create(
             BY_KEY["v1/events"],
-            {"metadata": {"name": f"e{i}", "namespace": "alga"}, "involvedObject": {"kind": kind, "name": name},
-             "reason": "Pulling", "type": "Normal"},
+            {
+                "metadata": {"name": f"e{i}", "namespace": "alga"},
+                "involvedObject": {"kind": kind, "name": name},
+                "reason": "Pulling",
+                "type": "Normal",
+            },
         )
-    got = core.list_namespaced_event("alga", field_selector="involvedObject.name=db-0,involvedObject.kind=Pod")
+    got = core.list_namespaced_event(
+        "alga", field_selector="involvedObject.name=db-0,involvedObject.kind=Pod"
+    )
     assert [e.metadata.name for e in got.items] == ["e0"]
 
 
@@ -232,16 +248,24 @@ def test_namespace_delete_cascades(store: Store, core: Any) -> None:
 
 
 def test_delete_collects_owned_objects_unless_orphaned(store: Store, apps: Any, core: Any) -> None:
-    rs = store.create(BY_KEY["apps/v1/replicasets"], {"metadata": {"name": "web-1", "namespace": "alga"}, "spec": {}})
+    rs = store.create(
+        BY_KEY["apps/v1/replicasets"], {"metadata": {"name": "web-1", "namespace": "alga"}, "spec": {}}
+    )
     owner = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-1", "uid": rs["metadata"]["uid"]}
-    store.create(BY_KEY["v1/pods"], {**_pod("web-1-x"), "metadata": {"name": "web-1-x", "namespace": "alga",
-                                                                       "ownerReferences": [owner]}})
+    store.create(
+        BY_KEY["v1/pods"],
+        {**_pod("web-1-x"), "metadata": {"name": "web-1-x", "namespace": "alga", "ownerReferences": [owner]}},
+    )
     apps.delete_namespaced_replica_set("web-1", "alga", propagation_policy="Orphan")
     assert store.count(BY_KEY["v1/pods"]) == 1
-    rs = store.create(BY_KEY["apps/v1/replicasets"], {"metadata": {"name": "web-2", "namespace": "alga"}, "spec": {}})
+    rs = store.create(
+        BY_KEY["apps/v1/replicasets"], {"metadata": {"name": "web-2", "namespace": "alga"}, "spec": {}}
+    )
     owner = {**owner, "name": "web-2", "uid": rs["metadata"]["uid"]}
-    store.create(BY_KEY["v1/pods"], {**_pod("web-2-x"), "metadata": {"name": "web-2-x", "namespace": "alga",
-                                                                       "ownerReferences": [owner]}})
+    store.create(
+        BY_KEY["v1/pods"],
+        {**_pod("web-2-x"), "metadata": {"name": "web-2-x", "namespace": "alga", "ownerReferences": [owner]}},
+    )
     apps.delete_namespaced_replica_set("web-2", "alga")
     assert [p.metadata.name for p in core.list_namespaced_pod("alga").items] == ["web-1-x"]
 
@@ -251,14 +275,24 @@ def test_flux_custom_resources_round_trip(custom: Any) -> None:
         "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
         "kind": "Kustomization",
         "metadata": {"name": "core", "namespace": "flux-system"},
-        "spec": {"interval": "10m", "path": "./flux/base/core", "prune": True,
-                 "sourceRef": {"kind": "GitRepository", "name": "appliance"}},
+        "spec": {
+            "interval": "10m",
+            "path": "./flux/base/core",
+            "prune": True,
+            "sourceRef": {"kind": "GitRepository", "name": "appliance"},
+        },
     }
-    custom.create_namespaced_custom_object("kustomize.toolkit.fluxcd.io", "v1", "flux-system", "kustomizations", body)
-    got = custom.get_namespaced_custom_object("kustomize.toolkit.fluxcd.io", "v1", "flux-system", "kustomizations", "core")
+    custom.create_namespaced_custom_object(
+        "kustomize.toolkit.fluxcd.io", "v1", "flux-system", "kustomizations", body
+    )
+    got = custom.get_namespaced_custom_object(
+        "kustomize.toolkit.fluxcd.io", "v1", "flux-system", "kustomizations", "core"
+    )
     assert got["spec"]["path"] == "./flux/base/core" and got["metadata"]["generation"] == 1
     listed = custom.list_cluster_custom_object("kustomize.toolkit.fluxcd.io", "v1", "kustomizations")
-    assert listed["kind"] == "KustomizationList" and [i["metadata"]["name"] for i in listed["items"]] == ["core"]
+    assert listed["kind"] == "KustomizationList" and [i["metadata"]["name"] for i in listed["items"]] == [
+        "core"
+    ]
 
 
 def test_unknown_resource_path_is_not_found_status(server: LabApiServer) -> None:

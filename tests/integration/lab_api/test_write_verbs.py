@@ -1,0 +1,287 @@
+"""Replace, the four PATCH flavours, server-side apply conflicts and status subresources."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from kubernetes.client import ApiException
+
+from appliance_cli.lab.store import BY_KEY, Store
+
+MERGE = "application/merge-patch+json"
+STRATEGIC = "application/strategic-merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+APPLY = "application/apply-patch+yaml"
+
+
+def _deployment(name: str = "coredns", ns: str = "kube-system") -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": ns, "labels": {"k8s-app": "kube-dns"}},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"k8s-app": "kube-dns"}},
+            "template": {
+                "metadata": {"labels": {"k8s-app": "kube-dns"}},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "coredns",
+                            "image": "registry.k8s.io/coredns/coredns:v1.11.3",
+                            "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
+                        },
+                        {"name": "sidecar", "image": "busybox:1"},
+                    ],
+                    "volumes": [{"name": "config", "configMap": {"name": "coredns"}}],
+                },
+            },
+        },
+    }
+
+
+def _body(exc: pytest.ExceptionInfo[ApiException]) -> dict[str, Any]:
+    return json.loads(exc.value.body)  # type: ignore[no-any-return]
+
+
+def test_replace_with_stale_resource_version_conflicts(core: Any) -> None:
+    cm = core.create_namespaced_config_map("alga", {"metadata": {"name": "c"}, "data": {"a": "1"}})
+    cm.data = {"a": "2"}
+    updated = core.replace_namespaced_config_map("c", "alga", cm)
+    assert updated.data == {"a": "2"}
+    assert int(updated.metadata.resource_version) > int(cm.metadata.resource_version)
+    cm.data = {"a": "3"}  # still carries the old resourceVersion
+    with pytest.raises(ApiException) as exc:
+        core.replace_namespaced_config_map("c", "alga", cm)
+    body = _body(exc)
+    assert exc.value.status == 409 and body["reason"] == "Conflict"
+    assert body["details"] == {"name": "c", "kind": "configmaps"}
+    assert "the object has been modified" in body["message"]
+
+
+def test_replace_of_missing_object_is_not_found(core: Any) -> None:
+    with pytest.raises(ApiException) as exc:
+        core.replace_namespaced_config_map("gone", "alga", {"metadata": {"name": "gone"}, "data": {}})
+    assert exc.value.status == 404
+
+
+def test_merge_patch_sets_and_removes_keys(core: Any) -> None:
+    core.create_namespaced_config_map("alga", {"metadata": {"name": "c"}, "data": {"a": "1", "b": "2"}})
+    out = core.patch_namespaced_config_map("c", "alga", {"data": {"b": None, "c": "3"}}, _content_type=MERGE)
+    assert out.data == {"a": "1", "c": "3"}
+
+
+def test_strategic_merge_restarts_coredns_by_annotation(apps: Any) -> None:
+    apps.create_namespaced_deployment("kube-system", _deployment())
+    patch = {
+        "spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "now"}}}}
+    }
+    out = apps.patch_namespaced_deployment("coredns", "kube-system", patch, _content_type=STRATEGIC)
+    tpl = out.spec.template
+    assert tpl.metadata.annotations == {"kubectl.kubernetes.io/restartedAt": "now"}
+    assert [c.name for c in tpl.spec.containers] == ["coredns", "sidecar"]
+    assert out.metadata.generation == 2
+
+
+def test_strategic_merge_merges_lists_by_name(apps: Any) -> None:
+    apps.create_namespaced_deployment("kube-system", _deployment())
+    patch = {
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {"name": "coredns", "image": "coredns:v2", "env": [{"name": "B", "value": "20"}]},
+                        {"name": "sidecar", "$patch": "delete"},
+                    ],
+                    "volumes": [{"name": "extra", "emptyDir": {}}],
+                }
+            }
+        }
+    }
+    out = apps.patch_namespaced_deployment("coredns", "kube-system", patch, _content_type=STRATEGIC)
+    spec = out.spec.template.spec
+    assert [(c.name, c.image) for c in spec.containers] == [("coredns", "coredns:v2")]
+    assert [(e.name, e.value) for e in spec.containers[0].env] == [("A", "1"), ("B", "20")]
+    assert [v.name for v in spec.volumes] == ["config", "extra"]
+
+
+def test_merge_patch_replaces_lists(apps: Any) -> None:
+    apps.create_namespaced_deployment("kube-system", _deployment())
+    patch = {"spec": {"template": {"spec": {"volumes": [{"name": "only", "emptyDir": {}}]}}}}
+    out = apps.patch_namespaced_deployment("coredns", "kube-system", patch, _content_type=MERGE)
+    assert [v.name for v in out.spec.template.spec.volumes] == ["only"]
+
+
+def test_strategic_merge_is_refused_for_custom_resources(custom: Any, server: Any) -> None:
+    body = {
+        "apiVersion": "helm.toolkit.fluxcd.io/v2",
+        "kind": "HelmRelease",
+        "metadata": {"name": "alga-core", "namespace": "alga"},
+        "spec": {"interval": "5m"},
+    }
+    custom.create_namespaced_custom_object("helm.toolkit.fluxcd.io", "v2", "alga", "helmreleases", body)
+    import httpx
+
+    from .conftest import TOKEN
+
+    r = httpx.patch(
+        f"{server.url}/apis/helm.toolkit.fluxcd.io/v2/namespaces/alga/helmreleases/alga-core",
+        json={"spec": {"suspend": True}},
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": STRATEGIC},
+    )
+    assert r.status_code == 415 and r.json()["reason"] == "UnsupportedMediaType"
+    out = custom.patch_namespaced_custom_object(
+        "helm.toolkit.fluxcd.io", "v2", "alga", "helmreleases", "alga-core", {"spec": {"suspend": True}}
+    )
+    assert out["spec"] == {"interval": "5m", "suspend": True}
+
+
+def test_json_patch_operations_and_failed_test(core: Any) -> None:
+    core.create_namespaced_config_map("alga", {"metadata": {"name": "c"}, "data": {"a": "1"}})
+    ops = [
+        {"op": "add", "path": "/data/b", "value": "2"},
+        {"op": "replace", "path": "/data/a", "value": "10"},
+        {"op": "add", "path": "/metadata/labels", "value": {"x": "y"}},
+    ]
+    out = core.patch_namespaced_config_map("c", "alga", ops, _content_type=JSON_PATCH)
+    assert out.data == {"a": "10", "b": "2"} and out.metadata.labels == {"x": "y"}
+    with pytest.raises(ApiException) as exc:
+        core.patch_namespaced_config_map(
+            "c", "alga", [{"op": "test", "path": "/data/a", "value": "1"}], _content_type=JSON_PATCH
+        )
+    assert exc.value.status == 422 and _body(exc)["reason"] == "Invalid"
+    with pytest.raises(ApiException) as exc:
+        core.patch_namespaced_config_map(
+            "c", "alga", [{"op": "remove", "path": "/data/missing"}], _content_type=JSON_PATCH
+        )
+    assert exc.value.status == 422
+
+
+def test_patch_of_missing_object_is_not_found(core: Any) -> None:
+    with pytest.raises(ApiException) as exc:
+        core.patch_namespaced_config_map("nope", "alga", {"data": {}}, _content_type=MERGE)
+    assert exc.value.status == 404 and _body(exc)["details"]["name"] == "nope"
+
+
+def _apply(core: Any, data: dict[str, str], manager: str, force: bool = False) -> Any:
+    body = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "cfg", "namespace": "alga"},
+        "data": data,
+    }
+    return core.patch_namespaced_config_map(
+        "cfg", "alga", body, field_manager=manager, force=force, _content_type=APPLY
+    )
+
+
+def test_server_side_apply_creates_then_tracks_managers(core: Any) -> None:
+    created = _apply(core, {"a": "1"}, "appliance")
+    assert created.data == {"a": "1"}
+    mf = created.metadata.managed_fields
+    assert [(m.manager, m.operation) for m in mf] == [("appliance", "Apply")]
+    assert mf[0].fields_v1 == {"f:data": {"f:a": {}}}
+    # a second manager co-owns a field by applying the same value: no conflict
+    co = _apply(core, {"a": "1", "b": "2"}, "other")
+    assert co.data == {"a": "1", "b": "2"}
+    assert {m.manager for m in co.metadata.managed_fields} == {"appliance", "other"}
+
+
+def test_server_side_apply_conflict_without_force_is_409(core: Any) -> None:
+    _apply(core, {"a": "1"}, "appliance")
+    with pytest.raises(ApiException) as exc:
+        _apply(core, {"a": "2"}, "intruder")
+    body = _body(exc)
+    assert exc.value.status == 409 and body["reason"] == "Conflict"
+    assert body["message"] == 'Apply failed with 1 conflict: conflict with "appliance" using v1: .data.a'
+    assert body["details"]["causes"] == [
+        {
+            "reason": "FieldManagerConflict",
+            "message": 'conflict with "appliance" using v1',
+            "field": ".data.a",
+        }
+    ]
+    assert core.read_namespaced_config_map("cfg", "alga").data == {"a": "1"}
+    forced = _apply(core, {"a": "2"}, "intruder", force=True)
+    assert forced.data == {"a": "2"}
+    owners = {m.manager: m.fields_v1 for m in forced.metadata.managed_fields}
+    assert owners == {"intruder": {"f:data": {"f:a": {}}}}
+
+
+def test_server_side_apply_conflicts_with_an_update_manager(core: Any) -> None:
+    core.create_namespaced_config_map(
+        "alga", {"metadata": {"name": "cfg"}, "data": {"a": "1"}}, field_manager="kubectl-create"
+    )
+    with pytest.raises(ApiException) as exc:
+        _apply(core, {"a": "9"}, "appliance")
+    assert exc.value.status == 409
+    assert '"kubectl-create"' in _body(exc)["message"]
+
+
+def test_server_side_apply_removes_fields_it_stopped_applying(core: Any) -> None:
+    _apply(core, {"a": "1", "b": "2"}, "appliance")
+    out = _apply(core, {"a": "1"}, "appliance")
+    assert out.data == {"a": "1"}
+
+
+def test_apply_requires_field_manager(server: Any) -> None:
+    import httpx
+
+    from .conftest import TOKEN
+
+    r = httpx.patch(
+        f"{server.url}/api/v1/namespaces/alga/configmaps/x",
+        content=b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": APPLY},
+    )
+    assert r.status_code == 400 and r.json()["reason"] == "BadRequest"
+
+
+def test_unknown_patch_type_is_415(server: Any) -> None:
+    import httpx
+
+    from .conftest import TOKEN
+
+    r = httpx.patch(
+        f"{server.url}/api/v1/namespaces/alga/configmaps/x",
+        content=b"{}",
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "text/plain"},
+    )
+    assert r.status_code == 415 and r.json()["reason"] == "UnsupportedMediaType"
+
+
+def test_status_subresource_is_separate_from_spec(store: Store, apps: Any) -> None:
+    apps.create_namespaced_deployment("kube-system", _deployment())
+    # writing status through the main resource is ignored
+    dep = apps.read_namespaced_deployment("coredns", "kube-system")
+    dep.status = {"readyReplicas": 5}
+    dep.spec.replicas = 2
+    replaced = apps.replace_namespaced_deployment("coredns", "kube-system", dep)
+    assert replaced.spec.replicas == 2 and (replaced.status is None or replaced.status.ready_replicas is None)
+    out = apps.patch_namespaced_deployment_status(
+        "coredns", "kube-system", {"status": {"readyReplicas": 1, "replicas": 1}}, _content_type=MERGE
+    )
+    assert out.status.ready_replicas == 1 and out.spec.replicas == 2
+    got = apps.read_namespaced_deployment_status("coredns", "kube-system")
+    assert got.status.ready_replicas == 1
+    got.status.ready_replicas = 0
+    got.spec.replicas = 7  # ignored by the status endpoint
+    put = apps.replace_namespaced_deployment_status("coredns", "kube-system", got)
+    assert put.status.ready_replicas == 0 and put.spec.replicas == 2
+    raw = store.get(BY_KEY["apps/v1/deployments"], "kube-system", "coredns")
+    assert raw["metadata"]["generation"] == 2
+
+
+def test_configmaps_have_no_status_subresource(core: Any, server: Any) -> None:
+    import httpx
+
+    from .conftest import TOKEN
+
+    core.create_namespaced_config_map("alga", {"metadata": {"name": "c"}})
+    r = httpx.get(
+        f"{server.url}/api/v1/namespaces/alga/configmaps/c/status",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert r.status_code == 404
