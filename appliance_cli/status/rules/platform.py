@@ -6,7 +6,15 @@ from appliance_cli.status.index import SnapshotIndex, condition, key_of
 from appliance_cli.status.model import Evidence
 from appliance_cli.status.readiness import flux_readiness, node_readiness
 from appliance_cli.status.rules.registry import Finding, finding, rule
-from appliance_cli.status.rules.signals import DNS_PATTERNS, matches, object_evidence, pull_failures
+from appliance_cli.status.rules.signals import (
+    DNS_PATTERNS,
+    TEMPORARY_DNS,
+    crashes,
+    log_evidence,
+    matches,
+    object_evidence,
+    pull_failures,
+)
 
 
 @rule(
@@ -160,6 +168,7 @@ def node_not_ready(index: SnapshotIndex) -> list[Finding]:
         "dial tcp: lookup github.com on 10.96.0.10:53: server misbehaving",
         "dial tcp: lookup ghcr.io: no such host",
         "read udp 10.244.0.5:41234->10.96.0.10:53: i/o timeout",
+        "crash-looping container log: getaddrinfo EAI_AGAIN db.msp.svc.cluster.local",
     ),
     remediation=(
         "Check the node's resolvers (bootstrap --dns-servers) and CoreDNS: 'kubectl -n kube-system "
@@ -170,25 +179,36 @@ def node_not_ready(index: SnapshotIndex) -> list[Finding]:
 )
 def dns_resolution_failed(index: SnapshotIndex) -> list[Finding]:
     evidence: list[Evidence] = []
-    for src in index.git_repositories:
-        r = flux_readiness(src)
-        ready = condition(src.get("status") or {}, "Ready") or {}
+    flux_objects = [
+        *(("GitRepository", o) for o in index.git_repositories),
+        *(("Kustomization", o) for o in index.kustomizations.values()),
+        *(("HelmRelease", o) for o in index.helm_releases.values()),
+    ]
+    for kind, obj in flux_objects:
+        r = flux_readiness(obj)
+        ready = condition(obj.get("status") or {}, "Ready") or {}
         msg = ready.get("message", "") or r.message
         if not r.ready and matches(msg, DNS_PATTERNS):
-            evidence.append(object_evidence(src, "GitRepository", ready.get("reason", r.reason), msg))
+            evidence.append(object_evidence(obj, kind, ready.get("reason", r.reason), msg))
     for pod in index.pods.values():
         for pf in pull_failures(index, pod):
             if pf.cause == "dns":
                 evidence.extend(pf.evidence)
+        for crash in crashes(index, pod):
+            if any(matches(line, DNS_PATTERNS) or TEMPORARY_DNS.search(line) for line in crash.logs[-20:]):
+                evidence.append(log_evidence(pod, crash.container.get("name", ""), crash.logs))
     if not evidence:
         return []
-    first = evidence[0].message
+    first = next(
+        (e.message for e in evidence if matches(e.message, DNS_PATTERNS) or TEMPORARY_DNS.search(e.message)),
+        evidence[0].message,
+    )
     return [
         finding(
             "dns_resolution_failed",
             name="dns",
             tier="platform",
-            reason=f"DNS resolution failed: {first}",
+            reason=f"DNS resolution failed: {first.splitlines()[-1] if first else ''}",
             evidence=evidence,
         )
     ]

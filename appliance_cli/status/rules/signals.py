@@ -27,6 +27,8 @@ DNS_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"read udp \S+->\S+:53: i/o timeout"),
     re.compile(r"dial udp \S+:53: connect: connection refused"),
 )
+# Node.js / glibc temporary resolver failure, as apps log it.
+TEMPORARY_DNS = re.compile(r"getaddrinfo EAI_AGAIN \S+|Temporary failure in name resolution")
 # containerd: `rpc error: code = NotFound desc = failed to pull and unpack image "X":
 # failed to resolve reference "X": X: not found`; registries also say `manifest unknown`.
 NOT_FOUND_PATTERNS: tuple[re.Pattern[str], ...] = (

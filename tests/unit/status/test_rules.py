@@ -687,3 +687,26 @@ def test_one_restart_while_starting_is_not_a_crash_loop() -> None:
         "dial tcp 10.96.0.20:5432: connect: connection refused"
     ]
     assert codes(classify_cluster(cl)) == []
+
+
+@pytest.mark.parametrize(
+    "breaks",
+    [
+        crash("alga-core", "web", ["Error: getaddrinfo EAI_AGAIN db.msp.svc.cluster.local"]),
+        lambda cl: image_pull_backoff(
+            cl,
+            "redis",
+            f'Failed to pull image "{IMAGES["redis"]}": rpc error: code = Unknown desc = failed to pull and '
+            f'unpack image "{IMAGES["redis"]}": failed to resolve reference "{IMAGES["redis"]}": failed to do '
+            'request: Head "https://registry-1.docker.io/v2/library/redis/manifests/7.2.5": dial tcp: lookup '
+            "registry-1.docker.io on 10.96.0.10:53: server misbehaving",
+        ),
+    ],
+    ids=["app-log", "image-pull"],
+)
+def test_dns_failure_seen_by_apps_and_pulls_is_the_root_cause(breaks: Mutation) -> None:
+    cl = healthy_cluster()
+    breaks(cl)
+    doc = classify_cluster(cl)
+    assert doc.top_blockers[0].code == "dns_resolution_failed"
+    assert not any(b.code in ("image_pull_interrupted", "image_tag_not_found") for b in doc.top_blockers)
