@@ -698,8 +698,8 @@ def test_one_restart_while_starting_is_not_a_crash_loop() -> None:
             "redis",
             f'Failed to pull image "{IMAGES["redis"]}": rpc error: code = Unknown desc = failed to pull and '
             f'unpack image "{IMAGES["redis"]}": failed to resolve reference "{IMAGES["redis"]}": '
-            'failed to do request: Head "https://registry-1.docker.io/v2/library/redis/manifests/7.2.5": dial tcp: lookup '
-            "registry-1.docker.io on 10.96.0.10:53: server misbehaving",
+            'failed to do request: Head "https://registry-1.docker.io/v2/library/redis/manifests/7.2.5": '
+            "dial tcp: lookup registry-1.docker.io on 10.96.0.10:53: server misbehaving",
         ),
     ],
     ids=["app-log", "image-pull"],
