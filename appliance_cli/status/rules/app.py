@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from appliance_cli.catalog import Component
-from appliance_cli.status.index import Job, SnapshotIndex, key_of
+from appliance_cli.status.index import FluxObject, Job, SnapshotIndex, key_of
 from appliance_cli.status.model import Evidence
 from appliance_cli.status.readiness import (
     Readiness,
@@ -45,12 +45,25 @@ class BootstrapState:
         return self.job is None and self.helm_ready and self.seeded
 
 
+def at_current_revision(hr: FluxObject | None) -> bool:
+    """HelmRelease Ready, and its latest release is the revision it last attempted, deployed."""
+    if hr is None or not flux_readiness(hr).ready:
+        return False
+    status = hr.get("status") or {}
+    attempted = status.get("lastAttemptedRevision")
+    history = status.get("history") or []
+    if not attempted or not history:
+        return True
+    latest = history[0]
+    return latest.get("chartVersion") == attempted and latest.get("status", "deployed") == "deployed"
+
+
 def bootstrap_state(index: SnapshotIndex) -> BootstrapState:
     comp = bootstrap_component(index)
     jobs = index.bootstrap_jobs(comp) if comp else []
     job = jobs[0] if jobs else None
     hr_name = comp.helm_release if comp else None
-    helm_ready = bool(hr_name) and flux_readiness(index.helm_releases.get(hr_name or "")).ready
+    helm_ready = at_current_revision(index.helm_releases.get(hr_name or ""))
     seed = index.snapshot.probes.seed_users
     return BootstrapState(job, job_readiness(job), helm_ready, seed.count if seed else None)
 

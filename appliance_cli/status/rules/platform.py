@@ -59,9 +59,26 @@ def kubernetes_api_unreachable(index: SnapshotIndex) -> list[Finding]:
             tier="platform",
             reason=f"Kubernetes API unreachable: {kube.error or 'no answer'}",
             next_action=action,
-            evidence=[Evidence(kind="Reachability", name="kubernetes", message=kube.error or "unreachable")],
+            evidence=[
+                Evidence(kind="Reachability", name="kubernetes", message=kube.error or "unreachable"),
+                *(
+                    [
+                        Evidence(
+                            kind="Reachability",
+                            name="talos",
+                            message=_talos_state(talos.reachable, talos.error),
+                        )
+                    ]
+                    if talos.checked
+                    else []
+                ),
+            ],
         )
     ]
+
+
+def _talos_state(reachable: bool | None, error: str | None) -> str:
+    return "Talos API reachable" if reachable else f"Talos API unreachable: {error or 'no answer'}"
 
 
 @rule(

@@ -710,3 +710,12 @@ def test_dns_failure_seen_by_apps_and_pulls_is_the_root_cause(breaks: Mutation) 
     doc = classify_cluster(cl)
     assert doc.top_blockers[0].code == "dns_resolution_failed"
     assert not any(b.code in ("image_pull_interrupted", "image_tag_not_found") for b in doc.top_blockers)
+
+
+def test_missing_bootstrap_job_does_not_count_when_helm_release_is_behind_its_revision() -> None:
+    cl = healthy_cluster()
+    cl.remove("Job", BOOTSTRAP_JOB)
+    hr = helm_release("alga-core")
+    hr["status"]["lastAttemptedRevision"] = "0.2.0"  # upgrade attempted; history still at 0.1.0
+    cl.put(hr)
+    assert not classify_cluster(cl).tiers.bootstrap.ready
