@@ -116,7 +116,7 @@ def _render(result: ReleaseCheck) -> None:
     table.add_column("Component", no_wrap=True)
     table.add_column("Image", overflow="fold")
     table.add_column("Outcome", no_wrap=True)
-    table.add_column("Digest / error", overflow="fold", min_width=19)
+    table.add_column("Digest / error", overflow="fold", min_width=19, max_width=30)
     for ci in result.all_results():
         r = ci.result
         style = _STYLE.get(r.outcome, "red")
