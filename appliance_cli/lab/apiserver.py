@@ -50,7 +50,7 @@ from appliance_cli.lab.store import (
 )
 
 KUBECONFIG_NAME = "alga-lab"
-_WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC11B85"
+_WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _PUBLIC_PATHS = frozenset({"/readyz", "/livez", "/healthz", "/version"})
 _DNS1123 = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
 

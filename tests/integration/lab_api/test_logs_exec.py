@@ -1,0 +1,165 @@
+"""Pod logs (``…/log``) and exec over WebSocket (``v4.channel.k8s.io``) via the official client."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from kubernetes.client import ApiException
+from kubernetes.stream import stream
+
+from appliance_cli.lab.apiserver import LabApiServer
+from appliance_cli.lab.store import BY_KEY, Store
+
+from .conftest import TOKEN
+
+POD = BY_KEY["v1/pods"]
+
+
+def _pod(
+    store: Store, name: str, containers: list[str], phase: str = "Running", waiting: str | None = None
+) -> None:
+    statuses = [
+        {
+            "name": c,
+            "ready": phase == "Running",
+            "restartCount": 0,
+            "state": {"waiting": {"reason": waiting}} if waiting else {"running": {}},
+        }
+        for c in containers
+    ]
+    store.create(
+        POD,
+        {
+            "metadata": {"name": name, "namespace": "alga"},
+            "spec": {"containers": [{"name": c, "image": "img"} for c in containers]},
+            "status": {"phase": phase, "containerStatuses": statuses},
+        },
+    )
+
+
+def test_log_tail_lines_and_container(store: Store, core: Any) -> None:
+    _pod(store, "web", ["app", "proxy"])
+    store.append_pod_log("alga", "web", "app", ["one", "two", "three"])
+    store.append_pod_log("alga", "web", "proxy", ["p1"])
+    assert core.read_namespaced_pod_log("web", "alga", container="app") == "one\ntwo\nthree\n"
+    assert core.read_namespaced_pod_log("web", "alga", container="app", tail_lines=2) == "two\nthree\n"
+    assert core.read_namespaced_pod_log("web", "alga", container="proxy") == "p1\n"
+
+
+def test_log_previous_container_instance(store: Store, core: Any) -> None:
+    _pod(store, "db-0", ["postgres"])
+    with pytest.raises(ApiException) as exc:
+        core.read_namespaced_pod_log("db-0", "alga", previous=True)
+    assert exc.value.status == 400
+    assert (
+        json.loads(exc.value.body)["message"]
+        == 'previous terminated container "postgres" in pod "db-0" not found'
+    )
+    store.append_pod_log("alga", "db-0", "postgres", ["FATAL: boom"])
+    store.restart_pod_log("alga", "db-0", "postgres")
+    store.append_pod_log("alga", "db-0", "postgres", ["starting"])
+    assert core.read_namespaced_pod_log("db-0", "alga", previous=True) == "FATAL: boom\n"
+    assert core.read_namespaced_pod_log("db-0", "alga") == "starting\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "code", "message"),
+    [
+        ("multi", {}, 400, "a container name must be specified for pod multi, choose one of: [a b]"),
+        ("multi", {"container": "zzz"}, 400, "container zzz is not valid for pod multi"),
+        ("waiting", {}, 400, 'container "app" in pod "waiting" is waiting to start: ContainerCreating'),
+        ("absent", {}, 404, 'pods "absent" not found'),
+    ],
+)
+def test_log_errors_use_real_wording(
+    store: Store, core: Any, name: str, kwargs: dict[str, str], code: int, message: str
+) -> None:
+    _pod(store, "multi", ["a", "b"])
+    _pod(store, "waiting", ["app"], phase="Pending", waiting="ContainerCreating")
+    with pytest.raises(ApiException) as exc:
+        core.read_namespaced_pod_log(name, "alga", **kwargs)
+    assert exc.value.status == code
+    assert json.loads(exc.value.body)["message"] == message
+
+
+def _seed_users(ns: str, pod: str, container: str, command: list[str]) -> tuple[str, str, int] | None:
+    if pod == "db-0" and command[:1] == ["psql"]:
+        return (" count \n-------\n     3\n(1 row)\n\n", "", 0)
+    if command[:1] == ["false"]:
+        return ("", "", 1)
+    if command[:1] == ["sh"]:
+        return ("partial\n", "oops\n", 3)
+    return None
+
+
+def test_exec_runs_registered_handler_over_websocket(store: Store, server: LabApiServer, core: Any) -> None:
+    _pod(store, "db-0", ["postgres"])
+    server.register_exec_handler(_seed_users)
+    out = stream(
+        core.connect_get_namespaced_pod_exec,
+        "db-0",
+        "alga",
+        command=["psql", "-U", "postgres", "-tAc", "select count(*) from users"],
+        stderr=True,
+        stdin=False,
+        stdout=True,
+        tty=False,
+    )
+    assert "     3" in out
+
+
+@pytest.mark.parametrize(
+    ("command", "stdout", "stderr", "code"),
+    [
+        (["psql", "-c", "x"], " count \n-------\n     3\n(1 row)\n\n", "", 0),
+        (["false"], "", "", 1),
+        (["sh", "-c", "exit 3"], "partial\n", "oops\n", 3),
+        (
+            ["nope"],
+            "",
+            'OCI runtime exec failed: exec failed: unable to start container process: exec: "nope": '
+            "executable file not found in $PATH: unknown\n",
+            126,
+        ),
+    ],
+)
+def test_exec_channels_and_exit_codes(
+    store: Store, core: Any, command: list[str], stdout: str, stderr: str, code: int
+) -> None:
+    _pod(store, "db-0", ["postgres"])
+    store.register_exec_handler(_seed_users)
+    resp = stream(
+        core.connect_get_namespaced_pod_exec,
+        "db-0",
+        "alga",
+        command=command,
+        stderr=True,
+        stdin=False,
+        stdout=True,
+        tty=False,
+        _preload_content=False,
+    )
+    resp.run_forever(timeout=10)
+    assert resp.read_stdout() == stdout
+    assert resp.read_stderr() == stderr
+    assert resp.returncode == code
+
+
+def test_exec_on_missing_pod_is_404(server: LabApiServer) -> None:
+    r = httpx.get(
+        f"{server.url}/api/v1/namespaces/alga/pods/none/exec?command=ls&stdout=true",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert r.status_code == 404 and r.json()["reason"] == "NotFound"
+
+
+def test_exec_without_upgrade_is_bad_request(store: Store, server: LabApiServer) -> None:
+    _pod(store, "db-0", ["postgres"])
+    r = httpx.post(
+        f"{server.url}/api/v1/namespaces/alga/pods/db-0/exec?command=ls&stdout=true",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert r.status_code == 400 and r.json()["message"] == "Upgrade request required"
