@@ -87,6 +87,7 @@ DEFAULT_MAX_ATTEMPTS = 4
 
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _MISSING_CODES = frozenset({"MANIFEST_UNKNOWN", "NAME_UNKNOWN"})
+_API_VERSION_HEADER = "docker-distribution-api-version"
 _DOCKER_HUB_ALIASES = {"docker.io": "registry-1.docker.io", "index.docker.io": "registry-1.docker.io"}
 
 
@@ -179,7 +180,7 @@ def credentials_from_env(env: Mapping[str, str] | None = None) -> dict[str, Cred
         found.update(_credentials_from_docker_config(Path(config_path)))
     by_env_name = {auth_env_name(host): host for host in found}
     for name, value in env.items():
-        if not name.startswith(AUTH_ENV_PREFIX) or name == AUTH_FILE_ENV:
+        if not name.startswith(AUTH_ENV_PREFIX) or name == AUTH_FILE_ENV or not value:
             continue
         user, sep, secret = value.partition(":")
         if not sep or not user or not secret:
@@ -300,7 +301,7 @@ class _Secrets:
             values = sorted(self._values, key=len, reverse=True)
         for value in values:
             text = text.replace(value, "***")
-        return re.sub(r"(?i)(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}", r"\1 ***", text)
+        return re.sub(r"(?i)(bearer|basic)\s+[A-Za-z0-9._~+/=-]{16,}", r"\1 ***", text)
 
 
 class _Transient(Exception):
@@ -353,7 +354,8 @@ def describe_transport_error(exc: BaseException) -> tuple[str, bool]:
     chain = list(_cause_chain(exc))
     detail = str(exc) or type(exc).__name__
     if any(isinstance(e, socket.gaierror) for e in chain) or re.search(
-        r"Name or service not known|nodename nor servname|getaddrinfo|Temporary failure in name resolution",
+        r"Name or service not known|nodename nor servname|getaddrinfo|Temporary failure in name resolution"
+        r"|No address associated with hostname",
         detail,
     ):
         return f"DNS lookup failed: {detail}", False
@@ -504,13 +506,17 @@ class RegistryChecker:
                 }
             )
 
+        import httpx
+
         try:
             response = self._manifest_request(ref, "HEAD", deadline, attempts)
             if response.status_code in (405, 501):  # a registry without HEAD on manifests
                 response = self._manifest_request(ref, "GET", deadline, attempts)
+            return self._classify(response, ref, deadline, attempts, result)
         except _Verdict as v:
             return result(v.outcome, error=v.error, statusCode=v.status_code)
-        return self._classify(response, ref, deadline, attempts, result)
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:  # redirect loops, malformed URLs, ...
+            return result("error", error=f"{type(exc).__name__}: {exc}")
 
     # -- classification
 
@@ -531,8 +537,20 @@ class RegistryChecker:
             return result("present", digest=digest, mediaType=media_type, statusCode=status)
         codes = _error_codes(response)
         if status == 404 or codes & _MISSING_CODES:
+            registry_like = bool(codes) or _API_VERSION_HEADER in response.headers
             if not codes and response.request.method == "HEAD":
-                codes = self._codes_by_get(ref, deadline, attempts)
+                # A HEAD 404 has no body: one GET fetches the registry's error code.
+                got = self._quiet_get(ref, deadline, attempts)
+                if got is not None and got.status_code == status:
+                    codes = _error_codes(got)
+                    registry_like = registry_like or bool(codes) or _API_VERSION_HEADER in got.headers
+            if not registry_like:
+                # A web server's 404 page is not a registry's verdict about the image.
+                return result(
+                    "error",
+                    error=f"HTTP {status} without a registry error code (is this a registry API?)",
+                    statusCode=status,
+                )
             what = ", ".join(f"{c.lower().replace('_', ' ')} ({c})" for c in sorted(codes)) or "not found"
             return result("missing", error=f"HTTP {status}: {what}", statusCode=status)
         if status in (401, 403):
@@ -561,13 +579,11 @@ class RegistryChecker:
             )
         return None
 
-    def _codes_by_get(self, ref: ImageRef, deadline: float, attempts: _Attempts) -> set[str]:
-        """A HEAD 404 has no body; one GET tells a missing tag from a missing repository."""
+    def _quiet_get(self, ref: ImageRef, deadline: float, attempts: _Attempts) -> httpx.Response | None:
         try:
-            got = self._manifest_request(ref, "GET", deadline, attempts)
+            return self._manifest_request(ref, "GET", deadline, attempts)
         except _Verdict:
-            return set()
-        return _error_codes(got)
+            return None
 
     # -- the request with authentication
 
@@ -812,7 +828,7 @@ def check_images(
     """Check each image of ``images`` (key → reference) against its registry.
 
     Returns one result per image, in order. Never raises for registry trouble (that is an
-    outcome); raises ``UsageError`` only for malformed credentials in the environment.
+    outcome); raises ``UsageError`` only for malformed credential or mirror variables.
     """
     if checker is not None:
         return checker.check(images)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -103,3 +104,33 @@ def test_whole_check_of_hanging_images_is_bounded_by_the_total_timeout() -> None
             elapsed = time.monotonic() - started
     assert {r.outcome for r in results} == {"unreachable"}
     assert elapsed < 2.0
+
+
+MANIFEST_UNKNOWN = json.dumps(
+    {"errors": [{"code": "MANIFEST_UNKNOWN", "message": "manifest unknown"}]}
+).encode()
+
+
+@pytest.mark.parametrize(
+    ("script", "outcome", "error"),
+    [
+        # HEAD 404 has no body; the GET that follows carries the registry's error code.
+        (
+            [Reply(404), Reply(404, {"Content-Type": "application/json"}, MANIFEST_UNKNOWN)],
+            "missing",
+            "HTTP 404: manifest unknown (MANIFEST_UNKNOWN)",
+        ),
+        ([Reply(404, {"Docker-Distribution-Api-Version": "registry/2.0"})], "missing", "HTTP 404: not found"),
+        # A web server's 404 page is not a registry's verdict.
+        (
+            [Reply(404, {"Content-Type": "text/html"}, b"<h1>Not Found</h1>")],
+            "error",
+            "HTTP 404 without a registry error code (is this a registry API?)",
+        ),
+    ],
+)
+def test_only_a_registry_404_counts_as_missing(script: list[Reply], outcome: str, error: str) -> None:
+    with scripted(script) as server, checker(server.host) as c:
+        [result] = c.check(image(server.host))
+    assert (result.outcome, result.error) == (outcome, error)
+    assert [h.method for h in server.hits] == ["HEAD", "GET"]
