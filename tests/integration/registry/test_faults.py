@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import pytest
 
@@ -23,8 +24,8 @@ def image(host: str) -> dict[str, ImageRef]:
     return {"img": ImageRef(repository=f"{host}/nine-minds/workflow-worker", tag="61e4a00e")}
 
 
-def checker(host: str, **kw: float) -> RegistryChecker:
-    return RegistryChecker(insecure_registries=[host], credentials={}, backoff_initial=0.05, **kw)  # type: ignore[arg-type]
+def checker(host: str, **kw: Any) -> RegistryChecker:
+    return RegistryChecker(insecure_registries=[host], credentials={}, backoff_initial=0.05, **kw)
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
