@@ -84,6 +84,8 @@ def status(
             _show(doc, as_json=as_json)
             time.sleep(WATCH_INTERVAL_SECONDS)
             doc = collect_status(site_id)
+            if not as_json and console.is_tty():
+                console.out().clear()
     _show(doc, as_json=as_json)
     from appliance_cli.status.classify import login_available
 
