@@ -83,9 +83,9 @@ def image_tag_not_found(index: SnapshotIndex) -> list[Finding]:
                 reason=f"Image tag not found: {image}",
                 evidence=[
                     Evidence(
-                        kind="ImageCheck",
-                        name=name or None,
-                        reason="missing",
+                        kind="RegistryCheck",
+                        name=image or None,
+                        reason="ManifestUnknown",
                         message=str(check.get("error") or f"{image}: manifest unknown"),
                         timestamp=check.get("checkedAt"),
                     )
@@ -132,9 +132,9 @@ def image_pull_auth_failed(index: SnapshotIndex) -> list[Finding]:
                 reason=f"Registry refused access to {check.get('image')}",
                 evidence=[
                     Evidence(
-                        kind="ImageCheck",
-                        name=name or None,
-                        reason="unauthorized",
+                        kind="RegistryCheck",
+                        name=str(check.get("image") or "") or None,
+                        reason="Unauthorized",
                         message=str(check.get("error") or "401 Unauthorized"),
                     )
                 ],
