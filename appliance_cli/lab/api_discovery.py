@@ -143,3 +143,65 @@ def api_resource_list(group: str, version: str) -> Obj | None:
     for rt in types:
         resources.extend(_resource_entries(rt))
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}
+
+
+def _gv_paths() -> list[str]:
+    out = ["api/v1"]
+    for g, vs in groups().items():
+        out.extend(f"apis/{g}/{v}" for v in vs)
+    return out
+
+
+def openapi_v3(path: str) -> Obj | None:
+    """``/openapi/v3`` (the index) and ``/openapi/v3/<group-version>`` documents."""
+    if path == "/openapi/v3":
+        return {
+            "paths": {
+                gv: {"serverRelativeURL": f"/openapi/v3/{gv}?hash=lab{GIT_VERSION}"} for gv in _gv_paths()
+            }
+        }
+    gv = path[len("/openapi/v3/") :]
+    if gv not in _gv_paths():
+        return None
+    paths: Obj = {}
+    for rt in RESOURCE_TYPES:
+        rt_gv = f"apis/{rt.group}/{rt.version}" if rt.group else f"api/{rt.version}"
+        if rt_gv != gv:
+            continue
+        scope = "/namespaces/{namespace}" if rt.namespaced else ""
+        gvk = {"group": rt.group, "version": rt.version, "kind": rt.kind}
+        media = [
+            "application/json-patch+json",
+            "application/merge-patch+json",
+            "application/apply-patch+yaml",
+        ]
+        if rt.group in ("", "apps", "batch", "rbac.authorization.k8s.io", "storage.k8s.io"):
+            media.append("application/strategic-merge-patch+json")
+        paths[f"/{gv}{scope}/{rt.plural}/{{name}}"] = {
+            "patch": {
+                "description": f"partially update the specified {rt.kind}",
+                "operationId": f"patch{rt.kind}",
+                "requestBody": {
+                    "content": {m: {"schema": {"type": "object"}} for m in media},
+                    "required": True,
+                },
+                "responses": {"200": {"description": "OK"}},
+                "x-kubernetes-action": "patch",
+                "x-kubernetes-group-version-kind": gvk,
+                "parameters": [
+                    {"name": n, "in": "query", "schema": {"type": t, "uniqueItems": True}}
+                    for n, t in (
+                        ("dryRun", "string"),
+                        ("fieldManager", "string"),
+                        ("fieldValidation", "string"),
+                        ("force", "boolean"),
+                    )
+                ],
+            }
+        }
+    return {
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": GIT_VERSION},
+        "paths": paths,
+        "components": {"schemas": {}},
+    }

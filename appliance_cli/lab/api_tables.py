@@ -231,6 +231,8 @@ def _columns(rt: ResourceType) -> list[Column]:
         return [name, extra[0], age, *extra[1:]]
     if rt.kind in ("Kustomization", "HelmRelease"):
         return [name, age, *extra]
+    if rt.kind == "Node":
+        return [name, *extra[:2], age, *extra[2:]]
     main = [c for c in extra if c[3] == 0]
     wide = [c for c in extra if c[3] != 0]
     return [name, *main, age, *wide]

@@ -21,6 +21,7 @@ import hashlib
 import json
 import select
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from appliance_cli.lab import api_discovery as disc
 from appliance_cli.lab import api_patch, api_tables
 from appliance_cli.lab.api_faults import Fault, FaultConfig, FaultInjector
 from appliance_cli.lab.api_selectors import BadRequest, combine, field_matcher, label_matcher
+from appliance_cli.lab.api_tls import ServingCert, make_serving_cert
 from appliance_cli.lab.store import (
     BY_KEY,
     RESOURCE_TYPES,
@@ -151,6 +153,20 @@ class _HTTPServer(ThreadingHTTPServer):
     request_queue_size = 128
     allow_reuse_address = True
     lab: LabApiServer
+    tls_context: ssl.SSLContext | None = None
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, addr = self.socket.accept()
+        # answers are written in one piece; without this, Nagle + delayed ACK cost 40 ms each
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.tls_context is not None:
+            # the handshake happens in the connection's own thread (see _Handler.setup)
+            sock = self.tls_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, addr
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # a client that goes away mid-request is not the server's problem; the lab never prints
+        return
 
 
 class LabApiServer:
@@ -168,8 +184,11 @@ class LabApiServer:
         host: str = "127.0.0.1",
         port: int = 0,
         faults: FaultConfig | None = None,
+        tls: bool = True,
     ) -> None:
         self.store = store
+        self.tls = tls
+        self._cert: ServingCert | None = None
         self.token = token
         self.host = host
         self.port = port
@@ -183,13 +202,30 @@ class LabApiServer:
         self._stopping = threading.Event()
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
+        self._streams = 0
         self._cache: dict[tuple[str, str, str], tuple[str, bytes]] = {}
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> LabApiServer:
         if self._httpd is not None:
             return self
-        httpd = _HTTPServer((self.host, self.port), _Handler)
+        httpd = _HTTPServer((self.host, self.port), _Handler, bind_and_activate=False)
+        if ":" in self.host:
+            httpd.socket.close()
+            httpd.address_family = socket.AF_INET6
+            httpd.socket = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        try:
+            httpd.server_bind()
+            httpd.server_activate()
+        except OSError:
+            httpd.server_close()
+            raise
+        if self.tls:
+            if self._cert is None:
+                self._cert = make_serving_cert(
+                    tuple(dict.fromkeys((self.host, "127.0.0.1", "::1", "localhost")))
+                )
+            httpd.tls_context = self._cert.server_context()
         httpd.lab = self
         self._httpd = httpd
         self.port = httpd.server_address[1]
@@ -198,7 +234,7 @@ class LabApiServer:
         self.faults = self._faults
         self._thread = threading.Thread(
             target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.1},
+            kwargs={"poll_interval": 0.02},
             name=f"lab-api:{self.port}",
             daemon=True,
         )
@@ -211,6 +247,10 @@ class LabApiServer:
             return
         self._stopping.set()
         httpd.shutdown()
+        # streams notice the stop within half a second and end cleanly; then cut the rest
+        deadline = time.monotonic() + 2.0
+        while self._streams and time.monotonic() < deadline:
+            time.sleep(0.02)
         with self._conns_lock:
             conns = list(self._conns)
         for conn in conns:
@@ -231,7 +271,7 @@ class LabApiServer:
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
     @property
     def faults(self) -> FaultConfig | None:
@@ -241,6 +281,19 @@ class LabApiServer:
     def faults(self, config: FaultConfig | None) -> None:
         self._faults = config
         self._injector = FaultInjector(config, self._started_at) if config is not None else None
+
+    @property
+    def ca_pem(self) -> bytes | None:
+        """PEM of the CA that signed the serving certificate (``None`` without TLS or before start)."""
+        return self._cert.ca_pem if self._cert is not None else None
+
+    def client_ssl_context(self) -> ssl.SSLContext | None:
+        """An ``ssl`` context trusting this server, for plain HTTP clients such as httpx."""
+        return self._cert.client_context() if self._cert is not None else None
+
+    def write_kubeconfig(self, path: Path | str) -> Path:
+        """The kubeconfig for this server: URL, token and CA (mode 0600)."""
+        return write_kubeconfig(path, self.url, self.token, ca_pem=self.ca_pem)
 
     @property
     def started_at(self) -> float:
@@ -255,6 +308,10 @@ class LabApiServer:
         self.store.append_pod_log(namespace, pod, container, lines)
 
     # -- internals -----------------------------------------------------------------------------
+    def _stream_count(self, delta: int) -> None:
+        with self._conns_lock:
+            self._streams += delta
+
     def _track(self, conn: socket.socket, add: bool) -> None:
         with self._conns_lock:
             if add:
@@ -277,14 +334,23 @@ class LabApiServer:
         return data
 
 
-def write_kubeconfig(path: Path | str, url: str, token: str) -> Path:
-    """Write a kubeconfig (mode 0600) whose cluster, user and context are all named ``alga-lab``."""
+def write_kubeconfig(path: Path | str, url: str, token: str, *, ca_pem: bytes | None = None) -> Path:
+    """Write a kubeconfig (mode 0600) whose cluster, user and context are all named ``alga-lab``.
+
+    With ``ca_pem`` the cluster carries ``certificate-authority-data``; an ``https`` URL without
+    it is marked ``insecure-skip-tls-verify`` (prefer ``LabApiServer.write_kubeconfig``).
+    """
     from appliance_cli.site import atomic_write
 
+    cluster: dict[str, Any] = {"server": url}
+    if ca_pem is not None:
+        cluster["certificate-authority-data"] = base64.b64encode(ca_pem).decode()
+    elif url.startswith("https://"):
+        cluster["insecure-skip-tls-verify"] = True
     doc = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": KUBECONFIG_NAME, "cluster": {"server": url}}],
+        "clusters": [{"name": KUBECONFIG_NAME, "cluster": cluster}],
         "users": [{"name": KUBECONFIG_NAME, "user": {"token": token}}],
         "contexts": [
             {"name": KUBECONFIG_NAME, "context": {"cluster": KUBECONFIG_NAME, "user": KUBECONFIG_NAME}}
@@ -367,6 +433,9 @@ class _Handler(BaseHTTPRequestHandler):
         return "lab-apiserver"
 
     def setup(self) -> None:
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(10)
+            self.request.do_handshake()
         super().setup()
         self.server.lab._track(self.connection, True)
 
@@ -413,9 +482,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache, private")
         for k, v in (headers or {}).items():
             self.send_header(k, v)
-        self.end_headers()
+        # end the headers and add the body in the same buffer: one write, one segment train
+        buf: list[bytes] = self.__dict__["_headers_buffer"]
+        buf.append(b"\r\n")
         if self.command != "HEAD":
-            self.wfile.write(body)
+            buf.append(body)
+        self.flush_headers()
 
     def _send_json(self, code: int, obj: Any, headers: dict[str, str] | None = None) -> None:
         self._send(code, obj if isinstance(obj, bytes) else _dumps(obj), headers=headers)
@@ -502,6 +574,12 @@ class _Handler(BaseHTTPRequestHandler):
             if doc is not None:
                 self._send_json(200, doc)
                 return
+        if path == "/openapi/v3" or path.startswith("/openapi/v3/"):
+            doc = disc.openapi_v3(path)
+            if doc is None:
+                raise _not_found_path()
+            self._send_json(200, doc)
+            return
         if path.startswith("/openapi/"):
             raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
         route = parse_resource_path(path)
@@ -933,6 +1011,9 @@ class _Handler(BaseHTTPRequestHandler):
             readable, _, _ = select.select([self.connection], [], [], 0)
             if not readable:
                 return False
+            if isinstance(self.connection, ssl.SSLSocket):
+                # a client waiting on a streamed answer sends nothing: readable means closed
+                return True
             return bool(self.connection.recv(1, socket.MSG_PEEK) == b"")
         except (OSError, ValueError):
             return True
@@ -971,6 +1052,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = obj if isinstance(obj, bytes) else _dumps(obj)
             return b'{"type":"' + etype.encode() + b'","object":' + body + b"}\n"
 
+        lab._stream_count(1)
         try:
             if expired is not None:
                 self._write_chunk(event("ERROR", status_object(410, "Expired", expired.message)))
@@ -1009,6 +1091,7 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError, OSError):
             pass
         finally:
+            lab._stream_count(-1)
             if watcher is not None:
                 store.stop_watch(watcher)
 

@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from appliance_cli.lab.apiserver import LabApiServer, write_kubeconfig
+from appliance_cli.lab.apiserver import LabApiServer
 from appliance_cli.lab.store import BY_KEY, Store
 
 TOKEN = "lab-test-token-0123456789abcdef"
@@ -34,7 +35,14 @@ def server(store: Store) -> Iterator[LabApiServer]:
 
 @pytest.fixture
 def kubeconfig(server: LabApiServer, tmp_path: Path) -> Path:
-    return write_kubeconfig(tmp_path / "kubeconfig", server.url, TOKEN)
+    return server.write_kubeconfig(tmp_path / "kubeconfig")
+
+
+@pytest.fixture
+def http(server: LabApiServer) -> Iterator[httpx.Client]:
+    """A plain HTTP client that trusts the server's CA (no token: tests add it when they mean to)."""
+    with httpx.Client(verify=server.client_ssl_context() or True, timeout=10) as c:
+        yield c
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import stat
 from pathlib import Path
@@ -34,14 +35,35 @@ def test_kubeconfig_is_private_and_names_everything_alga_lab(kubeconfig: Path, s
     assert stat.S_IMODE(kubeconfig.stat().st_mode) == 0o600
     doc = yaml.safe_load(kubeconfig.read_text())
     assert doc["current-context"] == "alga-lab"
-    assert doc["clusters"][0] == {"name": "alga-lab", "cluster": {"server": server.url}}
+    cluster = doc["clusters"][0]
+    assert cluster["name"] == "alga-lab" and cluster["cluster"]["server"] == server.url
+    assert base64.b64decode(cluster["cluster"]["certificate-authority-data"]) == server.ca_pem
     assert doc["users"][0] == {"name": "alga-lab", "user": {"token": TOKEN}}
-    assert server.url.startswith("http://127.0.0.1:")
+    assert server.url.startswith("https://127.0.0.1:")
+
+
+def test_plain_http_server_for_local_tools(store: Store, tmp_path: Path) -> None:
+    srv = LabApiServer(store, token=TOKEN, tls=False).start()
+    try:
+        assert srv.url.startswith("http://127.0.0.1:") and srv.ca_pem is None
+        doc = yaml.safe_load(srv.write_kubeconfig(tmp_path / "kc").read_text())
+        assert doc["clusters"][0]["cluster"] == {"server": srv.url}
+        r = httpx.get(f"{srv.url}/api/v1/namespaces", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert [i["metadata"]["name"] for i in r.json()["items"]] == [
+            "alga",
+            "default",
+            "flux-system",
+            "kube-system",
+        ]
+    finally:
+        srv.stop()
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}])
-def test_requests_without_the_token_get_401_status(server: LabApiServer, headers: dict[str, str]) -> None:
-    r = httpx.get(f"{server.url}/api/v1/namespaces", headers=headers)
+def test_requests_without_the_token_get_401_status(
+    http: httpx.Client, server: LabApiServer, headers: dict[str, str]
+) -> None:
+    r = http.get(f"{server.url}/api/v1/namespaces", headers=headers)
     assert r.status_code == 401
     assert r.json() == {
         "kind": "Status",
@@ -54,18 +76,21 @@ def test_requests_without_the_token_get_401_status(server: LabApiServer, headers
     }
 
 
-def test_official_client_reports_401_without_token(server: LabApiServer) -> None:
+def test_official_client_reports_401_without_token(server: LabApiServer, tmp_path: Path) -> None:
     from kubernetes import client
 
+    ca = tmp_path / "ca.crt"
+    ca.write_bytes(server.ca_pem or b"")
     cfg = client.Configuration(host=server.url)
+    cfg.ssl_ca_cert = str(ca)
     with client.ApiClient(cfg) as api, pytest.raises(ApiException) as exc:
         client.CoreV1Api(api).list_namespace()
     assert exc.value.status == 401
 
 
 @pytest.mark.parametrize("path", ["/readyz", "/livez", "/healthz", "/version"])
-def test_health_and_version_are_public(server: LabApiServer, path: str) -> None:
-    r = httpx.get(server.url + path)
+def test_health_and_version_are_public(http: httpx.Client, server: LabApiServer, path: str) -> None:
+    r = http.get(server.url + path)
     assert r.status_code == 200
 
 
@@ -76,11 +101,11 @@ def test_version_is_realistic(api_client: Any) -> None:
     assert (info.git_version, info.major, info.minor) == ("v1.31.4", "1", "31")
 
 
-def test_discovery_lists_groups_and_resources(server: LabApiServer) -> None:
+def test_discovery_lists_groups_and_resources(http: httpx.Client, server: LabApiServer) -> None:
     h = {"Authorization": f"Bearer {TOKEN}"}
-    api = httpx.get(f"{server.url}/api", headers=h).json()
+    api = http.get(f"{server.url}/api", headers=h).json()
     assert api["kind"] == "APIVersions" and api["versions"] == ["v1"]
-    groups = httpx.get(f"{server.url}/apis", headers=h).json()
+    groups = http.get(f"{server.url}/apis", headers=h).json()
     assert groups["kind"] == "APIGroupList"
     names = {g["name"] for g in groups["groups"]}
     assert {
@@ -90,17 +115,17 @@ def test_discovery_lists_groups_and_resources(server: LabApiServer) -> None:
         "helm.toolkit.fluxcd.io",
         "apiextensions.k8s.io",
     } <= names
-    core = httpx.get(f"{server.url}/api/v1", headers=h).json()
+    core = http.get(f"{server.url}/api/v1", headers=h).json()
     by_name = {r["name"]: r for r in core["resources"]}
     assert by_name["pods"]["namespaced"] is True and by_name["pods"]["shortNames"] == ["po"]
     assert "watch" in by_name["pods"]["verbs"]
     assert {"pods/log", "pods/exec", "pods/status"} <= set(by_name)
     assert by_name["namespaces"]["namespaced"] is False
     assert "configmaps/status" not in by_name
-    hr = httpx.get(f"{server.url}/apis/helm.toolkit.fluxcd.io/v2", headers=h).json()
+    hr = http.get(f"{server.url}/apis/helm.toolkit.fluxcd.io/v2", headers=h).json()
     assert hr["groupVersion"] == "helm.toolkit.fluxcd.io/v2"
     assert [r["kind"] for r in hr["resources"] if r["name"] == "helmreleases"] == ["HelmRelease"]
-    assert httpx.get(f"{server.url}/apis/nope.example.com/v1", headers=h).status_code == 404
+    assert http.get(f"{server.url}/apis/nope.example.com/v1", headers=h).status_code == 404
 
 
 def test_create_get_list_delete_configmap(core: Any) -> None:
@@ -295,15 +320,15 @@ def test_flux_custom_resources_round_trip(custom: Any) -> None:
     ]
 
 
-def test_unknown_resource_path_is_not_found_status(server: LabApiServer) -> None:
-    r = httpx.get(f"{server.url}/api/v1/widgets", headers={"Authorization": f"Bearer {TOKEN}"})
+def test_unknown_resource_path_is_not_found_status(http: httpx.Client, server: LabApiServer) -> None:
+    r = http.get(f"{server.url}/api/v1/widgets", headers={"Authorization": f"Bearer {TOKEN}"})
     assert r.status_code == 404 and r.json()["reason"] == "NotFound"
 
 
 def test_server_stop_releases_port(store: Store) -> None:
     srv = LabApiServer(store, token=TOKEN).start()
     url = srv.url
-    assert httpx.get(url + "/readyz").text == "ok"
+    assert httpx.get(url + "/readyz", verify=srv.client_ssl_context()).text == "ok"
     srv.stop()
     with pytest.raises(httpx.TransportError):
-        httpx.get(url + "/readyz", timeout=2)
+        httpx.get(url + "/readyz", timeout=2, verify=False)

@@ -148,17 +148,17 @@ def test_exec_channels_and_exit_codes(
     assert resp.returncode == code
 
 
-def test_exec_on_missing_pod_is_404(server: LabApiServer) -> None:
-    r = httpx.get(
+def test_exec_on_missing_pod_is_404(http: httpx.Client, server: LabApiServer) -> None:
+    r = http.get(
         f"{server.url}/api/v1/namespaces/alga/pods/none/exec?command=ls&stdout=true",
         headers={"Authorization": f"Bearer {TOKEN}"},
     )
     assert r.status_code == 404 and r.json()["reason"] == "NotFound"
 
 
-def test_exec_without_upgrade_is_bad_request(store: Store, server: LabApiServer) -> None:
+def test_exec_without_upgrade_is_bad_request(http: httpx.Client, store: Store, server: LabApiServer) -> None:
     _pod(store, "db-0", ["postgres"])
-    r = httpx.post(
+    r = http.post(
         f"{server.url}/api/v1/namespaces/alga/pods/db-0/exec?command=ls&stdout=true",
         headers={"Authorization": f"Bearer {TOKEN}"},
     )

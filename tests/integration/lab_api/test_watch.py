@@ -88,13 +88,15 @@ def test_watch_from_too_old_resource_version_is_410_expired(store: Store, core: 
     assert "Expired: too old resource version" in str(exc.value.reason)
 
 
-def test_raw_watch_stream_shapes_and_expired_error_event(store: Store, server: LabApiServer) -> None:
+def test_raw_watch_stream_shapes_and_expired_error_event(
+    http: httpx.Client, store: Store, server: LabApiServer
+) -> None:
     store.HISTORY = 2
     for i in range(5):
         store.create(CM, _cm(f"c{i}"))
     h = {"Authorization": f"Bearer {TOKEN}"}
     url = f"{server.url}/api/v1/namespaces/alga/configmaps?watch=true&resourceVersion=1000&timeoutSeconds=1"
-    with httpx.stream("GET", url, headers=h) as r:
+    with http.stream("GET", url, headers=h) as r:
         assert r.status_code == 200 and r.headers["transfer-encoding"] == "chunked"
         lines = [json.loads(line) for line in r.iter_lines() if line]
     assert lines == [
@@ -127,10 +129,10 @@ def test_watch_sends_bookmarks_when_allowed(store: Store, server: LabApiServer, 
     assert types == ["BOOKMARK"]
 
 
-def test_watch_ends_at_timeout_seconds(server: LabApiServer) -> None:
+def test_watch_ends_at_timeout_seconds(http: httpx.Client, server: LabApiServer) -> None:
     h = {"Authorization": f"Bearer {TOKEN}"}
     started = time.monotonic()
-    with httpx.stream(
+    with http.stream(
         "GET",
         f"{server.url}/api/v1/namespaces/alga/configmaps?watch=1&timeoutSeconds=1",
         headers=h,
@@ -144,7 +146,9 @@ def test_watch_ends_at_timeout_seconds(server: LabApiServer) -> None:
 def test_server_stop_ends_open_watches(store: Store) -> None:
     srv = LabApiServer(store, token=TOKEN).start()
     h = {"Authorization": f"Bearer {TOKEN}"}
-    with httpx.stream("GET", f"{srv.url}/api/v1/configmaps?watch=1", headers=h, timeout=10) as r:
+    with httpx.stream(
+        "GET", f"{srv.url}/api/v1/configmaps?watch=1", headers=h, timeout=10, verify=srv.client_ssl_context()
+    ) as r:
         assert r.status_code == 200
         started = time.monotonic()
         srv.stop()

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
 from kubernetes.client import ApiException
 
 from appliance_cli.lab.store import BY_KEY, Store
+
+from .conftest import TOKEN
 
 MERGE = "application/merge-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
@@ -114,7 +117,9 @@ def test_merge_patch_replaces_lists(apps: Any) -> None:
     assert [v.name for v in out.spec.template.spec.volumes] == ["only"]
 
 
-def test_strategic_merge_is_refused_for_custom_resources(custom: Any, server: Any) -> None:
+def test_strategic_merge_is_refused_for_custom_resources(
+    http: httpx.Client, custom: Any, server: Any
+) -> None:
     body = {
         "apiVersion": "helm.toolkit.fluxcd.io/v2",
         "kind": "HelmRelease",
@@ -122,11 +127,7 @@ def test_strategic_merge_is_refused_for_custom_resources(custom: Any, server: An
         "spec": {"interval": "5m"},
     }
     custom.create_namespaced_custom_object("helm.toolkit.fluxcd.io", "v2", "alga", "helmreleases", body)
-    import httpx
-
-    from .conftest import TOKEN
-
-    r = httpx.patch(
+    r = http.patch(
         f"{server.url}/apis/helm.toolkit.fluxcd.io/v2/namespaces/alga/helmreleases/alga-core",
         json={"spec": {"suspend": True}},
         headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": STRATEGIC},
@@ -226,12 +227,8 @@ def test_server_side_apply_removes_fields_it_stopped_applying(core: Any) -> None
     assert out.data == {"a": "1"}
 
 
-def test_apply_requires_field_manager(server: Any) -> None:
-    import httpx
-
-    from .conftest import TOKEN
-
-    r = httpx.patch(
+def test_apply_requires_field_manager(http: httpx.Client, server: Any) -> None:
+    r = http.patch(
         f"{server.url}/api/v1/namespaces/alga/configmaps/x",
         content=b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
         headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": APPLY},
@@ -239,12 +236,8 @@ def test_apply_requires_field_manager(server: Any) -> None:
     assert r.status_code == 400 and r.json()["reason"] == "BadRequest"
 
 
-def test_unknown_patch_type_is_415(server: Any) -> None:
-    import httpx
-
-    from .conftest import TOKEN
-
-    r = httpx.patch(
+def test_unknown_patch_type_is_415(http: httpx.Client, server: Any) -> None:
+    r = http.patch(
         f"{server.url}/api/v1/namespaces/alga/configmaps/x",
         content=b"{}",
         headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "text/plain"},
@@ -274,13 +267,9 @@ def test_status_subresource_is_separate_from_spec(store: Store, apps: Any) -> No
     assert raw["metadata"]["generation"] == 2
 
 
-def test_configmaps_have_no_status_subresource(core: Any, server: Any) -> None:
-    import httpx
-
-    from .conftest import TOKEN
-
+def test_configmaps_have_no_status_subresource(http: httpx.Client, core: Any, server: Any) -> None:
     core.create_namespaced_config_map("alga", {"metadata": {"name": "c"}})
-    r = httpx.get(
+    r = http.get(
         f"{server.url}/api/v1/namespaces/alga/configmaps/c/status",
         headers={"Authorization": f"Bearer {TOKEN}"},
     )
