@@ -164,8 +164,20 @@ def field_matcher(selector: str | None, kind: str) -> Matcher | None:
             raise BadRequest(f"field label not supported: {field}")
         terms.append((field, op != "!=", value))
 
+    compiled = [(tuple(f.split(".")), f == "source", eq, v) for f, eq, v in terms]
+
     def match(obj: Obj) -> bool:
-        return all((_field_value(obj, f) == v) == eq for f, eq, v in terms)
+        for parts, is_source, eq, value in compiled:
+            if is_source:
+                got = _field_value(obj, "source")
+            else:
+                cur: Any = obj
+                for part in parts:
+                    cur = cur.get(part) if isinstance(cur, dict) else None
+                got = "" if cur is None else str(cur).lower() if isinstance(cur, bool) else str(cur)
+            if (got == value) != eq:
+                return False
+        return True
 
     return match
 

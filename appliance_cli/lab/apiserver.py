@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import bisect
 import contextlib
 import hashlib
 import json
@@ -714,20 +713,17 @@ class _Handler(BaseHTTPRequestHandler):
         matcher = self._matcher(rt, query)
         limit = _qs_int(query, "limit") or 0
         token = _qs(query, "continue")
-        items, rv = lab.store.snapshot(rt, route.namespace)
-        start = 0
-        if token:
-            after = _decode_continue(token, rt.namespaced)
-            keys = [k for k, _ in items]
-            start = bisect.bisect_right(keys, after)
+        after = _decode_continue(token, rt.namespaced) if token else None
+        keys, lookup, rv = lab.store.scan(rt, route.namespace, after)
         out: list[Obj] = []
         cont_key: tuple[str, str] | None = None
-        n = len(items)
-        i = start
+        n = len(keys)
+        i = 0
         while i < n:
-            key, obj = items[i]
+            key = keys[i]
             i += 1
-            if matcher is not None and not matcher(obj):
+            obj = lookup(key)
+            if obj is None or (matcher is not None and not matcher(obj)):
                 continue
             out.append(obj)
             if limit and len(out) >= limit:

@@ -406,7 +406,6 @@ class Store:
                 return
             yield ev
 
-
     # -- read-only views for the HTTP layer ----------------------------------------------------
     def snapshot(
         self, rt: ResourceType, namespace: str | None = None
@@ -429,6 +428,29 @@ class Store:
                 keys = keys[lo:hi]
             return [(k, objs[k]) for k in keys], self._last_rv
 
+    def scan(
+        self, rt: ResourceType, namespace: str | None = None, after: tuple[str, str] | None = None
+    ) -> tuple[builtins.list[tuple[str, str]], Callable[[tuple[str, str]], Obj | None], int]:
+        """Sorted (namespace, name) keys in range (only those after ``after``), a lookup, and the rv.
+
+        For paging through large collections without touching every object: the key list is a
+        private copy; ``lookup(key)`` returns the current stored object (read-only, see
+        ``snapshot``) or ``None`` if it was deleted meanwhile.
+        """
+        with self._lock:
+            objs = self._objects[rt.key]
+            keys = self._sorted.get(rt.key)
+            if keys is None:
+                keys = sorted(objs)
+                self._sorted[rt.key] = keys
+            lo, hi = 0, len(keys)
+            if namespace and rt.namespaced:
+                lo = bisect.bisect_left(keys, (namespace, ""))
+                hi = bisect.bisect_left(keys, (namespace + "\x00", ""))
+            if after is not None:
+                lo = max(lo, bisect.bisect_right(keys, after))
+            return keys[lo:hi], objs.get, self._last_rv
+
     def get_ref(self, rt: ResourceType, namespace: str | None, name: str) -> Obj:
         """The stored object itself (read-only, see ``snapshot``)."""
         with self._lock:
@@ -450,9 +472,7 @@ class Store:
     def append_pod_log(self, namespace: str, pod: str, container: str, lines: Iterable[str]) -> None:
         """Append lines to a container's current log (what ``GET …/pods/<pod>/log`` serves)."""
         with self._lock:
-            self._logs.setdefault((namespace, pod, container), []).extend(
-                line.rstrip("\n") for line in lines
-            )
+            self._logs.setdefault((namespace, pod, container), []).extend(line.rstrip("\n") for line in lines)
 
     def restart_pod_log(self, namespace: str, pod: str, container: str) -> None:
         """A container restarted: its current log becomes ``previous=true`` and a new one starts."""

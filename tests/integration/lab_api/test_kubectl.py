@@ -233,3 +233,12 @@ def test_kubeconfig_without_the_token_is_refused(
     assert proc.returncode == 1
     assert "You must be logged in to the server" in proc.stderr
     assert yaml.safe_load(bad.read_text())["users"][0]["user"]["token"] == "not-the-token"
+
+
+def test_exec_runs_the_registered_handler(seeded: Store, kubectl: Kubectl) -> None:
+    seeded.register_exec_handler(lambda ns, pod, c, cmd: ("3\n", "", 0) if cmd[:1] == ["psql"] else None)
+    ok = kubectl("exec", "-n", "alga", "db-0", "--", "psql", "-tAc", "select count(*) from users")
+    assert ok.stdout == "3\n"
+    missing = kubectl("exec", "-n", "alga", "db-0", "--", "nope", check=False)
+    assert missing.returncode == 126
+    assert 'exec: "nope": executable file not found in $PATH' in missing.stderr
