@@ -1026,15 +1026,19 @@ class _Handler(BaseHTTPRequestHandler):
         initial: list[Obj] = []
         expired: Expired | None = None
         watcher = None
+        # the store's watcher sees every change of the type; selectors are applied here, on both
+        # the new and the previous object, so objects that stop matching leave with DELETED
         if rv_raw in ("", "0"):
-            initial, watcher = store.watch_with_initial(rt, route.namespace, matcher)
+            initial, watcher = store.watch_with_initial(rt, route.namespace, None)
+            if matcher is not None:
+                initial = [o for o in initial if matcher(o)]
         else:
             try:
                 since = int(rv_raw)
             except ValueError:
                 raise ApiError(400, "BadRequest", f'invalid resource version "{rv_raw}"') from None
             try:
-                watcher = store.watch(rt, route.namespace, matcher, since=since)
+                watcher = store.watch(rt, route.namespace, None, since=since)
             except Expired as err:
                 expired = err
         self.send_response(200)
@@ -1080,8 +1084,11 @@ class _Handler(BaseHTTPRequestHandler):
                     continue
                 if ev is None:
                     break
+                etype = _selected_type(ev.type, ev.object, ev.previous, matcher)
+                if etype is None:
+                    continue
                 obj_bytes = _dumps(ev.object) if ev.type == "DELETED" else lab.obj_bytes(rt, ev.object)
-                self._write_chunk(event(ev.type, obj_bytes))
+                self._write_chunk(event(etype, obj_bytes))
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError, OSError):
@@ -1289,6 +1296,25 @@ class _Handler(BaseHTTPRequestHandler):
 # ------------------------------------------------------------------------------------------------
 # Object helpers
 # ------------------------------------------------------------------------------------------------
+def _selected_type(
+    etype: str, obj: Obj, previous: Obj | None, matcher: Callable[[Obj], bool] | None
+) -> str | None:
+    """The event type a selector watch sees (``None``: not at all), as the real watch cache does."""
+    if matcher is None:
+        return etype
+    now = matcher(obj)
+    if etype != "MODIFIED":
+        return etype if now else None
+    before = matcher(previous) if previous is not None else now
+    if now and before:
+        return "MODIFIED"
+    if now:
+        return "ADDED"
+    if before:
+        return "DELETED"
+    return None
+
+
 def _group_res(rt: ResourceType) -> str:
     return f"{rt.plural}.{rt.group}" if rt.group else rt.plural
 

@@ -136,6 +136,8 @@ class WatchEvent:
     type: WatchEventType
     object: Obj
     resource_version: int
+    # MODIFIED only: the object before the change (lets selector watches see objects leave)
+    previous: Obj | None = None
 
 
 class _Watcher:
@@ -176,8 +178,10 @@ class Store:
         with self._lock:
             return self._last_rv
 
-    def _publish(self, rt: ResourceType, etype: WatchEventType, obj: Obj, rv: int) -> None:
-        ev = WatchEvent(etype, obj, rv)
+    def _publish(
+        self, rt: ResourceType, etype: WatchEventType, obj: Obj, rv: int, previous: Obj | None = None
+    ) -> None:
+        ev = WatchEvent(etype, obj, rv, previous)
         self._history.append((rt.key, ev))
         if len(self._history) > self.HISTORY:
             del self._history[: len(self._history) - self.HISTORY]
@@ -329,7 +333,7 @@ class Store:
         rv = self._next_rv()
         new["metadata"]["resourceVersion"] = str(rv)
         self._objects[rt.key][key] = new
-        self._publish(rt, "MODIFIED", copy.deepcopy(new), rv)
+        self._publish(rt, "MODIFIED", copy.deepcopy(new), rv, cur)
         return copy.deepcopy(new)
 
     def delete(self, rt: ResourceType, namespace: str | None, name: str) -> Obj:

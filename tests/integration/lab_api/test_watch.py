@@ -154,3 +154,23 @@ def test_server_stop_ends_open_watches(store: Store) -> None:
         srv.stop()
         assert r.read() == b""
     assert time.monotonic() - started < 5
+
+
+def test_selector_watch_sees_objects_enter_and_leave(store: Store, core: Any) -> None:
+    store.create(CM, _cm("x", {"app": "web"}))
+    rv = core.list_namespaced_config_map("alga").metadata.resource_version
+    store.mutate(CM, "alga", "x", lambda o: o["metadata"]["labels"].update(app="db"))  # enters app=db
+    store.mutate(CM, "alga", "x", lambda o: o["data"].update(k="v2"))  # stays
+    store.mutate(CM, "alga", "x", lambda o: o["metadata"]["labels"].update(app="web"))  # leaves
+    store.mutate(CM, "alga", "x", lambda o: o["data"].update(k="v3"))  # never seen
+    events = [
+        (e["type"], e["object"].metadata.labels["app"], e["object"].data["k"])
+        for e in watch.Watch().stream(
+            core.list_namespaced_config_map,
+            "alga",
+            resource_version=rv,
+            label_selector="app=db",
+            timeout_seconds=1,
+        )
+    ]
+    assert events == [("ADDED", "db", "x"), ("MODIFIED", "db", "v2"), ("DELETED", "web", "v2")]
