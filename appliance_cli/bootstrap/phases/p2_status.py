@@ -1,0 +1,140 @@
+"""Phase 2 — Status service: token (reused or generated), namespaces, Flux sources,
+``alga-platform``, the status URL and token shown once, a brief ``/healthz`` wait."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from appliance_cli import fluxlayout
+from appliance_cli.bootstrap.kubeops import can_read_cluster, get_or_none
+from appliance_cli.bootstrap.phases.base import PhaseBase
+from appliance_cli.bootstrap.waits import Seen, wait_until
+from appliance_cli.errors import ApplianceError
+
+if TYPE_CHECKING:
+    from appliance_cli.bootstrap.context import BootstrapContext
+
+Obj = dict[str, Any]
+STATUS_NS = "appliance-system"
+AUTH_SECRET = "appliance-status-auth"
+HEALTHZ_BOUND = 60.0
+
+
+def status_secret(token: str) -> Obj:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": AUTH_SECRET,
+            "namespace": STATUS_NS,
+            "labels": {"app.kubernetes.io/part-of": "alga-appliance"},
+        },
+        "type": "Opaque",
+        "data": {"token": base64.b64encode(token.encode()).decode()},
+    }
+
+
+def cluster_token(ctx: BootstrapContext) -> str | None:
+    if not can_read_cluster(ctx):
+        return None
+    try:
+        secret = get_or_none(ctx, "v1/secrets", STATUS_NS, AUTH_SECRET)
+    except ApplianceError:
+        return None
+    raw = ((secret or {}).get("data") or {}).get("token")
+    return base64.b64decode(raw).decode() if raw else None
+
+
+def resolve_token(ctx: BootstrapContext) -> tuple[str, str]:
+    """(token, where it came from): the site file, else the cluster Secret, else a new one."""
+    from_file = ctx.site.read("status-token")
+    if from_file:
+        return from_file, "site"
+    from_cluster = cluster_token(ctx)
+    if from_cluster:
+        return from_cluster, "cluster"
+    token = ctx._memo.get("new_token") or secrets.token_urlsafe(32)
+    ctx._memo["new_token"] = token
+    return str(token), "generated"
+
+
+def healthz(url: str) -> Seen:
+    import httpx
+
+    try:
+        r = httpx.get(f"{url.rstrip('/')}/healthz", timeout=3.0)
+    except httpx.HTTPError as exc:
+        return Seen(False, f"{url}/healthz: {exc.__class__.__name__}")
+    return Seen(r.status_code == 200, f"{url}/healthz answered {r.status_code}")
+
+
+class StatusService(PhaseBase):
+    number = 2
+    title = "Status service"
+
+    def should_run(self, ctx: BootstrapContext) -> bool:
+        if not ctx.journal.completed(self.number) or not can_read_cluster(ctx):
+            return True
+        try:
+            token_ok = cluster_token(ctx) == ctx.site.read("status-token")
+            ks = get_or_none(
+                ctx, "kustomize.toolkit.fluxcd.io/v1/kustomizations", "flux-system", "alga-platform"
+            )
+            return not (token_ok and ks is not None)
+        except ApplianceError:
+            return True
+
+    def run(self, ctx: BootstrapContext) -> None:
+        a = ctx.actions
+        token, source = resolve_token(ctx)
+        with ctx.step(f"status token ({'reused from ' + source if source != 'generated' else 'generated'})"):
+            if source != "site":
+                a.write_file(ctx.site.status_token_file, token + "\n", mode=0o600, secret=True)
+            for ns in fluxlayout.namespaces():
+                a.apply(ctx.kube, ns)
+            a.apply(ctx.kube, status_secret(token))
+        with ctx.step("Flux sources"):
+            for repo in fluxlayout.git_repositories(
+                ctx.release, appliance_repo_url=ctx.appliance_repo_url, appliance_branch=ctx.appliance_branch
+            ):
+                a.apply(ctx.kube, repo)
+        with ctx.step("alga-platform Kustomization"):
+            for ks in fluxlayout.tier_kustomizations(
+                branch=ctx.appliance_branch,
+                repo_url=ctx.appliance_repo_url,
+                release=ctx.release,
+                tiers=["platform"],
+            ):
+                a.apply(ctx.kube, ks)
+        ctx._memo["status_token"] = token
+
+    def after(self, ctx: BootstrapContext) -> None:
+        a = ctx.actions
+        token = ctx._memo.get("status_token") or resolve_token(ctx)[0]
+        url = ctx.status_url
+        # The one place the token is shown (never in progress events, logs or the journal).
+        ctx.announce(f"Appliance status UI: URL {url} Token {token}")
+        ctx.journal.set_fact("statusUrl", url)
+        try:
+            a.wait(
+                "the status page /healthz (warns, never blocks)",
+                HEALTHZ_BOUND,
+                lambda: wait_until(
+                    ctx,
+                    "status page /healthz",
+                    lambda: healthz(url),
+                    bound_seconds=HEALTHZ_BOUND,
+                    interval=2.0,
+                    classify=False,
+                    stop=ctx._memo.get("stop"),
+                ),
+                default=None,
+            )
+        except ApplianceError as exc:
+            ctx.warn(f"the status page did not answer yet ({exc.message}); the install continues")
+
+    def plan(self, ctx: BootstrapContext) -> None:
+        self.run(ctx)
+        ctx.actions.note(f"show the status UI URL {ctx.status_url} and its token")

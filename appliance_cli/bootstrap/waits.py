@@ -1,0 +1,184 @@
+"""Bounded waits on real signals that consult the status classifier while they wait.
+
+``wait_until`` polls one signal (an API condition, a probe) until it holds or the bound runs
+out. Every few seconds it collects and classifies the site's status (the same brain as
+``appliance status``); a known blocker that concerns what is awaited ends the wait at once
+with that blocker, its evidence and next action (``BlockerFound``). A wait that runs out
+without a known blocker says what it waited for and what it last saw (``WaitTimeout``).
+Every poll reports what the wait waits for, what it last saw, and the active image pull.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from appliance_cli.bootstrap.phases.base import BlockerFound, WaitTimeout
+from appliance_cli.errors import ApplianceError
+
+if TYPE_CHECKING:
+    from appliance_cli.bootstrap.context import BootstrapContext
+    from appliance_cli.status.model import Blocker, StatusDocument
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One observation of the awaited signal."""
+
+    done: bool
+    last_seen: str
+    pull: dict[str, Any] | None = None  # the active image pull, when one is seen
+
+
+def live_status(ctx: BootstrapContext) -> StatusDocument | None:
+    """Collect a snapshot of the site's cluster and classify it; None when not possible yet."""
+    try:
+        from appliance_cli.status import live
+        from appliance_cli.status.classify import classify
+    except ImportError:  # pragma: no cover - partial installs
+        return None
+    collect = getattr(live, "collect_snapshot", None)
+    if collect is None or not ctx.kubeconfig_path.is_file():
+        return None
+    try:
+        snapshot = collect(
+            ctx.site.site_id,
+            kubeconfig=ctx.kubeconfig_path,
+            node_ip=ctx.options.node_ip,
+        )
+    except TypeError:
+        try:
+            snapshot = collect(ctx.site.site_id)
+        except ApplianceError:
+            return None
+    except ApplianceError:
+        return None
+    return classify(snapshot, release=ctx.release)
+
+
+def _pick_blocker(
+    doc: StatusDocument, tiers: Collection[str], codes: Collection[str] | None
+) -> Blocker | None:
+    for blocker in doc.top_blockers:
+        if codes is not None and blocker.code in codes:
+            return blocker
+        if codes is None and blocker.login_blocking and blocker.tier in tiers:
+            return blocker
+    return None
+
+
+def _active_pull(doc: StatusDocument | None) -> dict[str, Any] | None:
+    if doc is None:
+        return None
+    for op in doc.active_operations:
+        if op.operation == "pulling_image":
+            return {
+                "component": op.component,
+                "image": op.image,
+                "elapsedSeconds": op.elapsed_seconds,
+                "estimatedSize": op.estimated_size,
+            }
+    return None
+
+
+def wait_until(
+    ctx: BootstrapContext,
+    what: str,
+    check: Callable[[], Seen],
+    *,
+    bound_seconds: float,
+    interval: float = 1.0,
+    classify_every: float = 5.0,
+    tiers: Collection[str] = ("platform", "core", "login"),
+    blocker_codes: Collection[str] | None = None,
+    classify: bool = True,
+    stop: threading.Event | None = None,
+) -> Seen:
+    """Poll ``check`` until it says done; end early on a known blocker; bounded by ``bound_seconds``."""
+    started = time.monotonic()
+    deadline = started + bound_seconds
+    next_classify = started
+    last = Seen(False, "nothing yet")
+    pull: dict[str, Any] | None = None
+    stopper = stop or threading.Event()
+    while True:
+        try:
+            last = check()
+        except ApplianceError as exc:  # a transient API error is something seen, not the end
+            last = Seen(False, f"error: {exc.message}")
+        if last.pull is not None:
+            pull = last.pull
+        if last.done:
+            ctx.report(what, "done", lastSaw=last.last_seen, seconds=round(time.monotonic() - started, 1))
+            return last
+        now = time.monotonic()
+        if classify and now >= next_classify:
+            next_classify = now + classify_every
+            doc = ctx.status()
+            if doc is not None:
+                pull = _active_pull(doc)
+                blocker = _pick_blocker(doc, tiers, blocker_codes)
+                if blocker is not None:
+                    ctx.report(what, "failed", blocker=blocker.code, lastSaw=last.last_seen)
+                    raise BlockerFound(blocker, waiting_for=what)
+        ctx.report(
+            what,
+            "waiting",
+            waitingFor=what,
+            lastSaw=last.last_seen,
+            elapsedSeconds=round(now - started, 1),
+            boundSeconds=bound_seconds,
+            **({"activePull": pull} if pull else {}),
+        )
+        if now >= deadline:
+            raise WaitTimeout(
+                f"gave up after {bound_seconds:g}s waiting for {what}; last saw: {last.last_seen}",
+                hint="run 'appliance status' for the full picture, then re-run with --bootstrap-mode recover",
+            )
+        if stopper.wait(min(interval, max(0.0, deadline - now))):
+            raise KeyboardInterrupt
+
+
+def wait_for_status(
+    ctx: BootstrapContext,
+    what: str,
+    predicate: Callable[[StatusDocument], Seen],
+    *,
+    bound_seconds: float,
+    fallback: Callable[[], Seen] | None = None,
+    interval: float = 2.0,
+    tiers: Collection[str] = ("platform", "core", "login"),
+    stop_on_blockers: bool = True,
+) -> StatusDocument | None:
+    """Wait on the classified status itself: one collection per poll decides both whether
+    ``predicate`` holds and whether a known blocker ends the wait. Without a status collector
+    (None), ``fallback`` (a raw API signal) decides."""
+    holder: dict[str, StatusDocument | None] = {"doc": None}
+
+    def check() -> Seen:
+        doc = ctx.status()
+        holder["doc"] = doc
+        if doc is None:
+            return fallback() if fallback is not None else Seen(False, "status not available yet")
+        seen = predicate(doc)
+        if seen.done:
+            return seen
+        if stop_on_blockers:
+            blocker = _pick_blocker(doc, tiers, None)
+            if blocker is not None:
+                raise BlockerFound(blocker, waiting_for=what)
+        return Seen(False, seen.last_seen, _active_pull(doc))
+
+    wait_until(
+        ctx,
+        what,
+        check,
+        bound_seconds=bound_seconds,
+        interval=interval,
+        classify=False,
+        stop=ctx._memo.get("stop"),
+    )
+    return holder["doc"]
