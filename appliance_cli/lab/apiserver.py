@@ -781,13 +781,38 @@ class _Handler(BaseHTTPRequestHandler):
         validate_name(rt, obj)
         prepare_create(rt, obj)
         api_patch.record_update(obj, None, self._manager(query, "create"), "Update")
+        dry = _is_dry_run(query)
+        store = self._store_for(query, rt, route.namespace or meta.get("namespace"), meta.get("name"))
         try:
-            created = self.lab.store.create(rt, obj, route.namespace)
+            created = store.create(rt, obj, route.namespace)
         except StoreError as err:
             raise ApiError(err.code, err.reason, err.message, _details(rt, meta.get("name"))) from err
-        if _is_dry_run(query):
-            self.lab.store.delete(rt, route.namespace, created["metadata"]["name"])
+        if dry:
+            created["metadata"].pop("resourceVersion", None)
+            self._send_json(201, created)
+            return
         self._send_json(201, self.lab.obj_bytes(rt, created))
+
+    def _store_for(
+        self, query: dict[str, list[str]], rt: ResourceType, namespace: str | None, name: str | None
+    ) -> Store:
+        """The lab's store, or for ``dryRun=All`` a scratch copy of what the request touches."""
+        dry = query.get("dryRun") or []
+        if any(v != "All" for v in dry):
+            raise ApiError(400, "BadRequest", f"Invalid dry run value: {dry}")
+        if not dry:
+            return self.lab.store
+        return self.lab.store.dry_run_copy(rt, namespace if rt.namespaced else None, name)
+
+    def _answer_write(
+        self, rt: ResourceType, query: dict[str, list[str]], obj: Obj, before: Obj | None
+    ) -> None:
+        if _is_dry_run(query):
+            if before is not None:
+                obj["metadata"]["resourceVersion"] = before["metadata"]["resourceVersion"]
+            self._send_json(200, obj)
+        else:
+            self._send_json(200, self.lab.obj_bytes(rt, obj))
 
     def _manager(self, query: dict[str, list[str]], verb: str) -> str:
         explicit = _qs(query, "fieldManager")
@@ -818,7 +843,8 @@ class _Handler(BaseHTTPRequestHandler):
                 "BadRequest",
                 "the namespace of the provided object does not match the namespace sent on the request",
             )
-        store = self.lab.store
+        store = self._store_for(query, rt, route.namespace, name)
+        before = store.try_get(rt, route.namespace, name)
         manager = self._manager(query, "update")
         if route.subresource == "status":
             new = store.replace(rt, route.namespace, name, obj, subresource="status")
@@ -832,13 +858,14 @@ class _Handler(BaseHTTPRequestHandler):
                     obj.pop("status", None)
             api_patch.record_update(obj, cur, manager, "Update")
             new = store.replace(rt, route.namespace, name, obj)
-        self._send_json(200, self.lab.obj_bytes(rt, new))
+        self._answer_write(rt, query, new, before)
 
     def _patch(self, route: _Route, query: dict[str, list[str]]) -> None:
         rt, name = route.rt, str(route.name)
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
         raw = self._read_body()
-        store = self.lab.store
+        store = self._store_for(query, rt, route.namespace, name)
+        before = store.try_get(rt, route.namespace, name)
         force = _qs_bool(query, "force")
         status_only = route.subresource == "status"
         if ctype == api_patch.APPLY:
@@ -858,8 +885,7 @@ class _Handler(BaseHTTPRequestHandler):
                     "BadRequest",
                     f"the name of the object ({a_meta['name']}) does not match the name on the URL ({name})",
                 )
-            existing = store.try_get(rt, route.namespace, name)
-            if existing is None:
+            if before is None:
                 if status_only:
                     raise ApiError(
                         404, "NotFound", f'{_group_res(rt)} "{name}" not found', _details(rt, name)
@@ -872,7 +898,11 @@ class _Handler(BaseHTTPRequestHandler):
                     created = store.create(rt, obj, route.namespace)
                 except StoreError as err:
                     raise ApiError(err.code, err.reason, err.message, _details(rt, name)) from err
-                self._send_json(201, self.lab.obj_bytes(rt, created))
+                if _is_dry_run(query):
+                    created["metadata"].pop("resourceVersion", None)
+                    self._send_json(201, created)
+                else:
+                    self._send_json(201, self.lab.obj_bytes(rt, created))
                 return
 
             def do_apply(cur: Obj) -> None:
@@ -882,7 +912,7 @@ class _Handler(BaseHTTPRequestHandler):
                 _swap(cur, result, status_only, rt)
 
             new = store.mutate(rt, route.namespace, name, do_apply)
-            self._send_json(200, self.lab.obj_bytes(rt, new))
+            self._answer_write(rt, query, new, before)
             return
         if ctype not in api_patch.PATCH_TYPES:
             raise ApiError(
@@ -911,7 +941,7 @@ class _Handler(BaseHTTPRequestHandler):
             _swap(cur, result, status_only, rt)
 
         new = store.mutate(rt, route.namespace, name, do_patch)
-        self._send_json(200, self.lab.obj_bytes(rt, new))
+        self._answer_write(rt, query, new, before)
 
     def _delete(self, route: _Route, query: dict[str, list[str]]) -> None:
         rt, name = route.rt, str(route.name)
@@ -1048,16 +1078,25 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.close_connection = True
 
+        as_table = self._wants_table()
+        include = _qs(query, "includeObject") or "Metadata"
+
         def event(etype: str, obj: Obj | bytes) -> bytes:
             body = obj if isinstance(obj, bytes) else _dumps(obj)
             return b'{"type":"' + etype.encode() + b'","object":' + body + b"}\n"
+
+        def payload(obj: Obj, deleted: bool = False) -> bytes:
+            # kubectl get -w asks for Table rows; each event then carries a one-row Table
+            if as_table:
+                return _dumps(api_tables.table(rt, [obj], 0, single=True, include_object=include))
+            return _dumps(obj) if deleted else lab.obj_bytes(rt, obj)
 
         lab._stream_count(1)
         try:
             if expired is not None:
                 self._write_chunk(event("ERROR", status_object(410, "Expired", expired.message)))
             for obj in initial:
-                self._write_chunk(event("ADDED", lab.obj_bytes(rt, obj)))
+                self._write_chunk(event("ADDED", payload(obj)))
             deadline = time.monotonic() + duration
             next_bookmark = time.monotonic() + lab.bookmark_interval
             while watcher is not None and not lab._stopping.is_set():
@@ -1087,8 +1126,7 @@ class _Handler(BaseHTTPRequestHandler):
                 etype = _selected_type(ev.type, ev.object, ev.previous, matcher)
                 if etype is None:
                     continue
-                obj_bytes = _dumps(ev.object) if ev.type == "DELETED" else lab.obj_bytes(rt, ev.object)
-                self._write_chunk(event(etype, obj_bytes))
+                self._write_chunk(event(etype, payload(ev.object, ev.type == "DELETED")))
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError, OSError):

@@ -472,6 +472,26 @@ class Store:
             initial = [o for _, o in items if matcher is None or matcher(o)]
             return initial, self.watch(rt, namespace, matcher)
 
+    def dry_run_copy(self, rt: ResourceType, namespace: str | None, name: str | None) -> Store:
+        """A scratch store holding copies of one object and its namespace, for ``dryRun=All``.
+
+        Running a write against the copy gives exactly the answer the real write would, while
+        this store (and its watchers) never see it.
+        """
+        scratch = Store()
+        with self._lock:
+            ns_key = ("", namespace or "")
+            ns_rt = BY_KEY["v1/namespaces"]
+            if rt.namespaced and namespace and ns_key in self._objects[ns_rt.key]:
+                scratch._objects[ns_rt.key][ns_key] = copy.deepcopy(self._objects[ns_rt.key][ns_key])
+            if name:
+                key = self._ns_name(rt, namespace, name)
+                if key in self._objects[rt.key]:
+                    scratch._objects[rt.key][key] = copy.deepcopy(self._objects[rt.key][key])
+            scratch._rv = itertools.count(self._last_rv + 1)
+            scratch._last_rv = self._last_rv
+        return scratch
+
     # -- container logs ------------------------------------------------------------------------
     def append_pod_log(self, namespace: str, pod: str, container: str, lines: Iterable[str]) -> None:
         """Append lines to a container's current log (what ``GET …/pods/<pod>/log`` serves)."""

@@ -242,3 +242,41 @@ def test_exec_runs_the_registered_handler(seeded: Store, kubectl: Kubectl) -> No
     missing = kubectl("exec", "-n", "alga", "db-0", "--", "nope", check=False)
     assert missing.returncode == 126
     assert 'exec: "nope": executable file not found in $PATH' in missing.stderr
+
+
+def test_get_watch_prints_rows_as_objects_change(seeded: Store, kubeconfig: Path, tmp_path: Path) -> None:
+    import queue
+    import threading
+
+    binary = shutil.which("kubectl")
+    if binary is None:
+        pytest.fail(
+            "kubectl is not on PATH: the lab fidelity checks need the kubectl binary (with kustomize v5)"
+        )
+    proc = subprocess.Popen(
+        [
+            binary,
+            f"--kubeconfig={kubeconfig}",
+            f"--cache-dir={tmp_path / 'c'}",
+            "get",
+            "pods",
+            "-n",
+            "alga",
+            "-w",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    assert proc.stdout is not None
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
+    try:
+        assert lines.get(timeout=20).split()[:3] == ["NAME", "READY", "STATUS"]
+        assert lines.get(timeout=20).split()[:3] == ["db-0", "1/1", "Running"]
+        # the rows above come from the list; the watch resumes from its resourceVersion
+        seeded.mutate(BY_KEY["v1/pods"], "alga", "db-0", lambda p: p["status"].update(phase="Failed"))
+        assert lines.get(timeout=20).split()[:3] == ["db-0", "1/1", "Failed"]
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)

@@ -274,3 +274,44 @@ def test_configmaps_have_no_status_subresource(http: httpx.Client, core: Any, se
         headers={"Authorization": f"Bearer {TOKEN}"},
     )
     assert r.status_code == 404
+
+
+def test_server_dry_run_answers_without_writing(store: Store, core: Any) -> None:
+    before = store.resource_version
+    preview = core.create_namespaced_config_map(
+        "alga", {"metadata": {"name": "dry"}, "data": {"a": "1"}}, dry_run="All"
+    )
+    assert preview.metadata.uid and preview.data == {"a": "1"}
+    assert store.try_get(BY_KEY["v1/configmaps"], "alga", "dry") is None
+    core.create_namespaced_config_map("alga", {"metadata": {"name": "real"}, "data": {"a": "1"}})
+    rv = store.resource_version
+    patched = core.patch_namespaced_config_map(
+        "real", "alga", {"data": {"a": "2"}}, dry_run="All", _content_type=MERGE
+    )
+    assert patched.data == {"a": "2"} and patched.metadata.resource_version == str(rv)
+    applied = _apply_dry(core)
+    assert applied.data == {"a": "9"}
+    assert store.get(BY_KEY["v1/configmaps"], "alga", "real")["data"] == {"a": "1"}
+    assert store.resource_version == rv > before
+    with pytest.raises(ApiException) as exc:
+        core.create_namespaced_config_map("alga", {"metadata": {"name": "real"}}, dry_run="All")
+    assert exc.value.status == 409
+
+
+def _apply_dry(core: Any) -> Any:
+    body = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "real", "namespace": "alga"},
+        "data": {"a": "9"},
+    }
+    return core.patch_namespaced_config_map(
+        "real", "alga", body, field_manager="m", force=True, dry_run="All", _content_type=APPLY
+    )
+
+
+def test_delete_collection_by_label(core: Any) -> None:
+    for name, app in (("a", "web"), ("b", "web"), ("c", "db")):
+        core.create_namespaced_config_map("alga", {"metadata": {"name": name, "labels": {"app": app}}})
+    core.delete_collection_namespaced_config_map("alga", label_selector="app=web")
+    assert [c.metadata.name for c in core.list_namespaced_config_map("alga").items] == ["c"]
