@@ -155,10 +155,11 @@ def strategic_merge(target: Any, patch: Any, *, in_container: bool = False) -> A
 
 
 def _merge_list(cur: list[Any], patch: list[Obj], key: str, is_container: bool) -> list[Any]:
+    if any(item.get("$patch") == "replace" for item in patch):
+        # {"$patch": "replace"} as an element: the other elements are the whole new list
+        return [copy.deepcopy(x) for x in patch if x.get("$patch") != "replace"]
     out = copy.deepcopy(cur)
     for item in patch:
-        if item.get("$patch") == "replace":
-            return [copy.deepcopy({k: v for k, v in x.items() if k != "$patch"}) for x in patch]
         kv = item.get(key)
         idx = next((i for i, x in enumerate(out) if isinstance(x, dict) and x.get(key) == kv), None)
         if item.get("$patch") == "delete":
