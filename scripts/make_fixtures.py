@@ -1,0 +1,3876 @@
+#!/usr/bin/env python3
+"""Generate the status-classifier fixtures under tests/fixtures/ (deterministic).
+
+    .venv/bin/python scripts/make_fixtures.py          # rewrite every fixture
+    .venv/bin/python scripts/make_fixtures.py --check  # exit 1 if a file would change
+
+Writes
+  tests/fixtures/objects/<code>/<positive|negative>-<variant>.json   one rule, one situation
+  tests/fixtures/snapshots/<scenario>.json                           whole ClusterSnapshots
+  tests/fixtures/snapshots/expectations.json                         what each scenario classifies as
+
+Every object is shaped as the Kubernetes / Flux API returns it, every message is the wording
+the real component prints (sources in tests/fixtures/README.md). Times are relative to one
+fixed ``collectedAt``; uids and resourceVersions are derived from names, so a re-run writes
+byte-identical files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from appliance_cli.fluxlayout import release_selection_configmap  # noqa: E402
+from appliance_cli.releases import load_release  # noqa: E402
+from appliance_cli.status.snapshot import RESOURCE_KEYS  # noqa: E402
+
+Obj = dict[str, Any]
+FIXTURES = REPO / "tests" / "fixtures"
+
+COLLECTED = datetime(2026, 4, 30, 2, 8, 10, tzinfo=UTC)
+NODE = "alga-appliance"
+NODE_IP = "192.168.64.8"
+APP_URL = f"http://{NODE_IP}:3000"
+STATUS_URL = f"http://{NODE_IP}:8080"
+SITE_ID = "appliance-single-node"
+RELEASE = "1.0-rc5"
+APP_REPO = "https://github.com/Nine-Minds/alga-psa.git"
+APPLIANCE_REPO = "https://github.com/Nine-Minds/alga-psa-appliance.git"
+CHARTS_REV = "release/1.0-rc5@sha1:979e20794a1b7c3d2e5f60718293a4b5c6d7e8f9"
+APPLIANCE_REV = "main@sha1:4c1d2e3f40516273849a0b1c2d3e4f5061728394"
+CLUSTER_DNS = "10.96.0.10"
+
+KEY_NODES, KEY_PODS, KEY_EVENTS, KEY_PVCS, KEY_CMS = RESOURCE_KEYS[:5]
+KEY_DEPLOY, KEY_STS, KEY_JOBS, KEY_GITREPO, KEY_KS, KEY_HR = RESOURCE_KEYS[5:]
+LIST_KIND = {
+    KEY_NODES: ("v1", "NodeList"),
+    KEY_PODS: ("v1", "PodList"),
+    KEY_EVENTS: ("v1", "EventList"),
+    KEY_PVCS: ("v1", "PersistentVolumeClaimList"),
+    KEY_CMS: ("v1", "ConfigMapList"),
+    KEY_DEPLOY: ("apps/v1", "DeploymentList"),
+    KEY_STS: ("apps/v1", "StatefulSetList"),
+    KEY_JOBS: ("batch/v1", "JobList"),
+    KEY_GITREPO: ("source.toolkit.fluxcd.io/v1", "GitRepositoryList"),
+    KEY_KS: ("kustomize.toolkit.fluxcd.io/v1", "KustomizationList"),
+    KEY_HR: ("helm.toolkit.fluxcd.io/v2", "HelmReleaseList"),
+}
+
+
+# --- deterministic primitives ----------------------------------------------------------------
+
+
+def ts(seconds_ago: float) -> str:
+    """RFC3339 time ``seconds_ago`` before collectedAt."""
+    return (COLLECTED - timedelta(seconds=seconds_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def ts_micro(seconds_ago: float) -> str:
+    """MicroTime (events.k8s.io eventTime / series.lastObservedTime)."""
+    return (COLLECTED - timedelta(seconds=seconds_ago)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+_UID_NS = uuid.UUID("6b1f0c3e-2d4a-4f5e-9a7b-8c9d0e1f2a3b")
+
+
+def uid(*parts: str) -> str:
+    return str(uuid.uuid5(_UID_NS, "/".join(parts)))
+
+
+def hexdigest(*parts: str, n: int = 64) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:n]
+
+
+def rv(*parts: str) -> str:
+    return str(100000 + int(hexdigest(*parts, n=8), 16) % 800000)
+
+
+def digest(image: str) -> str:
+    return "sha256:" + hexdigest("digest", image)
+
+
+# --- components ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Comp:
+    name: str
+    namespace: str
+    kind: str  # Deployment | StatefulSet
+    workload: str
+    container: str
+    image: str
+    port: int
+    helm_release: str | None
+    chart: str | None
+    memory: str = "256Mi"
+
+    @property
+    def repository(self) -> str:
+        return self.image.rsplit(":", 1)[0]
+
+
+COMPS: dict[str, Comp] = {
+    c.name: c
+    for c in (
+        Comp(
+            "appliance-status",
+            "appliance-system",
+            "Deployment",
+            "appliance-status",
+            "status",
+            "ghcr.io/nine-minds/alga-appliance-status:0.1.0",
+            8080,
+            None,
+            None,
+            "128Mi",
+        ),
+        Comp(
+            "db",
+            "msp",
+            "StatefulSet",
+            "db",
+            "postgres",
+            "docker.io/library/postgres:16.4",
+            5432,
+            "alga-core",
+            "sebastian",
+            "1Gi",
+        ),
+        Comp(
+            "redis",
+            "msp",
+            "StatefulSet",
+            "redis",
+            "redis",
+            "docker.io/library/redis:7.2.5",
+            6379,
+            "alga-core",
+            "sebastian",
+            "256Mi",
+        ),
+        Comp(
+            "pgbouncer",
+            "msp",
+            "Deployment",
+            "pgbouncer",
+            "pgbouncer",
+            "docker.io/bitnami/pgbouncer:1.23.1",
+            6432,
+            "pgbouncer",
+            "pgbouncer",
+            "128Mi",
+        ),
+        Comp(
+            "alga-core",
+            "msp",
+            "Deployment",
+            "alga-core-sebastian",
+            "web",
+            "ghcr.io/nine-minds/alga-psa-ee:979e2079",
+            3000,
+            "alga-core",
+            "sebastian",
+            "2Gi",
+        ),
+        Comp(
+            "temporal",
+            "msp",
+            "Deployment",
+            "temporal",
+            "temporal",
+            "docker.io/temporalio/auto-setup:1.24.2",
+            7233,
+            "temporal",
+            "temporal",
+            "1Gi",
+        ),
+        Comp(
+            "temporal-ui",
+            "msp",
+            "Deployment",
+            "temporal-ui",
+            "temporal-ui",
+            "docker.io/temporalio/ui:2.26.2",
+            8080,
+            "temporal",
+            "temporal",
+            "256Mi",
+        ),
+        Comp(
+            "email-service",
+            "msp",
+            "Deployment",
+            "email-service",
+            "email-service",
+            "ghcr.io/nine-minds/email-service:979e2079",
+            4000,
+            "email-service",
+            "email-service",
+            "512Mi",
+        ),
+        Comp(
+            "workflow-worker",
+            "msp",
+            "Deployment",
+            "workflow-worker",
+            "workflow-worker",
+            "ghcr.io/nine-minds/workflow-worker:61e4a00e",
+            4001,
+            "workflow-worker",
+            "workflow-worker",
+            "1Gi",
+        ),
+        Comp(
+            "temporal-worker",
+            "msp",
+            "Deployment",
+            "temporal-worker",
+            "temporal-worker",
+            "ghcr.io/nine-minds/temporal-worker:979e2079",
+            4002,
+            "temporal-worker",
+            "temporal-worker",
+            "1Gi",
+        ),
+    )
+}
+BOOTSTRAP_JOB = "alga-core-sebastian-bootstrap-1"
+HELM_RELEASES = {
+    # name: (tier Kustomization, chart name, chart path)
+    "alga-core": ("alga-core", "sebastian", "./helm"),
+    "pgbouncer": ("alga-core", "pgbouncer", "./helm/charts/pgbouncer"),
+    "temporal": ("alga-background", "temporal", "./helm/charts/temporal"),
+    "email-service": ("alga-background", "email-service", "./helm/charts/email-service"),
+    "workflow-worker": ("alga-background", "workflow-worker", "./helm/charts/workflow-worker"),
+    "temporal-worker": ("alga-background", "temporal-worker", "./helm/charts/temporal-worker"),
+}
+CORE_COMPS = ("db", "redis", "pgbouncer", "alga-core")
+BACKGROUND_COMPS = ("temporal", "temporal-ui", "email-service", "workflow-worker", "temporal-worker")
+
+
+def rs_hash(comp: Comp, incarnation: str = "") -> str:
+    alphabet = "bcdfghjklmnpqrstvwxz2456789"
+    h = int(hexdigest("rs", comp.name, incarnation, n=12), 16)
+    out = ""
+    for _ in range(10):
+        h, r = divmod(h, len(alphabet))
+        out += alphabet[r]
+    return out
+
+
+def pod_suffix(comp: Comp, incarnation: str = "") -> str:
+    alphabet = "bcdfghjklmnpqrstvwxz2456789"
+    h = int(hexdigest("pod", comp.name, incarnation, n=10), 16)
+    out = ""
+    for _ in range(5):
+        h, r = divmod(h, len(alphabet))
+        out += alphabet[r]
+    return out
+
+
+def pod_name(comp: Comp, incarnation: str = "") -> str:
+    if comp.kind == "StatefulSet":
+        return f"{comp.workload}-0"
+    return f"{comp.workload}-{rs_hash(comp)}-{pod_suffix(comp, incarnation)}"
+
+
+def labels_for(comp: Comp) -> dict[str, str]:
+    lab = {
+        "app.kubernetes.io/name": comp.name,
+        "app.kubernetes.io/instance": comp.helm_release or comp.name,
+        "app.kubernetes.io/part-of": "alga-appliance" if comp.helm_release is None else "alga-psa",
+    }
+    if comp.helm_release:
+        lab["app.kubernetes.io/managed-by"] = "Helm"
+        lab["helm.sh/chart"] = f"{comp.chart}-0.1.0"
+    return lab
+
+
+# --- object builders -------------------------------------------------------------------------
+
+
+def meta(
+    kind: str,
+    name: str,
+    namespace: str | None,
+    *,
+    created: float,
+    incarnation: str = "",
+    labels: dict[str, str] | None = None,
+    generation: int | None = None,
+    owner: Obj | None = None,
+    annotations: dict[str, str] | None = None,
+) -> Obj:
+    m: Obj = {
+        "name": name,
+        "uid": uid(kind, namespace or "", name, incarnation),
+        "resourceVersion": rv(kind, namespace or "", name, incarnation),
+        "creationTimestamp": ts(created),
+    }
+    if namespace:
+        m["namespace"] = namespace
+    if generation is not None:
+        m["generation"] = generation
+    if labels:
+        m["labels"] = dict(labels)
+    if annotations:
+        m["annotations"] = dict(annotations)
+    if owner:
+        m["ownerReferences"] = [owner]
+    return m
+
+
+def owner_ref(api_version: str, kind: str, name: str, namespace: str, incarnation: str = "") -> Obj:
+    return {
+        "apiVersion": api_version,
+        "kind": kind,
+        "name": name,
+        "uid": uid(kind, namespace, name, incarnation),
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def node(*, ready: bool = True, created: float = 5400) -> Obj:
+    hb = ts(12)
+    if ready:
+        ready_cond = {
+            "type": "Ready",
+            "status": "True",
+            "reason": "KubeletReady",
+            "message": "kubelet is posting ready status",
+            "lastHeartbeatTime": hb,
+            "lastTransitionTime": ts(created - 60),
+        }
+    else:
+        ready_cond = {
+            "type": "Ready",
+            "status": "False",
+            "reason": "KubeletNotReady",
+            "message": "container runtime network not ready: NetworkReady=false "
+            "reason:NetworkPluginNotReady message:Network plugin returns error: "
+            "cni plugin not initialized",
+            "lastHeartbeatTime": hb,
+            "lastTransitionTime": ts(created - 20),
+        }
+    pressure = [
+        {
+            "type": t,
+            "status": "False",
+            "reason": r,
+            "message": msg,
+            "lastHeartbeatTime": hb,
+            "lastTransitionTime": ts(created - 20),
+        }
+        for t, r, msg in (
+            ("MemoryPressure", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+            ("DiskPressure", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+            ("PIDPressure", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+        )
+    ]
+    obj: Obj = {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": meta(
+            "Node",
+            NODE,
+            None,
+            created=created,
+            labels={
+                "beta.kubernetes.io/arch": "amd64",
+                "beta.kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+                "kubernetes.io/hostname": NODE,
+                "kubernetes.io/os": "linux",
+                "node-role.kubernetes.io/control-plane": "",
+            },
+            annotations={
+                "talos.dev/owned-labels": '["node-role.kubernetes.io/control-plane"]',
+                "volumes.kubernetes.io/controller-managed-attach-detach": "true",
+            },
+        ),
+        "spec": {"podCIDR": "10.244.0.0/24", "podCIDRs": ["10.244.0.0/24"]},
+        "status": {
+            "addresses": [{"type": "InternalIP", "address": NODE_IP}, {"type": "Hostname", "address": NODE}],
+            "allocatable": {
+                "cpu": "3950m",
+                "ephemeral-storage": "47093476167",
+                "memory": "7827428Ki",
+                "pods": "110",
+            },
+            "capacity": {"cpu": "4", "ephemeral-storage": "51096868Ki", "memory": "8150052Ki", "pods": "110"},
+            "conditions": [*pressure, ready_cond],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+            "nodeInfo": {
+                "architecture": "amd64",
+                "bootID": uid("boot", NODE),
+                "containerRuntimeVersion": "containerd://2.1.5",
+                "kernelVersion": "6.18.1-talos",
+                "kubeProxyVersion": "v1.31.4",
+                "kubeletVersion": "v1.31.4",
+                "machineID": hexdigest("machine", n=32),
+                "operatingSystem": "linux",
+                "osImage": "Talos (v1.12.0)",
+                "systemUUID": uid("system", NODE),
+            },
+        },
+    }
+    if not ready:
+        obj["spec"]["taints"] = [{"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}]
+    return obj
+
+
+# container states
+
+
+def running(started: float) -> Obj:
+    return {"running": {"startedAt": ts(started)}}
+
+
+def waiting(reason: str, message: str | None = None) -> Obj:
+    w: Obj = {"reason": reason}
+    if message is not None:
+        w["message"] = message
+    return {"waiting": w}
+
+
+def terminated(
+    reason: str,
+    exit_code: int,
+    started: float,
+    finished: float,
+    incarnation: str = "",
+    message: str | None = None,
+) -> Obj:
+    t: Obj = {
+        "reason": reason,
+        "exitCode": exit_code,
+        "startedAt": ts(started),
+        "finishedAt": ts(finished),
+        "containerID": "containerd://" + hexdigest("ctr", incarnation, str(started)),
+    }
+    if message is not None:
+        t["message"] = message
+    return {"terminated": t}
+
+
+@dataclass
+class CS:
+    """One container's live status (what the kubelet reports)."""
+
+    state: Obj
+    ready: bool = False
+    restarts: int = 0
+    last: Obj | None = None
+    image_pulled: bool = True
+    image: str | None = None  # defaults to the component's image
+
+
+def container_status(comp: Comp, cs: CS, incarnation: str, *, name: str | None = None) -> Obj:
+    image = cs.image or comp.image
+    out: Obj = {
+        "name": name or comp.container,
+        "image": image,
+        "imageID": "",
+        "ready": cs.ready,
+        "restartCount": cs.restarts,
+        "started": "running" in cs.state,
+        "state": cs.state,
+        "lastState": cs.last or {},
+    }
+    if cs.image_pulled:
+        out["imageID"] = f"{image.rsplit(':', 1)[0]}@{digest(image)}"
+    if "running" in cs.state or "terminated" in cs.state or cs.restarts:
+        out["containerID"] = "containerd://" + hexdigest("ctr", comp.name, incarnation, str(cs.restarts))
+    return out
+
+
+def pod_conditions(
+    *,
+    scheduled: bool,
+    ready: bool,
+    started: float,
+    initialized: bool = True,
+    sandbox: bool = True,
+    unschedulable_msg: str | None = None,
+    scheduled_reason: str = "Unschedulable",
+    not_ready_containers: str = "",
+    phase_failed: bool = False,
+) -> list[Obj]:
+    if not scheduled:
+        return [
+            {
+                "type": "PodScheduled",
+                "status": "False",
+                "reason": scheduled_reason,
+                "message": unschedulable_msg or "",
+                "lastProbeTime": None,
+                "lastTransitionTime": ts(started),
+            }
+        ]
+
+    def c(t: str, ok: bool, reason: str | None = None, message: str | None = None) -> Obj:
+        d: Obj = {
+            "type": t,
+            "status": "True" if ok else "False",
+            "lastProbeTime": None,
+            "lastTransitionTime": ts(started - 2),
+        }
+        if not ok and reason:
+            d["reason"] = reason
+            d["message"] = message or ""
+        return d
+
+    msg = f"containers with unready status: [{not_ready_containers}]"
+    reason = "PodCompleted" if phase_failed else "ContainersNotReady"
+    return [
+        c("PodReadyToStartContainers", sandbox),
+        c("Initialized", initialized),
+        c("Ready", ready, reason, msg),
+        c("ContainersReady", ready, reason, msg),
+        c("PodScheduled", True),
+    ]
+
+
+def pod(
+    comp: Comp,
+    cs: CS,
+    *,
+    created: float,
+    incarnation: str = "",
+    phase: str | None = None,
+    scheduled: bool = True,
+    unschedulable_msg: str | None = None,
+    scheduled_reason: str = "Unschedulable",
+    name: str | None = None,
+    owner: Obj | None = None,
+    labels: dict[str, str] | None = None,
+    container: str | None = None,
+    image: str | None = None,
+    extra_spec: Obj | None = None,
+    restart_policy: str = "Always",
+) -> Obj:
+    pname = name or pod_name(comp, incarnation)
+    cname = container or comp.container
+    img = image or cs.image or comp.image
+    if owner is None:
+        if comp.kind == "StatefulSet":
+            owner = owner_ref("apps/v1", "StatefulSet", comp.workload, comp.namespace)
+        else:
+            owner = owner_ref("apps/v1", "ReplicaSet", f"{comp.workload}-{rs_hash(comp)}", comp.namespace)
+    lab = labels if labels is not None else dict(labels_for(comp))
+    if labels is None:
+        if comp.kind == "StatefulSet":
+            lab.update(
+                {
+                    "apps.kubernetes.io/pod-index": "0",
+                    "controller-revision-hash": f"{comp.workload}-" + hexdigest("crh", comp.name, n=10),
+                    "statefulset.kubernetes.io/pod-name": pname,
+                }
+            )
+        else:
+            lab["pod-template-hash"] = rs_hash(comp)
+    is_ready = cs.ready
+    if phase is None:
+        if not scheduled or ("waiting" in cs.state and not cs.restarts and "running" not in cs.state):
+            phase = "Pending" if not cs.restarts else "Running"
+        elif "terminated" in cs.state:
+            phase = "Succeeded" if cs.state["terminated"]["exitCode"] == 0 else "Failed"
+        else:
+            phase = "Running"
+    if not scheduled:
+        phase = "Pending"
+    volume_mounts = [
+        {
+            "name": "kube-api-access",
+            "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount",
+            "readOnly": True,
+        }
+    ]
+    volumes: list[Obj] = [
+        {
+            "name": "kube-api-access",
+            "projected": {
+                "defaultMode": 420,
+                "sources": [
+                    {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+                    {
+                        "configMap": {
+                            "name": "kube-root-ca.crt",
+                            "items": [{"key": "ca.crt", "path": "ca.crt"}],
+                        }
+                    },
+                    {
+                        "downwardAPI": {
+                            "items": [
+                                {
+                                    "path": "namespace",
+                                    "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"},
+                                }
+                            ]
+                        }
+                    },
+                ],
+            },
+        }
+    ]
+    if comp.name == "db" and cname == "postgres":
+        volume_mounts.insert(
+            0, {"name": "db-data", "mountPath": "/var/lib/postgresql/data", "subPath": "data"}
+        )
+        volumes.insert(0, {"name": "db-data", "persistentVolumeClaim": {"claimName": "db-data-db-0"}})
+    if comp.name == "redis" and cname == "redis":
+        volume_mounts.insert(0, {"name": "redis-data", "mountPath": "/data"})
+        volumes.insert(
+            0, {"name": "redis-data", "persistentVolumeClaim": {"claimName": "redis-data-redis-0"}}
+        )
+    spec: Obj = {
+        "containers": [
+            {
+                "name": cname,
+                "image": img,
+                "imagePullPolicy": "IfNotPresent",
+                "ports": [
+                    {
+                        "containerPort": comp.port,
+                        "name": "http" if comp.port != 5432 else "postgres",
+                        "protocol": "TCP",
+                    }
+                ],
+                "resources": {
+                    "limits": {"memory": comp.memory},
+                    "requests": {"cpu": "100m", "memory": comp.memory},
+                },
+                "terminationMessagePath": "/dev/termination-log",
+                "terminationMessagePolicy": "File",
+                "volumeMounts": volume_mounts,
+            }
+        ],
+        "dnsPolicy": "ClusterFirst",
+        "enableServiceLinks": True,
+        "preemptionPolicy": "PreemptLowerPriority",
+        "priority": 0,
+        "restartPolicy": restart_policy,
+        "schedulerName": "default-scheduler",
+        "securityContext": {},
+        "serviceAccount": "default",
+        "serviceAccountName": "default",
+        "terminationGracePeriodSeconds": 30,
+        "tolerations": [
+            {
+                "effect": "NoExecute",
+                "key": "node.kubernetes.io/not-ready",
+                "operator": "Exists",
+                "tolerationSeconds": 300,
+            },
+            {
+                "effect": "NoExecute",
+                "key": "node.kubernetes.io/unreachable",
+                "operator": "Exists",
+                "tolerationSeconds": 300,
+            },
+        ],
+        "volumes": volumes,
+    }
+    if scheduled:
+        spec["nodeName"] = NODE
+    if extra_spec:
+        spec.update(extra_spec)
+    status: Obj = {
+        "phase": phase,
+        "qosClass": "Burstable",
+        "conditions": pod_conditions(
+            scheduled=scheduled,
+            ready=is_ready,
+            started=created - 1,
+            unschedulable_msg=unschedulable_msg,
+            scheduled_reason=scheduled_reason,
+            not_ready_containers=cname,
+            sandbox=phase not in ("Succeeded", "Failed"),
+            phase_failed=phase in ("Succeeded", "Failed"),
+        ),
+    }
+    if scheduled:
+        status.update(
+            {
+                "hostIP": NODE_IP,
+                "hostIPs": [{"ip": NODE_IP}],
+                "podIP": f"10.244.0.{10 + int(hexdigest('ip', pname, incarnation, n=2), 16) % 200}",
+                "startTime": ts(created - 1),
+            }
+        )
+        status["podIPs"] = [{"ip": status["podIP"]}]
+        status["containerStatuses"] = [container_status(comp, cs, incarnation or pname, name=cname)]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": meta(
+            "Pod", pname, comp.namespace, created=created, incarnation=incarnation, labels=lab, owner=owner
+        ),
+        "spec": spec,
+        "status": status,
+    }
+
+
+def event(
+    obj: Obj,
+    reason: str,
+    message: str,
+    *,
+    type: str = "Warning",
+    count: int = 1,
+    first: float,
+    last: float | None = None,
+    component: str = "kubelet",
+    field_path: str | None = None,
+    salt: str = "",
+) -> Obj:
+    """A core/v1 Event as a legacy (core/v1) recorder writes it: kubelet, controllers, Flux."""
+    m = obj["metadata"]
+    ns = m.get("namespace", "default")
+    name = f"{m['name']}.{hexdigest('ev', m['uid'], reason, message, salt, n=16)}"
+    involved: Obj = {
+        "apiVersion": obj["apiVersion"],
+        "kind": obj["kind"],
+        "name": m["name"],
+        "namespace": ns,
+        "resourceVersion": m["resourceVersion"],
+        "uid": m["uid"],
+    }
+    if m.get("namespace") is None:
+        involved.pop("namespace")
+    if field_path:
+        involved["fieldPath"] = field_path
+    last = first if last is None else last
+    source: Obj = {"component": component}
+    if component == "kubelet":
+        source["host"] = NODE
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {
+            "name": name,
+            "namespace": ns,
+            "uid": uid("Event", name),
+            "resourceVersion": rv("Event", name),
+            "creationTimestamp": ts(first),
+        },
+        "involvedObject": involved,
+        "reason": reason,
+        "message": message,
+        "type": type,
+        "count": count,
+        "firstTimestamp": ts(first),
+        "lastTimestamp": ts(last),
+        "eventTime": None,
+        "source": source,
+        "reportingComponent": component,
+        "reportingInstance": NODE if component == "kubelet" else "",
+    }
+
+
+def scheduler_event(
+    obj: Obj, message: str, *, first: float, last: float | None = None, count: int = 1
+) -> Obj:
+    """FailedScheduling as the scheduler writes it (events.k8s.io/v1 recorder, read via core/v1):
+    eventTime + series, firstTimestamp/lastTimestamp null, empty source."""
+    m = obj["metadata"]
+    name = f"{m['name']}.{hexdigest('ev', m['uid'], 'FailedScheduling', message, n=16)}"
+    ev: Obj = {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {
+            "name": name,
+            "namespace": m["namespace"],
+            "uid": uid("Event", name),
+            "resourceVersion": rv("Event", name),
+            "creationTimestamp": ts(first),
+        },
+        "involvedObject": {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "name": m["name"],
+            "namespace": m["namespace"],
+            "resourceVersion": m["resourceVersion"],
+            "uid": m["uid"],
+        },
+        "action": "Scheduling",
+        "reason": "FailedScheduling",
+        "message": message,
+        "type": "Warning",
+        "eventTime": ts_micro(first),
+        "firstTimestamp": None,
+        "lastTimestamp": None,
+        "source": {},
+        "reportingComponent": "default-scheduler",
+        "reportingInstance": f"default-scheduler-{NODE}",
+    }
+    if count > 1 and last is not None:
+        ev["series"] = {"count": count, "lastObservedTime": ts_micro(last)}
+    return ev
+
+
+def cfp(comp: Comp, container: str | None = None) -> str:
+    return f"spec.containers{{{container or comp.container}}}"
+
+
+# --- pull event sequences (kubelet image manager + kuberuntime wording) ----------------------
+
+
+def pull_failure_events(
+    p: Obj,
+    comp: Comp,
+    image: str,
+    rpc_error: str,
+    *,
+    first: float,
+    last: float,
+    attempts: int,
+    backoffs: int,
+    with_backoff: bool = True,
+) -> list[Obj]:
+    fp = cfp(comp)
+    # times are seconds before collectedAt: the last pull attempt began 30 s before the last back-off
+    pull_last = min(first, last + 30) if attempts > 1 else first
+    fail_last = min(first - 3, last + 28) if attempts > 1 else first - 3
+    evs = [
+        event(
+            p,
+            "Scheduled",
+            f"Successfully assigned {comp.namespace}/{p['metadata']['name']} to {NODE}",
+            type="Normal",
+            first=first + 2,
+            component="default-scheduler",
+        ),
+        event(
+            p,
+            "Pulling",
+            f'Pulling image "{image}"',
+            type="Normal",
+            count=attempts,
+            first=first,
+            last=pull_last,
+            field_path=fp,
+        ),
+        event(
+            p,
+            "Failed",
+            f'Failed to pull image "{image}": {rpc_error}',
+            count=attempts,
+            first=first - 3,
+            last=fail_last,
+            field_path=fp,
+        ),
+        event(
+            p, "Failed", "Error: ErrImagePull", count=attempts, first=first - 3, last=fail_last, field_path=fp
+        ),
+    ]
+    # the Scheduled event comes from the scheduler (legacy recorder view kept simple)
+    evs[0]["source"] = {"component": "default-scheduler"}
+    evs[0]["reportingInstance"] = f"default-scheduler-{NODE}"
+    if with_backoff:
+        evs += [
+            event(
+                p,
+                "BackOff",
+                f'Back-off pulling image "{image}"',
+                type="Normal",
+                count=backoffs,
+                first=first - 20,
+                last=last,
+                field_path=fp,
+            ),
+            event(
+                p,
+                "Failed",
+                "Error: ImagePullBackOff",
+                count=backoffs,
+                first=first - 20,
+                last=last,
+                field_path=fp,
+            ),
+        ]
+    return evs
+
+
+def not_found_error(image: str) -> str:
+    return (
+        f'rpc error: code = NotFound desc = failed to pull and unpack image "{image}": '
+        f'failed to resolve reference "{image}": {image}: not found'
+    )
+
+
+def unauthorized_error(image: str) -> str:
+    repo, _tag = image.rsplit(":", 1)
+    path = repo.split("/", 1)[1]
+    scope = path.replace("/", "%2F")
+    return (
+        f'rpc error: code = Unknown desc = failed to pull and unpack image "{image}": '
+        f'failed to resolve reference "{image}": failed to authorize: failed to fetch anonymous token: '
+        f"unexpected status from GET request to https://ghcr.io/token?scope=repository%3A{scope}%3Apull"
+        f"&service=ghcr.io: 401 Unauthorized"
+    )
+
+
+def forbidden_error(image: str) -> str:
+    repo, tag = image.rsplit(":", 1)
+    path = repo.split("/", 1)[1]
+    return (
+        f'rpc error: code = Unknown desc = failed to pull and unpack image "{image}": '
+        f'failed to resolve reference "{image}": unexpected status from HEAD request to '
+        f"https://ghcr.io/v2/{path}/manifests/{tag}: 403 Forbidden"
+    )
+
+
+def backoff_msg(image: str) -> str:
+    return f'Back-off pulling image "{image}"'
+
+
+# --- workloads -------------------------------------------------------------------------------
+
+
+def deployment(
+    comp: Comp,
+    *,
+    ready: int = 1,
+    updated: int = 1,
+    available: bool = True,
+    progressing: tuple[str, str, str] | None = None,
+    created: float = 3000,
+    image: str | None = None,
+    generation: int = 1,
+    observed: int | None = None,
+) -> Obj:
+    rs = f"{comp.workload}-{rs_hash(comp)}"
+    if progressing is None:
+        progressing = (
+            ("True", "NewReplicaSetAvailable", f'ReplicaSet "{rs}" has successfully progressed.')
+            if available
+            else ("True", "ReplicaSetUpdated", f'ReplicaSet "{rs}" is progressing.')
+        )
+    status: Obj = {
+        "observedGeneration": generation if observed is None else observed,
+        "replicas": 1,
+        "updatedReplicas": updated,
+        "conditions": [
+            {
+                "type": "Available",
+                "status": "True" if available else "False",
+                "reason": "MinimumReplicasAvailable" if available else "MinimumReplicasUnavailable",
+                "message": "Deployment has minimum availability."
+                if available
+                else "Deployment does not have minimum availability.",
+                "lastTransitionTime": ts(created - 30),
+                "lastUpdateTime": ts(created - 30),
+            },
+            {
+                "type": "Progressing",
+                "status": progressing[0],
+                "reason": progressing[1],
+                "message": progressing[2],
+                "lastTransitionTime": ts(created - 1),
+                "lastUpdateTime": ts(created - 30),
+            },
+        ],
+    }
+    if ready:
+        status["readyReplicas"] = ready
+    if available and ready:
+        status["availableReplicas"] = ready
+    else:
+        status["unavailableReplicas"] = 1
+    lab = labels_for(comp)
+    annotations = {"deployment.kubernetes.io/revision": "1"}
+    if comp.helm_release:
+        annotations.update(
+            {"meta.helm.sh/release-name": comp.helm_release, "meta.helm.sh/release-namespace": "msp"}
+        )
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": meta(
+            "Deployment",
+            comp.workload,
+            comp.namespace,
+            created=created,
+            labels=lab,
+            generation=generation,
+            annotations=annotations,
+        ),
+        "spec": {
+            "replicas": 1,
+            "progressDeadlineSeconds": 600,
+            "revisionHistoryLimit": 10,
+            "selector": {
+                "matchLabels": {
+                    "app.kubernetes.io/name": comp.name,
+                    "app.kubernetes.io/instance": comp.helm_release or comp.name,
+                }
+            },
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"},
+            },
+            "template": {
+                "metadata": {"labels": dict(lab)},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": comp.container,
+                            "image": image or comp.image,
+                            "imagePullPolicy": "IfNotPresent",
+                        }
+                    ]
+                },
+            },
+        },
+        "status": status,
+    }
+
+
+def statefulset(comp: Comp, *, ready: int = 1, created: float = 3000) -> Obj:
+    rev = f"{comp.workload}-" + hexdigest("crh", comp.name, n=10)
+    pvc_name = "db-data" if comp.name == "db" else "redis-data"
+    status: Obj = {
+        "observedGeneration": 1,
+        "replicas": 1,
+        "currentReplicas": 1,
+        "updatedReplicas": 1,
+        "currentRevision": rev,
+        "updateRevision": rev,
+        "collisionCount": 0,
+        "availableReplicas": ready,
+    }
+    if ready:
+        status["readyReplicas"] = ready
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": meta(
+            "StatefulSet",
+            comp.workload,
+            comp.namespace,
+            created=created,
+            labels=labels_for(comp),
+            generation=1,
+            annotations={"meta.helm.sh/release-name": "alga-core", "meta.helm.sh/release-namespace": "msp"},
+        ),
+        "spec": {
+            "replicas": 1,
+            "serviceName": comp.workload,
+            "podManagementPolicy": "OrderedReady",
+            "selector": {"matchLabels": {"app.kubernetes.io/name": comp.name}},
+            "template": {
+                "metadata": {"labels": labels_for(comp)},
+                "spec": {
+                    "containers": [
+                        {"name": comp.container, "image": comp.image, "imagePullPolicy": "IfNotPresent"}
+                    ]
+                },
+            },
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}},
+            "volumeClaimTemplates": [
+                {
+                    "apiVersion": "v1",
+                    "kind": "PersistentVolumeClaim",
+                    "metadata": {"name": pvc_name},
+                    "spec": {
+                        "accessModes": ["ReadWriteOnce"],
+                        "storageClassName": "local-path",
+                        "resources": {"requests": {"storage": "10Gi"}},
+                        "volumeMode": "Filesystem",
+                    },
+                }
+            ],
+            "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
+        },
+        "status": status,
+    }
+
+
+def pvc(name: str, *, bound: bool = True, created: float = 3000, selected_node: bool = True) -> Obj:
+    annotations = {
+        "volume.beta.kubernetes.io/storage-provisioner": "rancher.io/local-path",
+        "volume.kubernetes.io/storage-provisioner": "rancher.io/local-path",
+    }
+    if bound:
+        annotations.update(
+            {"pv.kubernetes.io/bind-completed": "yes", "pv.kubernetes.io/bound-by-controller": "yes"}
+        )
+    if selected_node:
+        annotations["volume.kubernetes.io/selected-node"] = NODE
+    app = "db" if name.startswith("db-") else "redis"
+    obj: Obj = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": meta(
+            "PersistentVolumeClaim",
+            name,
+            "msp",
+            created=created,
+            annotations=annotations,
+            labels={"app.kubernetes.io/name": app, "app.kubernetes.io/instance": "alga-core"},
+        ),
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": "10Gi"}},
+            "storageClassName": "local-path",
+            "volumeMode": "Filesystem",
+        },
+        "status": {"phase": "Pending"},
+    }
+    obj["metadata"]["finalizers"] = ["kubernetes.io/pvc-protection"]
+    if bound:
+        obj["spec"]["volumeName"] = "pvc-" + uid("PersistentVolumeClaim", "msp", name, "")
+        obj["status"] = {"phase": "Bound", "accessModes": ["ReadWriteOnce"], "capacity": {"storage": "10Gi"}}
+    return obj
+
+
+def job(*, state: str, created: float, finished: float | None = None, name: str = BOOTSTRAP_JOB) -> Obj:
+    """The alga-core bootstrap Job: state complete | failed | running."""
+    comp = COMPS["alga-core"]
+    lab = {
+        "app.kubernetes.io/name": "alga-core-bootstrap",
+        "app.kubernetes.io/instance": "alga-core",
+        "app.kubernetes.io/managed-by": "Helm",
+        "batch.kubernetes.io/job-name": name,
+        "job-name": name,
+    }
+    status: Obj = {"startTime": ts(created - 1), "terminating": 0, "uncountedTerminatedPods": {}}
+    if state == "complete":
+        done = ts(finished if finished is not None else created - 95)
+        status.update(
+            {
+                "succeeded": 1,
+                "ready": 0,
+                "completionTime": done,
+                "conditions": [
+                    {
+                        "type": "SuccessCriteriaMet",
+                        "status": "True",
+                        "lastProbeTime": done,
+                        "lastTransitionTime": done,
+                    },
+                    {"type": "Complete", "status": "True", "lastProbeTime": done, "lastTransitionTime": done},
+                ],
+            }
+        )
+    elif state == "failed":
+        done = ts(finished if finished is not None else created - 400)
+        cond = {
+            "reason": "BackoffLimitExceeded",
+            "message": "Job has reached the specified backoff limit",
+            "lastProbeTime": done,
+            "lastTransitionTime": done,
+        }
+        status.update(
+            {
+                "failed": 2,
+                "ready": 0,
+                "conditions": [
+                    {"type": "FailureTarget", "status": "True", **cond},
+                    {"type": "Failed", "status": "True", **cond},
+                ],
+            }
+        )
+    else:
+        status.update({"active": 1, "ready": 0})
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": meta(
+            "Job",
+            name,
+            "msp",
+            created=created,
+            labels=lab,
+            generation=1,
+            annotations={
+                "helm.sh/hook": "post-install,post-upgrade",
+                "helm.sh/hook-delete-policy": "before-hook-creation",
+                "meta.helm.sh/release-name": "alga-core",
+                "meta.helm.sh/release-namespace": "msp",
+            },
+        ),
+        "spec": {
+            "backoffLimit": 1,
+            "completionMode": "NonIndexed",
+            "completions": 1,
+            "manualSelector": False,
+            "parallelism": 1,
+            "podReplacementPolicy": "TerminatingOrFailed",
+            "selector": {"matchLabels": {"batch.kubernetes.io/controller-uid": uid("Job", "msp", name, "")}},
+            "suspend": False,
+            "ttlSecondsAfterFinished": 600,
+            "template": {
+                "metadata": {"labels": {"job-name": name}},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "bootstrap",
+                            "image": comp.image,
+                            "imagePullPolicy": "IfNotPresent",
+                            "command": ["/app/scripts/bootstrap.sh"],
+                        }
+                    ],
+                    "restartPolicy": "Never",
+                },
+            },
+        },
+        "status": status,
+    }
+
+
+def job_pod(cs: CS, *, created: float, incarnation: str, job_name: str = BOOTSTRAP_JOB) -> Obj:
+    comp = COMPS["alga-core"]
+    name = f"{job_name}-{pod_suffix(comp, 'job' + incarnation)}"
+    lab = {
+        "batch.kubernetes.io/controller-uid": uid("Job", "msp", job_name, ""),
+        "batch.kubernetes.io/job-name": job_name,
+        "controller-uid": uid("Job", "msp", job_name, ""),
+        "job-name": job_name,
+    }
+    return pod(
+        comp,
+        cs,
+        created=created,
+        incarnation="job" + incarnation,
+        name=name,
+        container="bootstrap",
+        owner=owner_ref("batch/v1", "Job", job_name, "msp"),
+        labels=lab,
+        restart_policy="Never",
+    )
+
+
+# --- Flux ------------------------------------------------------------------------------------
+
+
+def cond(ctype: str, status: str, reason: str, message: str, *, when: float, generation: int = 1) -> Obj:
+    return {
+        "type": ctype,
+        "status": status,
+        "reason": reason,
+        "message": message,
+        "observedGeneration": generation,
+        "lastTransitionTime": ts(when),
+    }
+
+
+def git_repository(
+    name: str, *, ready: bool = True, failure: str | None = None, created: float = 5000
+) -> Obj:
+    url, branch, revision = (
+        (APPLIANCE_REPO, "main", APPLIANCE_REV)
+        if name == "alga-appliance"
+        else (APP_REPO, "release/1.0-rc5", CHARTS_REV)
+    )
+    status: Obj = {"observedGeneration": 1}
+    if ready:
+        status["conditions"] = [
+            cond(
+                "Ready", "True", "Succeeded", f"stored artifact for revision '{revision}'", when=created - 20
+            ),
+            cond(
+                "ArtifactInStorage",
+                "True",
+                "Succeeded",
+                f"stored artifact for revision '{revision}'",
+                when=created - 20,
+            ),
+        ]
+        status["artifact"] = {
+            "digest": digest("artifact/" + revision),
+            "lastUpdateTime": ts(created - 20),
+            "path": f"gitrepository/flux-system/{name}/{revision.split(':')[1]}.tar.gz",
+            "revision": revision,
+            "size": 184233,
+            "url": f"http://source-controller.flux-system.svc.cluster.local./gitrepository/flux-system/{name}/"
+            f"{revision.split(':')[1]}.tar.gz",
+        }
+    else:
+        status["conditions"] = [
+            cond("Reconciling", "True", "ProgressingWithRetry", "building artifact", when=created - 5),
+            cond("Ready", "False", "GitOperationFailed", failure or "", when=created - 5),
+            cond("FetchFailed", "True", "GitOperationFailed", failure or "", when=created - 5),
+        ]
+    return {
+        "apiVersion": "source.toolkit.fluxcd.io/v1",
+        "kind": "GitRepository",
+        "metadata": meta(
+            "GitRepository",
+            name,
+            "flux-system",
+            created=created,
+            generation=1,
+            labels={"app.kubernetes.io/part-of": "alga-appliance"},
+        )
+        | {"finalizers": ["finalizers.fluxcd.io"]},
+        "spec": {
+            "interval": "5m0s" if name == "alga-appliance" else "10m0s",
+            "ref": {"branch": branch},
+            "timeout": "60s" if name == "alga-appliance" else "120s",
+            "url": url,
+        },
+        "status": status,
+    }
+
+
+def kustomization(
+    name: str, *, state: str = "ready", message: str | None = None, created: float = 4900
+) -> Obj:
+    """state: ready | dependency | progressing | failed-reconcile | failed-health | artifact."""
+    depends = {"alga-platform": [], "alga-core": ["alga-platform"], "alga-background": ["alga-core"]}[name]
+    path = {
+        "alga-platform": "./flux/base/platform",
+        "alga-core": "./flux/base/core",
+        "alga-background": "./flux/base/background",
+    }[name]
+    status: Obj = {"observedGeneration": 1}
+    if state == "ready":
+        status["conditions"] = [
+            cond(
+                "Ready",
+                "True",
+                "ReconciliationSucceeded",
+                f"Applied revision: {APPLIANCE_REV}",
+                when=created - 200,
+            ),
+            cond("Healthy", "True", "Succeeded", "Health check passed in 1m42.318s", when=created - 200),
+        ]
+        status["lastAppliedRevision"] = APPLIANCE_REV
+        status["lastAttemptedRevision"] = APPLIANCE_REV
+    elif state == "dependency":
+        status["observedGeneration"] = -1
+        status["conditions"] = [
+            cond(
+                "Ready",
+                "False",
+                "DependencyNotReady",
+                message or f"dependency 'flux-system/{depends[0]}' is not ready",
+                when=created - 5,
+            )
+        ]
+    elif state == "progressing":
+        status["observedGeneration"] = -1
+        status["conditions"] = [
+            cond(
+                "Reconciling",
+                "True",
+                "Progressing",
+                f"Running health checks for revision {APPLIANCE_REV} with a timeout of 30m0s",
+                when=created - 10,
+            ),
+            cond("Ready", "Unknown", "Progressing", "Reconciliation in progress", when=created - 10),
+        ]
+        status["lastAttemptedRevision"] = APPLIANCE_REV
+    elif state == "failed-health":
+        status["conditions"] = [
+            cond("Ready", "False", "HealthCheckFailed", message or "", when=created - 5),
+            cond("Healthy", "False", "HealthCheckFailed", message or "", when=created - 5),
+        ]
+        status["lastAttemptedRevision"] = APPLIANCE_REV
+    elif state == "failed-reconcile":
+        status["conditions"] = [
+            cond("Ready", "False", "ReconciliationFailed", message or "", when=created - 5)
+        ]
+        status["lastAttemptedRevision"] = APPLIANCE_REV
+    elif state == "artifact":
+        status["observedGeneration"] = -1
+        status["conditions"] = [
+            cond(
+                "Ready",
+                "False",
+                "ArtifactFailed",
+                "Source artifact not found, retrying in 30s",
+                when=created - 5,
+            )
+        ]
+    spec: Obj = {
+        "interval": "10m0s",
+        "path": path,
+        "prune": True,
+        "wait": True,
+        "timeout": "30m0s",
+        "retryInterval": "1m0s",
+        "sourceRef": {"kind": "GitRepository", "name": "alga-appliance"},
+    }
+    if depends:
+        spec["dependsOn"] = [{"name": d} for d in depends]
+    return {
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": meta(
+            "Kustomization",
+            name,
+            "flux-system",
+            created=created,
+            generation=1,
+            labels={"app.kubernetes.io/part-of": "alga-appliance"},
+        )
+        | {"finalizers": ["finalizers.fluxcd.io"]},
+        "spec": spec,
+        "status": status,
+    }
+
+
+def history_entry(hr: str, *, status: str, deployed: float, version: int = 1) -> Obj:
+    _tier, chart, _path = HELM_RELEASES[hr]
+    return {
+        "name": hr,
+        "namespace": "msp",
+        "version": version,
+        "status": status,
+        "chartName": chart,
+        "chartVersion": "0.1.0",
+        "appVersion": RELEASE,
+        "configDigest": digest("values/" + hr),
+        "digest": digest("release/" + hr + str(version) + status),
+        "firstDeployed": ts(deployed),
+        "lastDeployed": ts(deployed),
+    }
+
+
+def helm_release(
+    hr: str,
+    *,
+    state: str = "ready",
+    message: str | None = None,
+    created: float = 4200,
+    failed_at: float | None = None,
+    remediated: bool = False,
+) -> Obj:
+    """state: ready | installing | install-failed | dependency."""
+    _tier, chart, path = HELM_RELEASES[hr]
+    full = f"msp/{hr}.v1"
+    status: Obj = {
+        "observedGeneration": 1,
+        "helmChart": f"flux-system/alga-system-{hr}",
+        "lastAttemptedGeneration": 1,
+        "lastAttemptedRevision": "0.1.0",
+        "lastAttemptedConfigDigest": digest("values/" + hr),
+        "storageNamespace": "msp",
+    }
+    if state == "ready":
+        msg = f"Helm install succeeded for release {full} with chart {chart}@0.1.0"
+        status.update(
+            {
+                "conditions": [
+                    cond("Ready", "True", "InstallSucceeded", msg, when=created - 300),
+                    cond("Released", "True", "InstallSucceeded", msg, when=created - 300),
+                ],
+                "history": [history_entry(hr, status="deployed", deployed=created - 10)],
+                "lastAttemptedReleaseAction": "install",
+                "lastAttemptedReleaseActionDuration": "4m48.211s",
+            }
+        )
+    elif state == "installing":
+        msg = "Running 'install' action with timeout of 30m0s"
+        status.update(
+            {
+                "conditions": [
+                    cond("Reconciling", "True", "Progressing", msg, when=created - 5),
+                    cond("Ready", "Unknown", "Progressing", msg, when=created - 5),
+                ],
+                "history": [history_entry(hr, status="pending-install", deployed=created - 8)],
+                "lastAttemptedReleaseAction": "install",
+            }
+        )
+    elif state == "install-failed":
+        msg = message or (
+            f"Helm install failed for release msp/{hr} with chart {chart}@0.1.0: context deadline exceeded"
+        )
+        at = failed_at if failed_at is not None else max(created - (1810 if hr == "alga-core" else 610), 30)
+        conditions = [
+            cond("Stalled", "True", "RetriesExceeded", "Failed to install after 1 attempt(s)", when=at),
+            cond("Ready", "False", "InstallFailed", msg, when=at),
+            cond("Released", "False", "InstallFailed", msg, when=at),
+        ]
+        history_status = "failed"
+        if remediated:
+            conditions.append(
+                cond(
+                    "Remediated",
+                    "True",
+                    "UninstallSucceeded",
+                    f"Helm uninstall remediation for release {full} with chart {chart}@0.1.0 succeeded",
+                    when=at - 2,
+                )
+            )
+            history_status = "uninstalled"
+        status.update(
+            {
+                "conditions": conditions,
+                "history": [history_entry(hr, status=history_status, deployed=created - 10)],
+                "failures": 1,
+                "installFailures": 1,
+                "lastAttemptedReleaseAction": "install",
+                "lastAttemptedReleaseActionDuration": "30m0.042s" if hr == "alga-core" else "10m0.018s",
+            }
+        )
+    elif state == "dependency":
+        msg = message or "dependency 'alga-system/temporal' is not ready"
+        status.update(
+            {
+                "observedGeneration": -1,
+                "conditions": [cond("Ready", "False", "DependencyNotReady", msg, when=created - 5)],
+            }
+        )
+    tier = HELM_RELEASES[hr][0]
+    return {
+        "apiVersion": "helm.toolkit.fluxcd.io/v2",
+        "kind": "HelmRelease",
+        "metadata": meta(
+            "HelmRelease",
+            hr,
+            "alga-system",
+            created=created,
+            generation=1,
+            labels={
+                "app.kubernetes.io/part-of": "alga-appliance",
+                "kustomize.toolkit.fluxcd.io/name": tier,
+                "kustomize.toolkit.fluxcd.io/namespace": "flux-system",
+            },
+        )
+        | {"finalizers": ["finalizers.fluxcd.io"]},
+        "spec": {
+            "chart": {
+                "spec": {
+                    "chart": path,
+                    "reconcileStrategy": "Revision",
+                    "interval": "10m0s",
+                    "sourceRef": {
+                        "kind": "GitRepository",
+                        "name": "alga-psa-charts",
+                        "namespace": "flux-system",
+                    },
+                }
+            },
+            "interval": "10m0s",
+            "releaseName": hr,
+            "storageNamespace": "msp",
+            "targetNamespace": "msp",
+            "timeout": "30m0s" if hr == "alga-core" else "10m0s",
+            "install": {
+                "remediation": {"retries": 0, "remediateLastFailure": True} if remediated else {"retries": 0}
+            },
+            "valuesFrom": [
+                {"kind": "ConfigMap", "name": f"appliance-values-{hr}", "valuesKey": "values.yaml"}
+            ],
+        },
+        "status": status,
+    }
+
+
+def flux_event(
+    obj: Obj,
+    reason: str,
+    message: str,
+    *,
+    type: str = "Warning",
+    first: float,
+    last: float | None = None,
+    count: int = 1,
+) -> Obj:
+    controller = {
+        "GitRepository": "source-controller",
+        "Kustomization": "kustomize-controller",
+        "HelmRelease": "helm-controller",
+    }[obj["kind"]]
+    ev = event(obj, reason, message, type=type, first=first, last=last, count=count, component=controller)
+    ev["reportingInstance"] = (
+        f"{controller}-{hexdigest('ctl', controller, n=10)[:10]}-{hexdigest(controller, n=5)}"
+    )
+    return ev
+
+
+# --- ConfigMaps ------------------------------------------------------------------------------
+
+
+def configmaps() -> list[Obj]:
+    release = load_release(RELEASE)
+    sel = release_selection_configmap(
+        release,
+        appliance_repo_url=APPLIANCE_REPO,
+        appliance_branch="main",
+        app_url=APP_URL,
+        bootstrap_mode="fresh",
+    )
+    sel["metadata"] = meta(
+        "ConfigMap", sel["metadata"]["name"], "alga-system", created=5000, labels=sel["metadata"]["labels"]
+    )
+    out = [sel]
+    for hr in sorted(HELM_RELEASES):
+        out.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": meta(
+                    "ConfigMap",
+                    f"appliance-values-{hr}",
+                    "alga-system",
+                    created=5000,
+                    labels={
+                        "app.kubernetes.io/part-of": "alga-appliance",
+                        "appliance.alga-psa.io/helm-release": hr,
+                        "appliance.alga-psa.io/release-version": RELEASE,
+                    },
+                ),
+                "data": {
+                    "values.yaml": f"# values for {hr} (rendered by bootstrap; abridged in this fixture)\n"
+                },
+            }
+        )
+    return out
+
+
+def release_facts(checks: dict[str, tuple[str, str | None]] | None = None) -> Obj:
+    """releaseFacts: the release images and the preflight outcome per image."""
+    release = json.loads((REPO / "releases" / RELEASE / "release.json").read_text())
+    images = release["images"]
+    facts_checks = []
+    for key in sorted(images):
+        ref = f"{images[key]['repository']}:{images[key]['tag']}"
+        outcome, error = (checks or {}).get(key, ("present", None))
+        facts_checks.append(
+            {
+                "component": key,
+                "image": ref,
+                "outcome": outcome,
+                "digest": digest(ref) if outcome == "present" else None,
+                "error": error,
+            }
+        )
+    return {"images": images, "imageChecks": facts_checks}
+
+
+# --- the healthy world ------------------------------------------------------------------------
+
+
+class World:
+    """All resources of one appliance, by snapshot key; scenarios edit it."""
+
+    def __init__(self) -> None:
+        self.res: dict[str, list[Obj]] = {k: [] for k in RESOURCE_KEYS}
+        self.logs: dict[str, list[str]] = {}
+
+    def add(self, key: str, *objs: Obj) -> None:
+        self.res[key].extend(objs)
+
+    def remove(self, key: str, name: str, namespace: str | None = None) -> None:
+        self.res[key] = [
+            o
+            for o in self.res[key]
+            if not (
+                o["metadata"]["name"] == name
+                and (namespace is None or o["metadata"].get("namespace") == namespace)
+            )
+        ]
+
+    def replace(self, key: str, obj: Obj) -> None:
+        self.remove(key, obj["metadata"]["name"], obj["metadata"].get("namespace"))
+        self.add(key, obj)
+
+    def remove_component_pods(self, comp: Comp) -> None:
+        prefix = comp.workload + "-"
+        self.res[KEY_PODS] = [
+            p
+            for p in self.res[KEY_PODS]
+            if not (
+                p["metadata"]["namespace"] == comp.namespace
+                and p["metadata"]["name"].startswith(prefix)
+                and p["metadata"]["labels"].get("app.kubernetes.io/name") == comp.name
+            )
+        ]
+
+
+def healthy_pod(comp: Comp, *, age: float) -> Obj:
+    return pod(comp, CS(running(age - 20), ready=True), created=age)
+
+
+def healthy_world(*, with_background: bool = True) -> World:
+    w = World()
+    w.add(KEY_NODES, node())
+    w.add(KEY_CMS, *configmaps())
+    w.add(KEY_GITREPO, git_repository("alga-appliance"), git_repository("alga-psa-charts"))
+    w.add(
+        KEY_KS, kustomization("alga-platform"), kustomization("alga-core"), kustomization("alga-background")
+    )
+    ages = {
+        "appliance-status": 5000,
+        "db": 3000,
+        "redis": 3000,
+        "pgbouncer": 2990,
+        "alga-core": 2980,
+        "temporal": 1500,
+        "temporal-ui": 1500,
+        "email-service": 1480,
+        "workflow-worker": 1480,
+        "temporal-worker": 1470,
+    }
+    for name, comp in COMPS.items():
+        if not with_background and name in BACKGROUND_COMPS:
+            continue
+        age = ages[name]
+        if comp.kind == "StatefulSet":
+            w.add(KEY_STS, statefulset(comp, created=age + 5))
+            w.add(KEY_PVCS, pvc(f"{comp.workload}-data-{comp.workload}-0", created=age + 5))
+        else:
+            w.add(KEY_DEPLOY, deployment(comp, created=age + 5))
+        w.add(KEY_PODS, healthy_pod(comp, age=age))
+    for hr, (tier, _c, _p) in HELM_RELEASES.items():
+        if not with_background and tier == "alga-background":
+            continue
+        w.add(KEY_HR, helm_release(hr, created=3010 if tier == "alga-core" else 1510))
+    # bootstrap Job finished ~28 minutes ago; its pod is kept until the TTL deletes the Job
+    w.add(KEY_JOBS, job(state="complete", created=2600, finished=1700))
+    w.add(KEY_PODS, job_pod(CS(terminated("Completed", 0, 2590, 1702, "job")), created=2598, incarnation=""))
+    # a few Normal events, as a real cluster has them
+    core_pod = next(
+        p
+        for p in w.res[KEY_PODS]
+        if p["metadata"]["name"].startswith("alga-core-sebastian-")
+        and not p["metadata"]["name"].startswith(BOOTSTRAP_JOB)
+    )
+    img = COMPS["alga-core"].image
+    w.add(
+        KEY_EVENTS,
+        event(
+            core_pod,
+            "Pulled",
+            f'Successfully pulled image "{img}" in 6m51.212s (6m51.212s including '
+            "waiting). Image size: 1843298156 bytes.",
+            type="Normal",
+            first=2560,
+            field_path=cfp(COMPS["alga-core"]),
+        ),
+        event(
+            core_pod,
+            "Started",
+            "Started container web",
+            type="Normal",
+            first=2558,
+            field_path=cfp(COMPS["alga-core"]),
+        ),
+        flux_event(
+            w.res[KEY_HR][0],
+            "InstallSucceeded",
+            "Helm install succeeded for release msp/alga-core.v1 with chart sebastian@0.1.0",
+            type="Normal",
+            first=2500,
+        ),
+    )
+    return w
+
+
+def probes_ok(seed: int | None = 7) -> Obj:
+    return {
+        "login": {"url": APP_URL + "/", "statusCode": 307, "location": "/msp/dashboard", "error": None},
+        "seedUsers": {"count": seed, "error": None, "source": "exec"},
+    }
+
+
+def snapshot_doc(
+    w: World,
+    *,
+    probes: Obj,
+    facts: Obj | None = None,
+    reach: Obj | None = None,
+    requests: int = 12,
+    seconds: float = 0.21,
+    unavailable: dict[str, str] | None = None,
+) -> Obj:
+    resources: Obj = {}
+    for key in RESOURCE_KEYS:
+        api_version, kind = LIST_KIND[key]
+        items = sorted(w.res[key], key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+        resources[key] = {
+            "apiVersion": api_version,
+            "kind": kind,
+            "metadata": {"resourceVersion": rv("list", key, str(len(items)))},
+            "items": items,
+        }
+    return {
+        "apiVersion": "appliance.alga-psa.io/v1alpha1",
+        "kind": "ClusterSnapshot",
+        "collectedAt": ts(0),
+        "collection": {"apiRequests": requests, "seconds": seconds, "unavailable": unavailable or {}},
+        "site": {
+            "siteId": SITE_ID,
+            "nodeIp": NODE_IP,
+            "appUrl": APP_URL,
+            "statusUrl": STATUS_URL,
+            "releaseVersion": RELEASE,
+        },
+        "reachability": reach
+        or {
+            "kubernetes": {"reachable": True, "error": None},
+            "talos": {"checked": True, "reachable": True, "error": None},
+        },
+        "resources": resources,
+        "podLogs": dict(sorted(w.logs.items())),
+        "probes": probes,
+        "releaseFacts": facts if facts is not None else release_facts(),
+    }
+
+
+def find(w: World, key: str, prefix: str) -> Obj:
+    return next(o for o in w.res[key] if o["metadata"]["name"].startswith(prefix))
+
+
+def log_key(p: Obj, container: str) -> str:
+    return f"{p['metadata']['namespace']}/{p['metadata']['name']}/{container}"
+
+
+# --- situations: each edits a World (an empty one for object fixtures, a healthy one for snapshots)
+
+
+def put_workload(w: World, comp: Comp, *, ready: bool, created: float = 1000, **kw: Any) -> None:
+    if comp.kind == "StatefulSet":
+        w.replace(KEY_STS, statefulset(comp, ready=1 if ready else 0, created=created))
+    else:
+        w.replace(
+            KEY_DEPLOY, deployment(comp, ready=1 if ready else 0, available=ready, created=created, **kw)
+        )
+
+
+def pull_failing(
+    w: World,
+    comp: Comp,
+    rpc_error: str,
+    *,
+    image: str | None = None,
+    age: float = 900,
+    incarnation: str = "",
+    backoff: bool = True,
+) -> Obj:
+    """A pod whose image pull keeps failing: ImagePullBackOff (or ErrImagePull) plus the kubelet events."""
+    image = image or comp.image
+    state = waiting("ImagePullBackOff", backoff_msg(image)) if backoff else waiting("ErrImagePull", rpc_error)
+    p = pod(comp, CS(state, image_pulled=False, image=image), created=age, incarnation=incarnation)
+    w.remove_component_pods(comp)
+    w.add(KEY_PODS, p)
+    put_workload(
+        w, comp, ready=False, created=age + 5, image=image
+    ) if comp.kind == "Deployment" else put_workload(w, comp, ready=False, created=age + 5)
+    w.add(
+        KEY_EVENTS,
+        *pull_failure_events(
+            p,
+            comp,
+            image,
+            rpc_error,
+            first=age - 5,
+            last=15,
+            attempts=6 if backoff else 1,
+            backoffs=61,
+            with_backoff=backoff,
+        ),
+    )
+    return p
+
+
+def pulling(w: World, comp: Comp, *, elapsed: float, age: float | None = None) -> Obj:
+    """A pull in progress: ContainerCreating, one Normal Pulling event, nothing failed."""
+    age = age if age is not None else elapsed + 4
+    p = pod(comp, CS(waiting("ContainerCreating"), image_pulled=False), created=age)
+    w.remove_component_pods(comp)
+    w.add(KEY_PODS, p)
+    put_workload(w, comp, ready=False, created=age + 2)
+    sched = event(
+        p,
+        "Scheduled",
+        f"Successfully assigned {comp.namespace}/{p['metadata']['name']} to {NODE}",
+        type="Normal",
+        first=age - 1,
+        component="default-scheduler",
+    )
+    sched["source"] = {"component": "default-scheduler"}
+    sched["reportingInstance"] = f"default-scheduler-{NODE}"
+    w.add(
+        KEY_EVENTS,
+        sched,
+        event(
+            p, "Pulling", f'Pulling image "{comp.image}"', type="Normal", first=elapsed, field_path=cfp(comp)
+        ),
+    )
+    return p
+
+
+def crash_looping(
+    w: World,
+    comp: Comp,
+    *,
+    log: list[str],
+    reason: str = "Error",
+    exit_code: int = 1,
+    restarts: int = 7,
+    age: float = 1300,
+    backoff: str = "5m0s",
+) -> Obj:
+    pname = pod_name(comp)
+    puid = uid("Pod", comp.namespace, pname, "")
+    state = waiting(
+        "CrashLoopBackOff",
+        f"back-off {backoff} restarting failed container={comp.container} pod={pname}_{comp.namespace}"
+        f"({puid})",
+    )
+    last = terminated(reason, exit_code, 75, 72, comp.name)
+    p = pod(comp, CS(state, restarts=restarts, last=last), created=age)
+    w.remove_component_pods(comp)
+    w.add(KEY_PODS, p)
+    put_workload(w, comp, ready=False, created=age + 5)
+    fp = cfp(comp)
+    w.add(
+        KEY_EVENTS,
+        event(
+            p,
+            "Pulled",
+            f'Container image "{comp.image}" already present on machine',
+            type="Normal",
+            count=restarts + 1,
+            first=age - 30,
+            last=76,
+            field_path=fp,
+        ),
+        event(
+            p,
+            "Created",
+            f"Created container {comp.container}",
+            type="Normal",
+            count=restarts + 1,
+            first=age - 30,
+            last=76,
+            field_path=fp,
+        ),
+        event(
+            p,
+            "Started",
+            f"Started container {comp.container}",
+            type="Normal",
+            count=restarts + 1,
+            first=age - 30,
+            last=75,
+            field_path=fp,
+        ),
+        event(
+            p,
+            "BackOff",
+            f"Back-off restarting failed container {comp.container} in pod {pname}_{comp.namespace}({puid})",
+            count=restarts * 9,
+            first=age - 60,
+            last=8,
+            field_path=fp,
+        ),
+    )
+    w.logs[log_key(p, comp.container)] = log
+    return p
+
+
+def config_error(w: World, comp: Comp, message: str, *, age: float = 1200) -> Obj:
+    """CreateContainerConfigError: the waiting message and the kubelet's `Error: ...` Failed event."""
+    p = pod(comp, CS(waiting("CreateContainerConfigError", message)), created=age)
+    w.remove_component_pods(comp)
+    w.add(KEY_PODS, p)
+    put_workload(w, comp, ready=False, created=age + 5)
+    fp = cfp(comp)
+    w.add(
+        KEY_EVENTS,
+        event(
+            p,
+            "Pulled",
+            f'Container image "{comp.image}" already present on machine',
+            type="Normal",
+            count=97,
+            first=age - 10,
+            last=20,
+            field_path=fp,
+        ),
+        event(p, "Failed", f"Error: {message}", count=97, first=age - 10, last=20, field_path=fp),
+    )
+    return p
+
+
+SUBPATH_MSG = 'failed to create subPath directory for volumeMount "db-data" of container "postgres"'
+SECRET_MSG = 'secret "alga-core-secrets" not found'
+
+TEMPORAL_SCHEMA_LOG = [
+    "2026/04/30 02:06:54 Loading config; env=docker,zone=,configDir=config",
+    "2026/04/30 02:06:54 Loading config files=[config/docker.yaml]",
+    '{"level":"info","ts":"2026-04-30T02:06:54.712Z","msg":"Build info.","server-version":"1.24.2",'
+    '"logging-call-at":"main.go:148"}',
+    '{"level":"error","ts":"2026-04-30T02:06:55.901Z","msg":"Unable to refresh database connection pool",'
+    '"error":"dial tcp 10.104.211.37:5432: connect: connection refused","logging-call-at":"handle.go:121"}',
+    "sql schema version compatibility check failed: unable to read DB schema version keyspace/database: "
+    "temporal error: no usable database connection found",
+    'Unable to create server. Error: could not build arguments for function "go.uber.org/fx".(*module)'
+    ".constructCustomLogger.func2 (/home/runner/go/pkg/mod/go.uber.org/fx@v1.22.1/module.go:292): failed to "
+    'build fxevent.Logger: could not build arguments for function "go.temporal.io/server/temporal".init.func8 '  # noqa: E501
+    "(/home/runner/work/docker-builds/docker-builds/temporal/temporal/fx.go:1029): failed to build log.Logger: "  # noqa: E501
+    'received non-nil error from function "go.temporal.io/server/temporal".ServerOptionsProvider '
+    "(/home/runner/work/docker-builds/docker-builds/temporal/temporal/fx.go:182): sql schema version "
+    "compatibility check failed: unable to read DB schema version keyspace/database: temporal error: "
+    "no usable database connection found.",
+]
+TEMPORAL_SCHEMA_LOG_RELATION = [
+    "2026/04/30 02:06:54 Loading config; env=docker,zone=,configDir=config",
+    "2026/04/30 02:06:54 Loading config files=[config/docker.yaml]",
+    "sql schema version compatibility check failed: unable to read DB schema version keyspace/database: "
+    'temporal_visibility error: pq: relation "schema_version" does not exist',
+    "Unable to create server. Error: sql schema version compatibility check failed: unable to read DB schema "
+    'version keyspace/database: temporal_visibility error: pq: relation "schema_version" does not exist.',
+]
+TEMPORAL_OK_LOG = [
+    "2026/04/30 01:44:02 Schema setup complete",
+    "2026/04/30 01:44:03 UpdateSchemeTask done",
+    '{"level":"info","ts":"2026-04-30T01:44:09.118Z","msg":"temporal-sys-tq-scanner-workflow workflow '
+    'successfully started","service":"worker","logging-call-at":"scanner.go:292"}',
+]
+SERVICE_LINK_LOG = [
+    "2026/04/30 02:06:58 Loading config; env=docker,configDir=config",
+    "2026/04/30 02:06:58 Loading config files=[config/docker.yaml]",
+    "config file corrupted: yaml: unmarshal errors:",
+    "  line 2: cannot unmarshal !!str `tcp://1...` into int",
+]
+OOM_LOG = [
+    "2026-04-30T02:06:41.322Z info  temporal-worker: polling task queue alga-jobs",
+    "2026-04-30T02:06:49.870Z info  temporal-worker: running workflow invoiceBatch (412 invoices)",
+    "<--- Last few GCs --->",
+    "[1:0x6b3c2e0]    61018 ms: Mark-Compact 1004.7 (1032.2) -> 1001.3 (1034.0) MB, 812.11 / 0.00 ms  "
+    "(average mu = 0.171, current mu = 0.032) allocation failure; scavenge might not succeed",
+]
+GENERIC_CRASH_LOG = [
+    "2026-04-30T02:06:52.004Z info  email-service: starting (version 979e2079)",
+    "2026-04-30T02:06:52.311Z error email-service: Error: EMAIL_PROVIDER_CONFIG is not valid JSON: "
+    "Unexpected token } in JSON at position 87",
+    "    at loadProviderConfig (/app/dist/config.js:41:15)",
+    "    at main (/app/dist/index.js:12:3)",
+]
+MIGRATION_LOG = [
+    "[bootstrap] waiting for postgres at db:5432 ... ok",
+    "[bootstrap] running migrations (knex, server/migrations)",
+    "Batch 1 run: 212 migrations",
+    'migration file "20260412093015_add_tenant_to_tax_regions.cjs" failed',
+    'migration failed with error: alter table "tax_regions" add column "tenant" uuid not null - column "tenant" '  # noqa: E501
+    'of relation "tax_regions" already exists',
+    'error: alter table "tax_regions" add column "tenant" uuid not null - column "tenant" of relation '
+    '"tax_regions" already exists',
+    "    at Parser.parseErrorMessage (/app/node_modules/pg-protocol/dist/parser.js:283:98)",
+    "[bootstrap] migrations failed; exiting 1",
+]
+
+
+def bootstrap_failed(w: World, *, age: float = 1400) -> Obj:
+    j = job(state="failed", created=age, finished=age - 420)
+    w.replace(KEY_JOBS, j)
+    w.res[KEY_PODS] = [p for p in w.res[KEY_PODS] if not p["metadata"]["name"].startswith(BOOTSTRAP_JOB)]
+    pods = []
+    for i, (start, end) in enumerate(((age - 5, age - 190), (age - 205, age - 415))):
+        cs = CS(terminated("Error", 1, start, end, f"try{i}"), restarts=0)
+        pods.append(job_pod(cs, created=start + 2, incarnation=f"try{i}"))
+    w.add(KEY_PODS, *pods)
+    w.logs[log_key(pods[-1], "bootstrap")] = MIGRATION_LOG
+    w.add(
+        KEY_EVENTS,
+        event(
+            j,
+            "SuccessfulCreate",
+            f"Created pod: {pods[0]['metadata']['name']}",
+            type="Normal",
+            first=age - 3,
+            component="job-controller",
+        ),
+        event(
+            j,
+            "SuccessfulCreate",
+            f"Created pod: {pods[1]['metadata']['name']}",
+            type="Normal",
+            first=age - 203,
+            component="job-controller",
+        ),
+        event(
+            j,
+            "BackoffLimitExceeded",
+            "Job has reached the specified backoff limit",
+            first=age - 420,
+            component="job-controller",
+        ),
+    )
+    return j
+
+
+GIT_DNS_MSG = (
+    "failed to checkout and determine revision: unable to clone "
+    f"'{APP_REPO}': dial tcp: lookup github.com on {CLUSTER_DNS}:53: server misbehaving"
+)
+GIT_DNS_REFUSED_MSG = (
+    "failed to checkout and determine revision: unable to clone "
+    f"'{APPLIANCE_REPO}': Get \"{APPLIANCE_REPO}/info/refs?service=git-upload-pack\": dial tcp: lookup "
+    f"github.com on {CLUSTER_DNS}:53: read udp 10.244.0.7:43521->{CLUSTER_DNS}:53: read: connection refused"
+)
+GIT_AUTH_MSG = (
+    f"failed to checkout and determine revision: unable to clone '{APP_REPO}': authentication required"
+)
+
+
+def source_failing(w: World, name: str, message: str) -> Obj:
+    g = git_repository(name, ready=False, failure=message)
+    w.replace(KEY_GITREPO, g)
+    w.add(KEY_EVENTS, flux_event(g, "GitOperationFailed", message, first=4990, last=40, count=87))
+    return g
+
+
+def helm_timeout(
+    w: World,
+    hr: str = "alga-core",
+    *,
+    created: float = 2100,
+    remediated: bool = False,
+    message: str | None = None,
+) -> Obj:
+    h = helm_release(hr, state="install-failed", created=created, remediated=remediated, message=message)
+    w.replace(KEY_HR, h)
+    conds = {c["type"]: c for c in h["status"]["conditions"]}
+    at = (
+        COLLECTED
+        - datetime.strptime(conds["Ready"]["lastTransitionTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    ).total_seconds()
+    w.add(KEY_EVENTS, flux_event(h, "InstallFailed", conds["Ready"]["message"], first=at))
+    if remediated:
+        w.add(
+            KEY_EVENTS,
+            flux_event(h, "UninstallSucceeded", conds["Remediated"]["message"], type="Normal", first=at - 2),
+        )
+    return h
+
+
+def kustomization_health_failed(w: World, name: str, hr: str, hr_state: str = "Failed") -> Obj:
+    msg = (
+        f"health check failed after 30m0.021387s: timeout waiting for: [HelmRelease/alga-system/{hr} "
+        f"status: '{hr_state}']"
+    )
+    k = kustomization(name, state="failed-health", message=msg, created=2150)
+    w.replace(KEY_KS, k)
+    w.add(KEY_EVENTS, flux_event(k, "HealthCheckFailed", msg, first=340))
+    return k
+
+
+# --- object fixtures -------------------------------------------------------------------------
+
+
+@dataclass
+class Fixture:
+    code: str
+    name: str  # positive-<variant> | negative-<variant>
+    description: str
+    world: World
+    codes: list[str]
+    component: str | None
+    absent: list[str]
+    probes: Obj | None = None
+    reachability: Obj | None = None
+    facts: Obj | None = None
+    stale_events: list[str] | None = None
+    notes: str | None = None
+
+    def document(self) -> Obj:
+        doc: Obj = {
+            "description": self.description,
+            "collectedAt": ts(0),
+            "resources": {
+                k: sorted(
+                    self.world.res[k],
+                    key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]),
+                )
+                for k in RESOURCE_KEYS
+            },
+            "podLogs": dict(sorted(self.world.logs.items())),
+            "probes": self.probes or {"login": None, "seedUsers": None},
+            "expect": {"codes": self.codes, "component": self.component, "absent": self.absent},
+        }
+        if self.reachability:
+            doc["reachability"] = self.reachability
+        if self.facts:
+            doc["releaseFacts"] = self.facts
+        if self.stale_events:
+            doc["staleEvents"] = sorted(self.stale_events)
+        if self.notes:
+            doc["notes"] = self.notes
+        return doc
+
+
+def base(*, node_ready: bool = True) -> World:
+    w = World()
+    w.add(KEY_NODES, node(ready=node_ready))
+    return w
+
+
+def event_names(evs: Iterable[Obj]) -> list[str]:
+    return [e["metadata"]["name"] for e in evs]
+
+
+REACH_OK = {
+    "kubernetes": {"reachable": True, "error": None},
+    "talos": {"checked": True, "reachable": True, "error": None},
+}
+KUBE_DOWN_ERR = (
+    f'Get "https://{NODE_IP}:6443/api/v1/nodes?limit=500": dial tcp {NODE_IP}:6443: '
+    "connect: connection refused"
+)
+TALOS_DOWN_ERR = (
+    'rpc error: code = Unavailable desc = connection error: desc = "transport: Error while '
+    f'dialing: dial tcp {NODE_IP}:50000: connect: connection refused"'
+)
+
+
+def fixtures() -> list[Fixture]:
+    out: list[Fixture] = []
+    C = COMPS
+
+    def add(*args: Any, **kw: Any) -> None:
+        out.append(Fixture(*args, **kw))
+
+    # kubernetes_api_unreachable
+    add(
+        "kubernetes_api_unreachable",
+        "positive-connection-refused",
+        "The API server refuses connections; nothing could be listed; Talos answers.",
+        World(),
+        ["kubernetes_api_unreachable"],
+        "kubernetes",
+        [],
+        reachability={
+            "kubernetes": {"reachable": False, "error": KUBE_DOWN_ERR},
+            "talos": {"checked": True, "reachable": True, "error": None},
+        },
+    )
+    add(
+        "kubernetes_api_unreachable",
+        "negative-reachable",
+        "The API answers and the node is Ready.",
+        base(),
+        [],
+        None,
+        ["kubernetes_api_unreachable"],
+        reachability=REACH_OK,
+    )
+
+    # talos_api_unreachable
+    add(
+        "talos_api_unreachable",
+        "positive-apid-refused",
+        "Kubernetes is healthy but the Talos API (apid, port 50000) refuses connections.",
+        base(),
+        ["talos_api_unreachable"],
+        "talos",
+        ["kubernetes_api_unreachable", "node_not_ready"],
+        reachability={
+            "kubernetes": {"reachable": True, "error": None},
+            "talos": {"checked": True, "reachable": False, "error": TALOS_DOWN_ERR},
+        },
+        notes="Talos trouble alone must not unset PLATFORM_READY (DESIGN §5).",
+    )
+    add(
+        "talos_api_unreachable",
+        "negative-not-checked",
+        "The in-cluster status service does not check Talos (no talosconfig): not a blocker.",
+        base(),
+        [],
+        None,
+        ["talos_api_unreachable"],
+        reachability={
+            "kubernetes": {"reachable": True, "error": None},
+            "talos": {"checked": False, "reachable": None, "error": None},
+        },
+    )
+
+    # node_not_ready
+    w = base(node_ready=False)
+    n = w.res[KEY_NODES][0]
+    w.add(
+        KEY_EVENTS,
+        event(
+            n,
+            "NodeNotReady",
+            f"Node {NODE} status is now: NodeNotReady",
+            type="Normal",
+            first=300,
+            component="node-controller",
+        ),
+    )
+    add(
+        "node_not_ready",
+        "positive-cni-not-initialized",
+        "Node Ready=False (KubeletNotReady): container runtime network not ready, CNI not initialized.",
+        w,
+        ["node_not_ready"],
+        "node",
+        [],
+    )
+    w = base()
+    n = w.res[KEY_NODES][0]
+    w.add(
+        KEY_EVENTS,
+        event(
+            n,
+            "NodeNotReady",
+            f"Node {NODE} status is now: NodeNotReady",
+            type="Normal",
+            first=5300,
+            component="node-controller",
+        ),
+        event(
+            n,
+            "NodeReady",
+            f"Node {NODE} status is now: NodeReady",
+            type="Normal",
+            first=5290,
+            component="kubelet",
+        ),
+    )
+    add(
+        "node_not_ready",
+        "negative-recovered",
+        "The node was NotReady during boot and is Ready now.",
+        w,
+        [],
+        None,
+        ["node_not_ready"],
+    )
+
+    # dns_resolution_failed
+    w = base()
+    w.add(KEY_GITREPO, git_repository("alga-appliance"))
+    source_failing(w, "alga-psa-charts", GIT_DNS_MSG)
+    add(
+        "dns_resolution_failed",
+        "positive-gitrepository-server-misbehaving",
+        "source-controller cannot resolve github.com through CoreDNS (server misbehaving).",
+        w,
+        ["dns_resolution_failed"],
+        "dns",
+        [],
+    )
+    w = base()
+    w.add(KEY_GITREPO, git_repository("alga-psa-charts"))
+    source_failing(w, "alga-appliance", GIT_DNS_REFUSED_MSG)
+    add(
+        "dns_resolution_failed",
+        "positive-gitrepository-refused",
+        "go-git clone fails: the DNS query to CoreDNS is refused (read udp ... connection refused).",
+        w,
+        ["dns_resolution_failed"],
+        "dns",
+        [],
+    )
+    w = base()
+    img = C["email-service"].image
+    pull_failing(
+        w,
+        C["email-service"],
+        (
+            f'rpc error: code = Unknown desc = failed to pull and unpack image "{img}": failed to resolve reference '  # noqa: E501
+            f'"{img}": failed to do request: Head "https://ghcr.io/v2/nine-minds/email-service/manifests/979e2079": '  # noqa: E501
+            "dial tcp: lookup ghcr.io on 127.0.0.53:53: server misbehaving"
+        ),
+    )
+    add(
+        "dns_resolution_failed",
+        "positive-image-pull-lookup",
+        "containerd cannot resolve ghcr.io through the Talos host DNS; the pod is in ImagePullBackOff.",
+        w,
+        ["dns_resolution_failed"],
+        "dns",
+        ["image_tag_not_found", "image_pull_auth_failed"],
+        notes="The pull fails because of DNS; the DNS cause ranks above the pull symptom.",
+    )
+    w = base()
+    g = git_repository("alga-psa-charts")
+    w.add(KEY_GITREPO, git_repository("alga-appliance"), g)
+    w.add(
+        KEY_EVENTS,
+        flux_event(g, "GitOperationFailed", GIT_DNS_MSG, first=4990, last=4400, count=9),
+        flux_event(
+            g, "NewArtifact", "stored artifact for commit 'Release 1.0-rc5'", type="Normal", first=4380
+        ),
+    )
+    add(
+        "dns_resolution_failed",
+        "negative-recovered",
+        "An old GitOperationFailed (DNS) event; the GitRepository is Ready now.",
+        w,
+        [],
+        None,
+        ["dns_resolution_failed", "flux_source_failed"],
+    )
+
+    # flux_source_failed
+    w = base()
+    w.add(KEY_GITREPO, git_repository("alga-appliance"))
+    source_failing(w, "alga-psa-charts", GIT_AUTH_MSG)
+    add(
+        "flux_source_failed",
+        "positive-authentication-required",
+        "The charts GitRepository cannot clone: authentication required (not DNS).",
+        w,
+        ["flux_source_failed"],
+        "flux-source",
+        ["dns_resolution_failed"],
+    )
+    w = base()
+    g = git_repository("alga-psa-charts")
+    g["status"] = {
+        "observedGeneration": -1,
+        "conditions": [
+            cond(
+                "Reconciling",
+                "True",
+                "Progressing",
+                f"building artifact: new upstream revision '{CHARTS_REV}'",
+                when=20,
+            ),
+            cond(
+                "Ready",
+                "Unknown",
+                "Progressing",
+                f"building artifact: new upstream revision '{CHARTS_REV}'",
+                when=20,
+            ),
+        ],
+    }
+    w.add(KEY_GITREPO, git_repository("alga-appliance"), g)
+    add(
+        "flux_source_failed",
+        "negative-first-clone-in-progress",
+        "The GitRepository is still cloning for the first time (Reconciling, Ready=Unknown).",
+        w,
+        [],
+        None,
+        ["flux_source_failed", "dns_resolution_failed"],
+    )
+
+    # storage_pvc_subpath_failed
+    w = base()
+    w.add(KEY_PVCS, pvc("db-data-db-0", created=1210))
+    config_error(w, C["db"], SUBPATH_MSG)
+    add(
+        "storage_pvc_subpath_failed",
+        "positive-db-data",
+        "db-0 is in CreateContainerConfigError: the kubelet cannot create the subPath directory on the PVC.",
+        w,
+        ["storage_pvc_subpath_failed"],
+        "db",
+        ["container_config_error"],
+    )
+    w = base()
+    w.add(KEY_PVCS, pvc("db-data-db-0", created=3000))
+    w.add(KEY_STS, statefulset(C["db"], created=3000))
+    old = pod(
+        C["db"], CS(waiting("CreateContainerConfigError", SUBPATH_MSG)), created=2900, incarnation="old"
+    )
+    new = pod(C["db"], CS(running(580), ready=True), created=600, incarnation="new")
+    stale = [
+        event(old, "Failed", f"Error: {SUBPATH_MSG}", count=60, first=2890, last=610, field_path=cfp(C["db"]))
+    ]
+    w.add(KEY_PODS, new)
+    w.add(KEY_EVENTS, *stale)
+    add(
+        "storage_pvc_subpath_failed",
+        "negative-pod-recreated",
+        "db-0 was deleted after the subPath was repaired; the new db-0 (new uid) runs. The Failed events "
+        "belong to the old incarnation.",
+        w,
+        [],
+        None,
+        ["storage_pvc_subpath_failed", "container_config_error"],
+        stale_events=event_names(stale),
+    )
+
+    # pvc_pending
+    w = base()
+    claim = pvc("db-data-db-0", bound=False, created=900)
+    w.add(KEY_PVCS, claim)
+    w.add(KEY_STS, statefulset(C["db"], ready=0, created=905))
+    w.add(
+        KEY_PODS,
+        pod(
+            C["db"],
+            CS(waiting("ContainerCreating"), image_pulled=False),
+            created=900,
+            scheduled=False,
+            scheduled_reason="SchedulerError",
+            unschedulable_msg='running PreBind plugin "VolumeBinding": binding volumes: provisioning '
+            'failed for PVC "db-data-db-0"',
+        ),
+    )
+    pv = "pvc-" + claim["metadata"]["uid"]
+    w.add(
+        KEY_EVENTS,
+        event(
+            claim,
+            "WaitForFirstConsumer",
+            "waiting for first consumer to be created before binding",
+            type="Normal",
+            first=899,
+            component="persistentvolume-controller",
+        ),
+        event(
+            claim,
+            "ExternalProvisioning",
+            "Waiting for a volume to be created either by the external "
+            "provisioner 'rancher.io/local-path' or manually by the system administrator. If volume creation "
+            "is delayed, please verify that the provisioner is running and correctly registered.",
+            type="Normal",
+            count=52,
+            first=898,
+            last=10,
+            component="persistentvolume-controller",
+        ),
+        event(
+            claim,
+            "Provisioning",
+            'External provisioner is provisioning volume for claim "msp/db-data-db-0"',
+            type="Normal",
+            count=4,
+            first=898,
+            last=300,
+            component="rancher.io/local-path_local-path-provisioner-7f8c9d5b6-q8z2n_" + uid("lpp", NODE),
+        ),
+        event(
+            claim,
+            "ProvisioningFailed",
+            'failed to provision volume with StorageClass "local-path": '
+            f"failed to create volume {pv}: create process timeout after 120 seconds",
+            count=4,
+            first=778,
+            last=180,
+            component="rancher.io/local-path_local-path-provisioner-7f8c9d5b6-q8z2n_" + uid("lpp", NODE),
+        ),
+    )
+    add(
+        "pvc_pending",
+        "positive-provisioning-failed",
+        "db-data-db-0 stays Pending: local-path-provisioner's helper pod times out (ProvisioningFailed).",
+        w,
+        ["pvc_pending"],
+        "db",
+        ["unschedulable"],
+    )
+    w = base()
+    claim = pvc("db-data-db-0", bound=False, created=30, selected_node=False)
+    w.add(KEY_PVCS, claim)
+    w.add(
+        KEY_EVENTS,
+        event(
+            claim,
+            "WaitForFirstConsumer",
+            "waiting for first consumer to be created before binding",
+            type="Normal",
+            count=3,
+            first=30,
+            last=5,
+            component="persistentvolume-controller",
+        ),
+    )
+    add(
+        "pvc_pending",
+        "negative-wait-for-first-consumer",
+        "A local-path PVC waits for its first consumer (Normal WaitForFirstConsumer): waiting, not failing.",
+        w,
+        [],
+        None,
+        ["pvc_pending"],
+    )
+
+    # unschedulable
+    w = base()
+    p = pod(
+        C["alga-core"],
+        CS(waiting("ContainerCreating"), image_pulled=False),
+        created=700,
+        scheduled=False,
+        unschedulable_msg="0/1 nodes are available: 1 Insufficient memory. preemption: 0/1 nodes are "
+        "available: 1 No preemption victims found for incoming pod.",
+    )
+    w.add(KEY_PODS, p)
+    w.add(KEY_DEPLOY, deployment(C["alga-core"], ready=0, available=False, created=705))
+    w.add(
+        KEY_EVENTS,
+        scheduler_event(
+            p,
+            "0/1 nodes are available: 1 Insufficient memory. preemption: 0/1 nodes "
+            "are available: 1 No preemption victims found for incoming pod.",
+            first=699,
+            last=40,
+            count=12,
+        ),
+    )
+    add(
+        "unschedulable",
+        "positive-insufficient-memory",
+        "alga-core cannot be scheduled: 1 Insufficient memory (FailedScheduling, events.k8s.io recorder: "
+        "eventTime + series, no first/lastTimestamp).",
+        w,
+        ["unschedulable"],
+        "alga-core",
+        [],
+    )
+    w = base()
+    p = pod(C["alga-core"], CS(running(1200), ready=True), created=2400)
+    w.add(KEY_PODS, p)
+    w.add(KEY_DEPLOY, deployment(C["alga-core"], created=2405))
+    w.add(
+        KEY_EVENTS,
+        scheduler_event(
+            p,
+            "0/1 nodes are available: 1 Insufficient memory. preemption: 0/1 nodes "
+            "are available: 1 No preemption victims found for incoming pod.",
+            first=2399,
+            last=1300,
+            count=5,
+        ),
+    )
+    add(
+        "unschedulable",
+        "negative-scheduled-later",
+        "The same pod failed scheduling earlier, then memory freed up; it runs and is Ready now.",
+        w,
+        [],
+        None,
+        ["unschedulable"],
+    )
+
+    # image_tag_not_found
+    w = base()
+    pull_failing(w, C["workflow-worker"], not_found_error(C["workflow-worker"].image))
+    add(
+        "image_tag_not_found",
+        "positive-background-backoff",
+        "workflow-worker: ImagePullBackOff (waiting message only 'Back-off pulling image'); the NotFound cause "  # noqa: E501
+        "is in the pod's Failed events.",
+        w,
+        ["image_tag_not_found"],
+        "workflow-worker",
+        ["image_pull_auth_failed", "image_pull_interrupted"],
+    )
+    w = base()
+    pull_failing(w, C["alga-core"], not_found_error(C["alga-core"].image), age=40, backoff=False)
+    add(
+        "image_tag_not_found",
+        "positive-core-errimagepull",
+        "alga-core: first pull attempt just failed (waiting reason ErrImagePull, message is the rpc error).",
+        w,
+        ["image_tag_not_found"],
+        "alga-core",
+        ["image_pull_auth_failed"],
+    )
+    w = base()
+    p = pull_failing(w, C["workflow-worker"], not_found_error(C["workflow-worker"].image))
+    p["status"]["containerStatuses"][0]["state"]["waiting"]["message"] = (
+        backoff_msg(C["workflow-worker"].image)
+        + ": ErrImagePull: "
+        + not_found_error(C["workflow-worker"].image)
+    )
+    add(
+        "image_tag_not_found",
+        "positive-k8s132-backoff-message",
+        "Kubernetes >= 1.32 (kubernetes/kubernetes#127918) appends the last pull error to the back-off "
+        "message; same cause, found in the live state.",
+        w,
+        ["image_tag_not_found"],
+        "workflow-worker",
+        [],
+    )
+    w = base()
+    comp = C["workflow-worker"]
+    old = pod(
+        comp,
+        CS(waiting("ImagePullBackOff", backoff_msg(comp.image)), image_pulled=False),
+        created=3000,
+        incarnation="old",
+    )
+    stale = pull_failure_events(
+        old, comp, comp.image, not_found_error(comp.image), first=2995, last=1900, attempts=9, backoffs=40
+    )
+    w.add(KEY_PODS, pod(comp, CS(running(1700), ready=True), created=1720, incarnation="new"))
+    w.add(KEY_DEPLOY, deployment(comp, created=3005))
+    w.add(KEY_EVENTS, *stale)
+    add(
+        "image_tag_not_found",
+        "negative-pod-replaced",
+        "The tag was published and the pod replaced (new uid, running); the NotFound events belong to the "
+        "deleted pod.",
+        w,
+        [],
+        None,
+        ["image_tag_not_found"],
+        stale_events=event_names(stale),
+    )
+    w = base()
+    p = pod(comp, CS(running(300), ready=True), created=2000)
+    w.add(KEY_PODS, p)
+    w.add(KEY_DEPLOY, deployment(comp, created=2005))
+    w.add(
+        KEY_EVENTS,
+        *pull_failure_events(
+            p, comp, comp.image, not_found_error(comp.image), first=1995, last=700, attempts=8, backoffs=30
+        ),
+        event(
+            p,
+            "Pulled",
+            f'Successfully pulled image "{comp.image}" in 41.305s (41.305s including waiting). '
+            "Image size: 471859200 bytes.",
+            type="Normal",
+            first=320,
+            field_path=cfp(comp),
+        ),
+        event(
+            p,
+            "Started",
+            f"Started container {comp.container}",
+            type="Normal",
+            first=300,
+            field_path=cfp(comp),
+        ),
+    )
+    add(
+        "image_tag_not_found",
+        "negative-same-pod-recovered",
+        "Same pod (same uid): NotFound events from before the tag was pushed, then Pulled/Started; it runs now.",  # noqa: E501
+        w,
+        [],
+        None,
+        ["image_tag_not_found"],
+    )
+
+    # image_pull_auth_failed
+    w = base()
+    pull_failing(w, C["alga-core"], unauthorized_error(C["alga-core"].image))
+    add(
+        "image_pull_auth_failed",
+        "positive-401-anonymous-token",
+        "ghcr.io refuses an anonymous token for a private package (401 Unauthorized).",
+        w,
+        ["image_pull_auth_failed"],
+        "alga-core",
+        ["image_tag_not_found"],
+    )
+    w = base()
+    pull_failing(w, C["email-service"], forbidden_error(C["email-service"].image))
+    add(
+        "image_pull_auth_failed",
+        "positive-403-forbidden",
+        "ghcr.io answers the manifest HEAD with 403 Forbidden.",
+        w,
+        ["image_pull_auth_failed"],
+        "email-service",
+        ["image_tag_not_found"],
+    )
+    w = base()
+    comp = C["alga-core"]
+    p = pod(comp, CS(running(200), ready=True), created=1500)
+    w.add(KEY_PODS, p)
+    w.add(KEY_DEPLOY, deployment(comp, created=1505))
+    w.add(
+        KEY_EVENTS,
+        *pull_failure_events(
+            p, comp, comp.image, unauthorized_error(comp.image), first=1495, last=900, attempts=5, backoffs=20
+        ),
+    )
+    add(
+        "image_pull_auth_failed",
+        "negative-recovered",
+        "401 events from before the pull secret was fixed; the same pod pulled and runs now.",
+        w,
+        [],
+        None,
+        ["image_pull_auth_failed"],
+    )
+
+    # image_pull_interrupted
+    img = C["alga-core"].image
+    for variant, err in (
+        (
+            "unexpected-eof",
+            f'rpc error: code = Unknown desc = failed to pull and unpack image "{img}": '
+            "failed to read expected number of bytes: unexpected EOF",
+        ),
+        (
+            "connection-reset",
+            f'rpc error: code = Unknown desc = failed to pull and unpack image "{img}": '
+            "failed to copy: read tcp 192.168.64.8:51734->140.82.113.34:443: read: connection "
+            "reset by peer",
+        ),
+        (
+            "context-canceled",
+            f'rpc error: code = Canceled desc = failed to pull and unpack image "{img}": context canceled',
+        ),
+    ):
+        w = base()
+        pull_failing(w, C["alga-core"], err, age=1300)
+        add(
+            "image_pull_interrupted",
+            f"positive-{variant}",
+            f"The ~1.8 GB alga-core pull is interrupted ({variant.replace('-', ' ')}); the kubelet backs off.",  # noqa: E501
+            w,
+            ["image_pull_interrupted"],
+            "alga-core",
+            ["image_tag_not_found", "image_pull_auth_failed"],
+        )
+    w = base()
+    comp = C["alga-core"]
+    p = pod(comp, CS(running(60), ready=True), created=1500)
+    w.add(KEY_PODS, p)
+    w.add(KEY_DEPLOY, deployment(comp, created=1505))
+    w.add(
+        KEY_EVENTS,
+        event(
+            p,
+            "Failed",
+            f'Failed to pull image "{img}": rpc error: code = Unknown desc = failed to pull and '
+            f'unpack image "{img}": failed to read expected number of bytes: unexpected EOF',
+            first=1100,
+            field_path=cfp(comp),
+        ),
+        event(p, "Failed", "Error: ErrImagePull", first=1100, field_path=cfp(comp)),
+        event(
+            p,
+            "Pulling",
+            f'Pulling image "{img}"',
+            type="Normal",
+            count=2,
+            first=1495,
+            last=1080,
+            field_path=cfp(comp),
+        ),
+        event(
+            p,
+            "Pulled",
+            f'Successfully pulled image "{img}" in 16m12.044s (16m12.044s including waiting). '
+            "Image size: 1843298156 bytes.",
+            type="Normal",
+            first=90,
+            field_path=cfp(comp),
+        ),
+    )
+    add(
+        "image_pull_interrupted",
+        "negative-retried-and-pulled",
+        "One interrupted pull, then the retry pulled the image; the pod runs.",
+        w,
+        [],
+        None,
+        ["image_pull_interrupted"],
+    )
+
+    # container_config_error
+    w = base()
+    config_error(w, C["alga-core"], SECRET_MSG)
+    add(
+        "container_config_error",
+        "positive-secret-not-found",
+        'alga-core: CreateContainerConfigError, secret "alga-core-secrets" not found.',
+        w,
+        ["container_config_error"],
+        "alga-core",
+        ["storage_pvc_subpath_failed"],
+    )
+    w = base()
+    config_error(w, C["email-service"], "couldn't find key SMTP_PASSWORD in Secret msp/email-service-secrets")
+    add(
+        "container_config_error",
+        "positive-missing-key",
+        "email-service: a secretKeyRef names a key the Secret does not have.",
+        w,
+        ["container_config_error"],
+        "email-service",
+        [],
+    )
+    w = base()
+    comp = C["alga-core"]
+    p = pod(comp, CS(running(400), ready=True), created=1300)
+    w.add(KEY_PODS, p)
+    w.add(KEY_DEPLOY, deployment(comp, created=1305))
+    w.add(
+        KEY_EVENTS,
+        event(p, "Failed", f"Error: {SECRET_MSG}", count=30, first=1290, last=420, field_path=cfp(comp)),
+    )
+    add(
+        "container_config_error",
+        "negative-secret-created",
+        "The Secret was created later; the same pod started and is Ready.",
+        w,
+        [],
+        None,
+        ["container_config_error"],
+    )
+
+    # bootstrap_job_failed
+    w = base()
+    bootstrap_failed(w)
+    add(
+        "bootstrap_job_failed",
+        "positive-migration-error",
+        "Bootstrap Job Failed (BackoffLimitExceeded); the last pod's log tail shows the failing migration.",
+        w,
+        ["bootstrap_job_failed"],
+        "alga-core",
+        ["seed_data_missing", "crash_loop"],
+    )
+    w = base()
+    w.add(KEY_JOBS, job(state="running", created=120))
+    jp = job_pod(CS(running(100)), created=118, incarnation="")
+    w.add(KEY_PODS, jp)
+    w.logs[log_key(jp, "bootstrap")] = [
+        "[bootstrap] waiting for postgres at db:5432 ... ok",
+        "[bootstrap] running migrations (knex, server/migrations)",
+        "Batch 1 run: 212 migrations",
+    ]
+    add(
+        "bootstrap_job_failed",
+        "negative-still-running",
+        "The bootstrap Job is still running migrations: waiting, not failing.",
+        w,
+        [],
+        None,
+        ["bootstrap_job_failed", "seed_data_missing"],
+        probes={
+            "login": None,
+            "seedUsers": {
+                "count": None,
+                "error": 'ERROR:  relation "users" does not exist',
+                "source": "exec",
+            },
+        },
+    )
+    w = base()
+    w.add(KEY_JOBS, job(state="complete", created=2600, finished=1700))
+    add(
+        "bootstrap_job_failed",
+        "negative-complete",
+        "The bootstrap Job completed.",
+        w,
+        [],
+        None,
+        ["bootstrap_job_failed"],
+        probes={"login": None, "seedUsers": {"count": 7, "error": None, "source": "exec"}},
+    )
+
+    # seed_data_missing
+    def core_ready(w: World) -> None:
+        w.add(KEY_PODS, healthy_pod(C["alga-core"], age=2400))
+        w.add(KEY_DEPLOY, deployment(C["alga-core"], created=2405))
+        w.add(KEY_HR, helm_release("alga-core", created=3000))
+
+    w = base()
+    core_ready(w)
+    w.add(KEY_JOBS, job(state="complete", created=2600, finished=1700))
+    add(
+        "seed_data_missing",
+        "positive-zero-users",
+        "The bootstrap Job completed but server.users is empty (seed count 0).",
+        w,
+        ["seed_data_missing"],
+        "alga-core",
+        ["bootstrap_job_failed"],
+        probes=probes_ok(seed=0),
+    )
+    w = base()
+    core_ready(w)
+    add(
+        "seed_data_missing",
+        "negative-job-deleted-seed-published",
+        "The chart deleted the finished Job; the HelmRelease is Ready and bootstrap published 7 users.",
+        w,
+        [],
+        None,
+        ["seed_data_missing", "bootstrap_job_failed"],
+        probes={
+            "login": probes_ok()["login"],
+            "seedUsers": {"count": 7, "error": None, "source": "published"},
+        },
+    )
+
+    # temporal_schema_uninitialized
+    for variant, log in (
+        ("no-usable-connection", TEMPORAL_SCHEMA_LOG),
+        ("schema-version-relation-missing", TEMPORAL_SCHEMA_LOG_RELATION),
+    ):
+        w = base()
+        crash_looping(w, C["temporal"], log=log)
+        add(
+            "temporal_schema_uninitialized",
+            f"positive-{variant}",
+            "temporal (auto-setup) crash-loops; the log tail shows the sql schema version compatibility check "  # noqa: E501
+            "failing.",
+            w,
+            ["temporal_schema_uninitialized"],
+            "temporal",
+            [],
+        )
+    w = base()
+    p = healthy_pod(C["temporal"], age=1500)
+    w.add(KEY_PODS, p)
+    w.add(KEY_DEPLOY, deployment(C["temporal"], created=1505))
+    w.logs[log_key(p, "temporal")] = TEMPORAL_OK_LOG
+    add(
+        "temporal_schema_uninitialized",
+        "negative-schema-set-up",
+        "auto-setup created the schema; temporal runs.",
+        w,
+        [],
+        None,
+        ["temporal_schema_uninitialized"],
+    )
+
+    # service_link_collision
+    w = base()
+    crash_looping(w, C["temporal-ui"], log=SERVICE_LINK_LOG)
+    add(
+        "service_link_collision",
+        "positive-temporal-ui-port",
+        "Service temporal-ui injects TEMPORAL_UI_PORT=tcp://10.x.x.x:8080 (enableServiceLinks); the UI's config "  # noqa: E501
+        "template renders it into `port:` and the YAML decode fails (go-yaml shortens the value to `tcp://1...`).",
+        w,
+        ["service_link_collision"],
+        "temporal-ui",
+        [],
+    )
+    w = base()
+    p = pod(
+        C["temporal-ui"],
+        CS(running(1480), ready=True),
+        created=1500,
+        extra_spec={"enableServiceLinks": False},
+    )
+    w.add(KEY_PODS, p)
+    w.add(KEY_DEPLOY, deployment(C["temporal-ui"], created=1505))
+    add(
+        "service_link_collision",
+        "negative-service-links-disabled",
+        "enableServiceLinks: false; temporal-ui runs.",
+        w,
+        [],
+        None,
+        ["service_link_collision"],
+    )
+
+    # oom_killed
+    w = base()
+    crash_looping(w, C["temporal-worker"], log=OOM_LOG, reason="OOMKilled", exit_code=137, restarts=5)
+    add(
+        "oom_killed",
+        "positive-temporal-worker",
+        "temporal-worker is OOMKilled (lastState.terminated reason OOMKilled, exit 137) and crash-loops.",
+        w,
+        ["oom_killed"],
+        "temporal-worker",
+        [],
+    )
+    w = base()
+    comp = C["temporal-worker"]
+    p = pod(
+        comp,
+        CS(running(2400), ready=True, restarts=1, last=terminated("OOMKilled", 137, 2900, 2410, "x")),
+        created=3000,
+    )
+    w.add(KEY_PODS, p)
+    w.add(KEY_DEPLOY, deployment(comp, created=3005))
+    add(
+        "oom_killed",
+        "negative-one-old-oom",
+        "One OOMKill 40 minutes ago (after a limit change the container runs steadily since).",
+        w,
+        [],
+        None,
+        ["oom_killed", "crash_loop"],
+    )
+
+    # crash_loop
+    w = base()
+    crash_looping(w, C["email-service"], log=GENERIC_CRASH_LOG)
+    add(
+        "crash_loop",
+        "positive-generic",
+        "email-service crash-loops with an application error that no specific rule knows.",
+        w,
+        ["crash_loop"],
+        "email-service",
+        ["oom_killed", "temporal_schema_uninitialized", "service_link_collision"],
+    )
+    w = base()
+    comp = C["email-service"]
+    w.add(
+        KEY_PODS,
+        pod(
+            comp,
+            CS(running(1300), ready=True, restarts=1, last=terminated("Error", 1, 1400, 1310, "y")),
+            created=1450,
+        ),
+    )
+    w.add(KEY_DEPLOY, deployment(comp, created=1455))
+    add(
+        "crash_loop",
+        "negative-restarted-once",
+        "One restart long ago (db not up yet); running and Ready since.",
+        w,
+        [],
+        None,
+        ["crash_loop"],
+    )
+
+    # login_probe_failed
+    w = base()
+    core_ready(w)
+    w.add(KEY_JOBS, job(state="complete", created=2600, finished=1700))
+    add(
+        "login_probe_failed",
+        "positive-http-500",
+        "The web workload is Ready but GET / answers 500.",
+        w,
+        ["login_probe_failed"],
+        "alga-core",
+        [],
+        probes={
+            "login": {"url": APP_URL + "/", "statusCode": 500, "location": None, "error": None},
+            "seedUsers": {"count": 7, "error": None, "source": "exec"},
+        },
+    )
+    w = base()
+    comp = C["alga-core"]
+    p = pod(comp, CS(running(25), ready=False), created=40)
+    w.add(KEY_PODS, p)
+    w.add(KEY_DEPLOY, deployment(comp, ready=0, available=False, created=45))
+    w.add(
+        KEY_EVENTS,
+        event(
+            p,
+            "Unhealthy",
+            f'Readiness probe failed: Get "http://{p["status"]["podIP"]}:3000/'
+            'api/healthz": dial tcp ' + p["status"]["podIP"] + ":3000: connect: connection refused",
+            count=3,
+            first=20,
+            last=5,
+            field_path=cfp(comp),
+        ),
+    )
+    add(
+        "login_probe_failed",
+        "negative-web-starting",
+        "The web pod is still starting (not Ready); a refused login probe is expected, not a blocker.",
+        w,
+        [],
+        None,
+        ["login_probe_failed"],
+        probes={
+            "login": {
+                "url": APP_URL + "/",
+                "statusCode": None,
+                "location": None,
+                "error": f"dial tcp {NODE_IP}:3000: connect: connection refused",
+            },
+            "seedUsers": {"count": 7, "error": None, "source": "exec"},
+        },
+    )
+    w = base()
+    core_ready(w)
+    w.add(KEY_JOBS, job(state="complete", created=2600, finished=1700))
+    add(
+        "login_probe_failed",
+        "negative-redirect-to-dashboard",
+        "GET / answers 307 to /msp/dashboard.",
+        w,
+        [],
+        None,
+        ["login_probe_failed"],
+        probes=probes_ok(),
+    )
+
+    # release_image_drift
+    old_img = "ghcr.io/nine-minds/alga-psa-ee:94446747"
+    w = base()
+    comp = C["alga-core"]
+    w.add(KEY_PODS, pod(comp, CS(running(4000), ready=True, image=old_img), created=4020, image=old_img))
+    w.add(KEY_DEPLOY, deployment(comp, created=4025, image=old_img))
+    add(
+        "release_image_drift",
+        "positive-old-tag-running",
+        "The release pins alga-psa-ee:979e2079 but the Deployment still runs :94446747.",
+        w,
+        ["release_image_drift"],
+        "alga-core",
+        [],
+        facts=release_facts(),
+    )
+    w = base()
+    repushed = "sha256:" + hexdigest("repushed", comp.image)
+    p = healthy_pod(comp, age=4000)
+    p["status"]["containerStatuses"][0]["imageID"] = f"{comp.repository}@{repushed}"
+    w.add(KEY_PODS, p)
+    w.add(KEY_DEPLOY, deployment(comp, created=4005))
+    add(
+        "release_image_drift",
+        "positive-tag-repushed",
+        "Same tag, but the running image digest differs from the digest the preflight resolved (tag re-pushed).",  # noqa: E501
+        w,
+        ["release_image_drift"],
+        "alga-core",
+        [],
+        facts=release_facts(),
+    )
+    w = base()
+    w.add(KEY_PODS, healthy_pod(comp, age=4000))
+    w.add(KEY_DEPLOY, deployment(comp, created=4005))
+    add(
+        "release_image_drift",
+        "negative-matches-release",
+        "Running tag and digest match the release.",
+        w,
+        [],
+        None,
+        ["release_image_drift"],
+        facts=release_facts(),
+    )
+
+    # kustomization_failed
+    w = base()
+    msg = (
+        "HelmRelease/alga-system/email-service dry-run failed: failed to create typed patch object "
+        "(alga-system/email-service; helm.toolkit.fluxcd.io/v2, Kind=HelmRelease): "
+        ".spec.install.remediation.retry: field not declared in schema"
+    )
+    k = kustomization("alga-background", state="failed-reconcile", message=msg)
+    w.add(KEY_KS, kustomization("alga-platform"), kustomization("alga-core"), k)
+    w.add(KEY_EVENTS, flux_event(k, "ReconciliationFailed", msg, first=600, last=30, count=10))
+    add(
+        "kustomization_failed",
+        "positive-reconciliation-failed",
+        "alga-background cannot be applied: server-side dry-run rejects a HelmRelease.",
+        w,
+        ["kustomization_failed"],
+        "alga-background",
+        [],
+    )
+    w = base()
+    w.add(KEY_KS, kustomization("alga-platform"), kustomization("alga-core"))
+    kustomization_health_failed(w, "alga-background", "email-service")
+    helm_timeout(w, "email-service", created=1500)
+    add(
+        "kustomization_failed",
+        "positive-health-check-failed",
+        "alga-background applied but its health check timed out on a failed HelmRelease.",
+        w,
+        ["kustomization_failed", "helmrelease_failed"],
+        "alga-background",
+        [],
+        notes="Both generic codes apply; DESIGN §6 lists kustomization_failed before helmrelease_failed.",
+    )
+    w = base()
+    msg = (
+        "kustomization path not found: stat /tmp/kustomization-1893726451/flux/base/background: "
+        "no such file or directory"
+    )
+    k = kustomization("alga-background", state="artifact")
+    k["status"]["conditions"] = [cond("Ready", "False", "ArtifactFailed", msg, when=100)]
+    k["status"]["observedGeneration"] = 1
+    w.add(KEY_KS, kustomization("alga-platform"), kustomization("alga-core"), k)
+    w.add(KEY_EVENTS, flux_event(k, "ArtifactFailed", msg, first=100, last=20, count=4))
+    add(
+        "kustomization_failed",
+        "positive-path-not-found",
+        "The appliance branch has no flux/base/background (wrong --branch-override): path not found.",
+        w,
+        ["kustomization_failed"],
+        "alga-background",
+        [],
+    )
+    w = base()
+    w.add(
+        KEY_KS,
+        kustomization("alga-platform"),
+        kustomization("alga-core", state="progressing"),
+        kustomization("alga-background", state="dependency"),
+    )
+    add(
+        "kustomization_failed",
+        "negative-dependency-not-ready",
+        "alga-background waits for alga-core (DependencyNotReady) while alga-core is still progressing.",
+        w,
+        [],
+        None,
+        ["kustomization_failed"],
+    )
+
+    # helmrelease_failed
+    w = base()
+    helm_timeout(w, remediated=True)
+    w.add(KEY_PODS, healthy_pod(C["db"], age=2200))
+    w.add(KEY_STS, statefulset(C["db"], created=2205))
+    add(
+        "helmrelease_failed",
+        "positive-install-context-deadline",
+        "alga-core HelmRelease InstallFailed: context deadline exceeded (remediated by uninstall), with no "
+        "more specific cause among the objects.",
+        w,
+        ["helmrelease_failed"],
+        "alga-core",
+        [],
+    )
+    w = base()
+    h = helm_release("alga-core", state="installing", created=300)
+    w.add(KEY_HR, h)
+    w.add(
+        KEY_EVENTS,
+        flux_event(
+            h, "Progressing", "Running 'install' action with timeout of 30m0s", type="Normal", first=295
+        ),
+    )
+    add(
+        "helmrelease_failed",
+        "negative-installing",
+        "The alga-core install is running (Reconciling).",
+        w,
+        [],
+        None,
+        ["helmrelease_failed"],
+    )
+    w = base()
+    w.add(KEY_HR, helm_release("alga-core", created=3000))
+    add(
+        "helmrelease_failed",
+        "negative-ready",
+        "InstallSucceeded; Ready.",
+        w,
+        [],
+        None,
+        ["helmrelease_failed"],
+    )
+
+    # workload_not_ready
+    w = base()
+    comp = C["email-service"]
+    rs = f"{comp.workload}-{rs_hash(comp)}"
+    p = pod(comp, CS(running(1190), ready=False), created=1200)
+    w.add(KEY_PODS, p)
+    w.add(
+        KEY_DEPLOY,
+        deployment(
+            comp,
+            ready=0,
+            available=False,
+            created=1205,
+            progressing=(
+                "False",
+                "ProgressDeadlineExceeded",
+                f'ReplicaSet "{rs}" has timed out progressing.',
+            ),
+        ),
+    )
+    w.add(
+        KEY_EVENTS,
+        event(
+            p,
+            "Unhealthy",
+            "Readiness probe failed: HTTP probe failed with statuscode: 503",
+            count=118,
+            first=1180,
+            last=6,
+            field_path=cfp(comp),
+        ),
+    )
+    add(
+        "workload_not_ready",
+        "positive-progress-deadline",
+        "email-service runs but never becomes Ready (readiness 503); the Deployment exceeded its progress "
+        "deadline.",
+        w,
+        ["workload_not_ready"],
+        "email-service",
+        ["crash_loop"],
+    )
+    w = base()
+    p = pod(comp, CS(running(25), ready=False), created=30)
+    w.add(KEY_PODS, p)
+    w.add(KEY_DEPLOY, deployment(comp, ready=0, available=False, created=35))
+    add(
+        "workload_not_ready",
+        "negative-rolling-out",
+        "email-service was created 30 s ago and is starting (Progressing=True, ReplicaSetUpdated).",
+        w,
+        [],
+        None,
+        ["workload_not_ready"],
+    )
+    return out
+
+
+# --- snapshot scenarios ------------------------------------------------------------------------
+
+
+def prune_orphan_events(w: World) -> None:
+    """Drop events whose involved object no longer exists (scenarios replace objects)."""
+    live = {o["metadata"]["uid"] for k in RESOURCE_KEYS if k != KEY_EVENTS for o in w.res[k]}
+    w.res[KEY_EVENTS] = [e for e in w.res[KEY_EVENTS] if e["involvedObject"].get("uid") in live]
+
+
+def drop_bootstrap(w: World) -> None:
+    w.res[KEY_JOBS] = []
+    w.res[KEY_PODS] = [p for p in w.res[KEY_PODS] if not p["metadata"]["name"].startswith(BOOTSTRAP_JOB)]
+
+
+def drop_component(w: World, name: str) -> None:
+    comp = COMPS[name]
+    w.remove_component_pods(comp)
+    w.remove(KEY_DEPLOY if comp.kind == "Deployment" else KEY_STS, comp.workload, comp.namespace)
+
+
+def core_installing(w: World) -> None:
+    """alga-core's HelmRelease install is running; background waits for core."""
+    drop_bootstrap(w)
+    w.replace(KEY_HR, helm_release("alga-core", state="installing", created=1300))
+    w.replace(KEY_KS, kustomization("alga-core", state="progressing", created=1320))
+    w.replace(KEY_KS, kustomization("alga-background", state="dependency", created=1320))
+
+
+PROBES_WEB_DOWN = {
+    "login": {
+        "url": APP_URL + "/",
+        "statusCode": None,
+        "location": None,
+        "error": f"dial tcp {NODE_IP}:3000: connect: connection refused",
+    },
+    "seedUsers": {"count": None, "error": 'ERROR:  relation "users" does not exist', "source": "exec"},
+}
+
+
+@dataclass
+class Scenario:
+    name: str
+    description: str
+    doc: Obj
+    rollup: str
+    top: str | None
+    component: str | None
+    stale_events: list[str] | None = None
+    extra: Obj | None = None
+
+
+def scenarios() -> list[Scenario]:
+    C = COMPS
+    out: list[Scenario] = []
+
+    # healthy
+    w = healthy_world()
+    out.append(
+        Scenario(
+            "healthy",
+            "Every catalog component runs; Flux Ready; bootstrap Job Complete; login 307 "
+            "to /msp/dashboard; 7 seed users.",
+            snapshot_doc(w, probes=probes_ok()),
+            "fully_healthy",
+            None,
+            None,
+        )
+    )
+
+    # missing-background-tag
+    w = healthy_world()
+    pull_failing(w, C["workflow-worker"], not_found_error(C["workflow-worker"].image), age=1470)
+    helm_timeout(w, "workflow-worker", created=1510)
+    w.replace(KEY_KS, kustomization("alga-background", state="progressing", created=1520))
+    prune_orphan_events(w)
+    facts = release_facts(
+        {"workflow-worker": ("missing", "ghcr.io/nine-minds/workflow-worker:61e4a00e: manifest unknown")}
+    )
+    out.append(
+        Scenario(
+            "missing-background-tag",
+            "Core and login are fine; workflow-worker:61e4a00e does not exist (ImagePullBackOff, "
+            "NotFound in its events); its HelmRelease timed out.",
+            snapshot_doc(w, probes=probes_ok(), facts=facts),
+            "ready_with_background_issues",
+            "image_tag_not_found",
+            "workflow-worker",
+        )
+    )
+
+    # core-image-pulling
+    w = healthy_world(with_background=False)
+    core_installing(w)
+    pulling(w, C["alga-core"], elapsed=412)
+    prune_orphan_events(w)
+    out.append(
+        Scenario(
+            "core-image-pulling",
+            "The ~1.8 GB alga-psa-ee image has been pulling for 412 s; the install waits.",
+            snapshot_doc(w, probes=PROBES_WEB_DOWN),
+            "installing",
+            None,
+            None,
+            extra={
+                "activeOperation": {
+                    "component": "alga-core",
+                    "operation": "pulling_image",
+                    "image": C["alga-core"].image,
+                    "elapsedSeconds": 412,
+                    "estimatedSize": "~1.8 GB",
+                }
+            },
+        )
+    )
+
+    # core-image-missing
+    w = healthy_world(with_background=False)
+    core_installing(w)
+    pull_failing(w, C["alga-core"], not_found_error(C["alga-core"].image), age=1290)
+    prune_orphan_events(w)
+    facts = release_facts(
+        {"alga-core": ("missing", "ghcr.io/nine-minds/alga-psa-ee:979e2079: manifest unknown")}
+    )
+    out.append(
+        Scenario(
+            "core-image-missing",
+            "The release's alga-psa-ee:979e2079 tag does not exist.",
+            snapshot_doc(w, probes=PROBES_WEB_DOWN, facts=facts),
+            "failed_action_required",
+            "image_tag_not_found",
+            "alga-core",
+        )
+    )
+
+    # db-subpath-helm-timeout
+    w = healthy_world(with_background=False)
+    drop_bootstrap(w)
+    config_error(w, C["db"], SUBPATH_MSG, age=2200)
+    web = pod(C["alga-core"], CS(running(2150), ready=False), created=2190)
+    w.remove_component_pods(C["alga-core"])
+    w.add(KEY_PODS, web)
+    put_workload(w, C["alga-core"], ready=False, created=2195)
+    w.add(
+        KEY_EVENTS,
+        event(
+            web,
+            "Unhealthy",
+            "Readiness probe failed: HTTP probe failed with statuscode: 503",
+            count=214,
+            first=2140,
+            last=9,
+            field_path=cfp(C["alga-core"]),
+        ),
+    )
+    w.logs[log_key(web, "web")] = [
+        "2026-04-30T02:07:58.114Z error [db] connect ECONNREFUSED 10.104.211.37:5432",
+        "2026-04-30T02:08:03.120Z error [db] connect ECONNREFUSED 10.104.211.37:5432",
+    ]
+    helm_timeout(w, "alga-core", created=2100)
+    kustomization_health_failed(w, "alga-core", "alga-core")
+    w.replace(KEY_KS, kustomization("alga-background", state="dependency", created=2150))
+    prune_orphan_events(w)
+    probes = {
+        "login": {"url": APP_URL + "/", "statusCode": 500, "location": None, "error": None},
+        "seedUsers": {
+            "count": None,
+            "error": 'connection to server at "db" (10.104.211.37), port 5432 failed: Connection refused',
+            "source": "exec",
+        },
+    }
+    out.append(
+        Scenario(
+            "db-subpath-helm-timeout",
+            "db-0 cannot start (subPath directory on the PVC); alga-core's Helm install then times "
+            "out with context deadline exceeded. The db failure is the root cause.",
+            snapshot_doc(w, probes=probes),
+            "failed_action_required",
+            "storage_pvc_subpath_failed",
+            "db",
+            extra={"blockerOrder": ["storage_pvc_subpath_failed", "helmrelease_failed"]},
+        )
+    )
+
+    # bootstrap-job-failed
+    w = healthy_world(with_background=False)
+    drop_bootstrap(w)
+    bootstrap_failed(w, age=1400)
+    helm_timeout(
+        w,
+        "alga-core",
+        created=1500,
+        message=(
+            "Helm install failed for release msp/alga-core with chart sebastian@0.1.0: failed post-install: "
+            f"1 error occurred:\n\t* job {BOOTSTRAP_JOB} failed: BackoffLimitExceeded"
+        ),
+    )
+    kustomization_health_failed(w, "alga-core", "alga-core")
+    w.replace(KEY_KS, kustomization("alga-background", state="dependency", created=1520))
+    prune_orphan_events(w)
+    out.append(
+        Scenario(
+            "bootstrap-job-failed",
+            "Migrations fail in the bootstrap Job (BackoffLimitExceeded); no users are seeded.",
+            snapshot_doc(w, probes=probes_ok(seed=0)),
+            "failed_action_required",
+            "bootstrap_job_failed",
+            "alga-core",
+        )
+    )
+
+    # kube-unreachable-talos-ok
+    doc = snapshot_doc(
+        World(),
+        probes={
+            "login": {
+                "url": APP_URL + "/",
+                "statusCode": None,
+                "location": None,
+                "error": f"dial tcp {NODE_IP}:3000: connect: connection refused",
+            },
+            "seedUsers": {"count": None, "error": "Kubernetes API unreachable", "source": "none"},
+        },
+        reach={
+            "kubernetes": {"reachable": False, "error": KUBE_DOWN_ERR},
+            "talos": {"checked": True, "reachable": True, "error": None},
+        },
+        requests=1,
+        seconds=0.02,
+    )
+    doc["resources"] = {}
+    out.append(
+        Scenario(
+            "kube-unreachable-talos-ok",
+            "The Kubernetes API refuses connections; Talos answers; nothing could be listed.",
+            doc,
+            "failed_action_required",
+            "kubernetes_api_unreachable",
+            "kubernetes",
+        )
+    )
+
+    # stale-events
+    w = healthy_world()
+    comp = C["workflow-worker"]
+    old = pod(
+        comp,
+        CS(waiting("ImagePullBackOff", backoff_msg(comp.image)), image_pulled=False),
+        created=3400,
+        incarnation="replaced",
+    )
+    stale = pull_failure_events(
+        old, comp, comp.image, not_found_error(comp.image), first=3395, last=1520, attempts=9, backoffs=44
+    )
+    comp = C["email-service"]
+    live = find(w, KEY_PODS, "email-service-")
+    live["status"]["containerStatuses"][0].update(
+        {"restartCount": 2, "lastState": terminated("Error", 1, 1440, 1420, "es")}
+    )
+    recovered = [
+        event(
+            live,
+            "Failed",
+            f'Failed to pull image "{comp.image}": rpc error: code = Unknown desc = failed to '
+            f'pull and unpack image "{comp.image}": failed to read expected number of bytes: unexpected EOF',
+            first=1478,
+            field_path=cfp(comp),
+        ),
+        event(
+            live,
+            "BackOff",
+            f"Back-off restarting failed container {comp.container} in pod "
+            f"{live['metadata']['name']}_msp({live['metadata']['uid']})",
+            count=3,
+            first=1450,
+            last=1425,
+            field_path=cfp(comp),
+        ),
+    ]
+    w.add(KEY_EVENTS, *stale, *recovered)
+    out.append(
+        Scenario(
+            "stale-events",
+            "Fully healthy, but old Warning events remain: NotFound/BackOff for a workflow-worker pod "
+            "that was replaced (different uid), and a failed pull + restart BackOff for the "
+            "email-service pod that has recovered.",
+            snapshot_doc(w, probes=probes_ok()),
+            "fully_healthy",
+            None,
+            None,
+            stale_events=event_names(stale),
+        )
+    )
+
+    # dns-refused
+    w = World()
+    w.add(KEY_NODES, node())
+    w.add(KEY_CMS, *configmaps())
+    source_failing(w, "alga-appliance", GIT_DNS_REFUSED_MSG)
+    source_failing(w, "alga-psa-charts", GIT_DNS_REFUSED_MSG.replace(APPLIANCE_REPO, APP_REPO))
+    w.add(
+        KEY_KS,
+        kustomization("alga-platform", state="artifact"),
+        kustomization("alga-core", state="dependency"),
+        kustomization("alga-background", state="dependency"),
+    )
+    out.append(
+        Scenario(
+            "dns-refused",
+            "CoreDNS refuses queries: source-controller cannot clone either repository, nothing is deployed.",
+            snapshot_doc(
+                w,
+                probes=PROBES_WEB_DOWN
+                | {"seedUsers": {"count": None, "error": "no db pod", "source": "none"}},
+            ),
+            "failed_action_required",
+            "dns_resolution_failed",
+            "dns",
+        )
+    )
+
+    # temporal-autosetup
+    w = healthy_world()
+    crash_looping(w, C["temporal"], log=TEMPORAL_SCHEMA_LOG, age=1500)
+    helm_timeout(w, "temporal", created=1510)
+    drop_component(w, "temporal-worker")
+    w.replace(KEY_HR, helm_release("temporal-worker", state="dependency", created=1510))
+    kustomization_health_failed(w, "alga-background", "temporal")
+    prune_orphan_events(w)
+    out.append(
+        Scenario(
+            "temporal-autosetup",
+            "Temporal auto-setup crash-loops on the schema check; login is unaffected.",
+            snapshot_doc(w, probes=probes_ok()),
+            "ready_with_background_issues",
+            "temporal_schema_uninitialized",
+            "temporal",
+        )
+    )
+
+    # service-links
+    w = healthy_world()
+    crash_looping(w, C["temporal-ui"], log=SERVICE_LINK_LOG, age=1500)
+    helm_timeout(w, "temporal", created=1510)
+    kustomization_health_failed(w, "alga-background", "temporal")
+    prune_orphan_events(w)
+    out.append(
+        Scenario(
+            "service-links",
+            "temporal-ui crash-loops: the temporal-ui Service's link variable TEMPORAL_UI_PORT "
+            "collides with the UI's own port setting.",
+            snapshot_doc(w, probes=probes_ok()),
+            "ready_with_background_issues",
+            "service_link_collision",
+            "temporal-ui",
+        )
+    )
+
+    # oom
+    w = healthy_world()
+    crash_looping(
+        w, C["temporal-worker"], log=OOM_LOG, reason="OOMKilled", exit_code=137, restarts=6, age=1470
+    )
+    prune_orphan_events(w)
+    out.append(
+        Scenario(
+            "oom",
+            "temporal-worker is OOMKilled in a loop; oom_killed outranks crash_loop.",
+            snapshot_doc(w, probes=probes_ok()),
+            "ready_with_background_issues",
+            "oom_killed",
+            "temporal-worker",
+        )
+    )
+
+    # kustomization-waiting
+    w = healthy_world(with_background=False)
+    core_installing(w)
+    comp = C["alga-core"]
+    web = pod(comp, CS(running(18), ready=False), created=440)
+    w.remove_component_pods(comp)
+    w.add(KEY_PODS, web)
+    put_workload(w, comp, ready=False, created=445)
+    w.add(
+        KEY_EVENTS,
+        event(
+            web,
+            "Pulled",
+            f'Successfully pulled image "{comp.image}" in 6m58.481s (6m58.481s including '
+            "waiting). Image size: 1843298156 bytes.",
+            type="Normal",
+            first=20,
+            field_path=cfp(comp),
+        ),
+        event(web, "Started", "Started container web", type="Normal", first=18, field_path=cfp(comp)),
+    )
+    prune_orphan_events(w)
+    out.append(
+        Scenario(
+            "kustomization-waiting",
+            "alga-background is held by DependencyNotReady while alga-core installs (web container "
+            "just started, not Ready yet): installing, nothing is wrong.",
+            snapshot_doc(w, probes=PROBES_WEB_DOWN),
+            "installing",
+            None,
+            None,
+        )
+    )
+    return out
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+def render(obj: Any) -> str:
+    return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def planned_files() -> dict[Path, str]:
+    files: dict[Path, str] = {}
+    for fx in fixtures():
+        files[FIXTURES / "objects" / fx.code / f"{fx.name}.json"] = render(fx.document())
+    expectations: Obj = {}
+    for sc in scenarios():
+        files[FIXTURES / "snapshots" / f"{sc.name}.json"] = render(sc.doc)
+        exp: Obj = {
+            "rollup": sc.rollup,
+            "topBlocker": sc.top,
+            "component": sc.component,
+            "description": sc.description,
+        }
+        if sc.stale_events:
+            exp["staleEvents"] = sorted(sc.stale_events)
+        if sc.extra:
+            exp.update(sc.extra)
+        expectations[sc.name] = exp
+    files[FIXTURES / "snapshots" / "expectations.json"] = render(expectations)
+    return files
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--check", action="store_true", help="exit 1 if any fixture file would change")
+    args = parser.parse_args(argv)
+    files = planned_files()
+    stale = [p for p, text in files.items() if not p.is_file() or p.read_text() != text]
+    if args.check:
+        for p in stale:
+            sys.stderr.write(f"out of date: {p.relative_to(REPO)}\n")
+        return 1 if stale else 0
+    for p in stale:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(files[p])
+    sys.stdout.write(f"{len(files)} fixture files, {len(stale)} written\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
