@@ -1,0 +1,459 @@
+"""The Kubernetes client of the tool: the only module that imports ``kubernetes``.
+
+Every call hands out plain JSON (``dict``) exactly as the API server answered; list calls
+never build the client's model objects (``json.loads`` of the raw body). Resources are
+named by a *key* ``<apiVersion>/<plural>`` — ``"v1/pods"``, ``"apps/v1/deployments"``,
+``"helm.toolkit.fluxcd.io/v2/helmreleases"`` — and reached through the generic REST path,
+so custom resources need no generated API class.
+
+``ApiException`` and transport failures become the project's errors: ``KubeNotFound``,
+``KubeConflict``, ``KubeForbidden``, ``KubeUnauthorized``, ``KubeInvalid`` and
+``KubeUnreachable`` (which carries the real connection error text).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from appliance_cli.errors import (
+    KubeConflict,
+    KubeError,
+    KubeForbidden,
+    KubeInvalid,
+    KubeNotFound,
+    KubeUnauthorized,
+    KubeUnreachable,
+    UsageError,
+)
+
+Obj = dict[str, Any]
+
+DEFAULT_TIMEOUT_SECONDS = 10.0
+
+# Resources that live outside namespaces (plural names).
+CLUSTER_SCOPED = frozenset(
+    {
+        "nodes",
+        "namespaces",
+        "persistentvolumes",
+        "storageclasses",
+        "customresourcedefinitions",
+        "clusterroles",
+        "clusterrolebindings",
+        "priorityclasses",
+        "mutatingwebhookconfigurations",
+        "validatingwebhookconfigurations",
+        "apiservices",
+        "csidrivers",
+        "csinodes",
+        "volumeattachments",
+        "runtimeclasses",
+    }
+)
+
+_IRREGULAR_PLURALS = {
+    "Endpoints": "endpoints",
+    "PodSecurityPolicy": "podsecuritypolicies",
+    "NetworkPolicy": "networkpolicies",
+    "Ingress": "ingresses",
+    "IngressClass": "ingressclasses",
+    "PriorityClass": "priorityclasses",
+    "StorageClass": "storageclasses",
+    "RuntimeClass": "runtimeclasses",
+}
+
+
+def plural_of(kind: str) -> str:
+    if kind in _IRREGULAR_PLURALS:
+        return _IRREGULAR_PLURALS[kind]
+    lower = kind.lower()
+    if lower.endswith("s"):
+        return lower + "es"
+    if lower.endswith("y") and lower[-2:-1] not in ("a", "e", "i", "o", "u"):
+        return lower[:-1] + "ies"
+    return lower + "s"
+
+
+def key_for(obj: Obj) -> str:
+    """The resource key of an object: ``<apiVersion>/<plural>``."""
+    return f"{obj.get('apiVersion', 'v1')}/{plural_of(str(obj.get('kind', '')))}"
+
+
+def _split_key(key: str) -> tuple[str, str]:
+    """``(api prefix, plural)``: ``"/api/v1"`` or ``"/apis/<group>/<version>"``."""
+    parts = key.strip("/").split("/")
+    if len(parts) == 2:
+        return f"/api/{parts[0]}", parts[1]
+    if len(parts) == 3:
+        return f"/apis/{parts[0]}/{parts[1]}", parts[2]
+    raise ValueError(f"not a resource key: {key!r} (expected '<apiVersion>/<plural>')")
+
+
+def resource_path(
+    key: str, namespace: str | None = None, name: str | None = None, sub: str | None = None
+) -> str:
+    prefix, plural = _split_key(key)
+    path = prefix
+    if namespace and plural not in CLUSTER_SCOPED:
+        path += f"/namespaces/{quote(namespace, safe='')}"
+    path += f"/{plural}"
+    if name is not None:
+        path += f"/{quote(name, safe='')}"
+    if sub:
+        path += f"/{sub}"
+    return path
+
+
+def _status_message(body: bytes | str | None) -> str:
+    if not body:
+        return ""
+    try:
+        data = json.loads(body)
+    except (ValueError, TypeError):
+        text = body.decode(errors="replace") if isinstance(body, bytes) else str(body)
+        return text.strip()[:300]
+    if isinstance(data, dict):
+        return str(data.get("message") or data.get("reason") or "")[:300]
+    return ""
+
+
+def error_for(status: int, reason: str, body: bytes | str | None, what: str) -> KubeError:
+    """The project error for an HTTP error answer of the API server."""
+    msg = _status_message(body) or reason or f"HTTP {status}"
+    text = f"{what}: {msg}"
+    cls: type[KubeError]
+    if status == 404:
+        cls = KubeNotFound
+    elif status == 409:
+        cls = KubeConflict
+    elif status == 403:
+        cls = KubeForbidden
+    elif status == 401:
+        cls = KubeUnauthorized
+    elif status in (400, 422):
+        cls = KubeInvalid
+    elif status in (429, 500, 502, 503, 504):
+        cls = KubeUnreachable
+    else:
+        cls = KubeError
+    return cls(text, status=status, reason=reason)
+
+
+def _transport_text(exc: BaseException) -> str:
+    """The innermost useful message of a urllib3/socket error (``Connection refused`` …)."""
+    reason = getattr(exc, "reason", None)
+    if reason is not None and reason is not exc:
+        return _transport_text(reason) if isinstance(reason, BaseException) else str(reason)
+    return str(exc) or type(exc).__name__
+
+
+class KubeClient:
+    """A thin JSON client over the official ``kubernetes`` client's ``ApiClient``.
+
+    ``requests`` counts every HTTP request made (thread-safe); the status collector reports
+    it. ``timeout`` bounds each request (connect and read) in seconds.
+    """
+
+    def __init__(self, configuration: Any, *, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> None:
+        from kubernetes import client
+
+        configuration.retries = False
+        self.configuration = configuration
+        self.api: Any = client.ApiClient(configuration)
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self.requests = 0
+
+    # -- construction -------------------------------------------------------------------------
+    @classmethod
+    def from_kubeconfig(cls, path: Path | str, *, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> KubeClient:
+        from kubernetes import client, config
+        from kubernetes.config.config_exception import ConfigException
+
+        p = Path(path)
+        if not p.is_file():
+            raise UsageError("kubeconfig file not found", param=str(p))
+        cfg = client.Configuration()
+        try:
+            config.load_kube_config(config_file=str(p), client_configuration=cfg)  # type: ignore[no-untyped-call,unused-ignore]
+        except (ConfigException, OSError, ValueError, TypeError, KeyError) as exc:
+            raise UsageError(f"unusable kubeconfig: {exc}", param=str(p)) from exc
+        return cls(cfg, timeout=timeout)
+
+    @classmethod
+    def in_cluster(cls, *, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> KubeClient:
+        from kubernetes import client, config
+        from kubernetes.config.config_exception import ConfigException
+
+        cfg = client.Configuration()
+        try:
+            config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call,unused-ignore]
+        except ConfigException as exc:
+            raise UsageError(f"not running inside a cluster: {exc}", param="--in-cluster") from exc
+        return cls(cfg, timeout=timeout)
+
+    def close(self) -> None:
+        self.api.close()
+
+    @property
+    def server(self) -> str:
+        return str(self.configuration.host)
+
+    # -- raw requests -------------------------------------------------------------------------
+    def _count(self) -> None:
+        with self._lock:
+            self.requests += 1
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: list[tuple[str, Any]] | None = None,
+        body: Any = None,
+        content_type: str | None = None,
+        timeout: float | None = None,
+        stream: bool = False,
+        what: str = "",
+    ) -> Any:
+        """Send one request; return the raw ``RESTResponse`` (read unless ``stream``)."""
+        from urllib3.exceptions import HTTPError as Urllib3Error
+
+        headers: dict[str, str] = {"Accept": "application/json"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        req = self.api.param_serialize(
+            method,
+            path,
+            query_params=query or None,
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        self._count()
+        t = self.timeout if timeout is None else timeout
+        try:
+            resp = self.api.call_api(*req, _request_timeout=t)
+        except (Urllib3Error, OSError) as exc:
+            raise KubeUnreachable(
+                f"Kubernetes API at {self.server} is unreachable: {_transport_text(exc)}"
+            ) from exc
+        if not 200 <= resp.status <= 299:
+            try:
+                data = resp.read()
+            except (Urllib3Error, OSError):
+                data = b""
+            raise error_for(resp.status, str(resp.reason or ""), data, what or f"{method} {path}")
+        if not stream:
+            try:
+                resp.read()
+            except (Urllib3Error, OSError) as exc:
+                raise KubeUnreachable(
+                    f"Kubernetes API at {self.server} dropped the answer: {_transport_text(exc)}"
+                ) from exc
+        return resp
+
+    def _json(self, resp: Any) -> Obj:
+        try:
+            data = json.loads(resp.data)
+        except (ValueError, TypeError) as exc:
+            raise KubeError(f"malformed answer from the Kubernetes API: {exc}") from exc
+        if not isinstance(data, dict):
+            raise KubeError("malformed answer from the Kubernetes API: not an object")
+        return data
+
+    # -- verbs --------------------------------------------------------------------------------
+    def list_raw(
+        self,
+        key: str,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        limit: int | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> Obj:
+        """The List object exactly as served (one request; with ``limit``, one page)."""
+        query: list[tuple[str, Any]] = []
+        if label_selector:
+            query.append(("labelSelector", label_selector))
+        if field_selector:
+            query.append(("fieldSelector", field_selector))
+        if limit:
+            query.append(("limit", int(limit)))
+        path = resource_path(key, namespace)
+        return self._json(self._request("GET", path, query=query, timeout=timeout, what=f"list {key}"))
+
+    def get(self, key: str, namespace: str | None, name: str) -> Obj:
+        path = resource_path(key, namespace, name)
+        return self._json(self._request("GET", path, what=f"get {key} {namespace or ''}/{name}"))
+
+    def create(self, obj: Obj) -> Obj:
+        meta = obj.get("metadata") or {}
+        key = key_for(obj)
+        path = resource_path(key, meta.get("namespace"))
+        return self._json(
+            self._request("POST", path, body=obj, content_type="application/json", what=f"create {key}")
+        )
+
+    def apply(self, obj: Obj, field_manager: str = "appliance-cli", force: bool = True) -> Obj:
+        """Server-side apply (PATCH ``application/apply-patch+yaml``; JSON is valid YAML)."""
+        meta = obj.get("metadata") or {}
+        name = meta.get("name")
+        if not name:
+            raise KubeInvalid("apply: the object has no metadata.name")
+        key = key_for(obj)
+        path = resource_path(key, meta.get("namespace"), str(name))
+        query: list[tuple[str, Any]] = [("fieldManager", field_manager)]
+        if force:
+            query.append(("force", "true"))
+        return self._json(
+            self._request(
+                "PATCH",
+                path,
+                query=query,
+                body=obj,
+                content_type="application/apply-patch+yaml",
+                what=f"apply {obj.get('kind')} {meta.get('namespace') or ''}/{name}",
+            )
+        )
+
+    def patch_merge(self, key: str, namespace: str | None, name: str, patch: Obj) -> Obj:
+        path = resource_path(key, namespace, name)
+        return self._json(
+            self._request(
+                "PATCH",
+                path,
+                body=patch,
+                content_type="application/merge-patch+json",
+                what=f"patch {key} {name}",
+            )
+        )
+
+    def delete(self, key: str, namespace: str | None, name: str, *, missing_ok: bool = True) -> Obj | None:
+        """Delete one object; a missing object is fine unless ``missing_ok`` is false."""
+        path = resource_path(key, namespace, name)
+        try:
+            return self._json(self._request("DELETE", path, what=f"delete {key} {namespace or ''}/{name}"))
+        except KubeNotFound:
+            if missing_ok:
+                return None
+            raise
+
+    def watch(
+        self,
+        key: str,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        resource_version: str | None = None,
+        timeout_seconds: int = 60,
+    ) -> Iterator[tuple[str, Obj]]:
+        """``(type, object)`` pairs of a ``watch=true`` stream, until the server ends it."""
+        from urllib3.exceptions import HTTPError as Urllib3Error
+
+        query: list[tuple[str, Any]] = [("watch", "true"), ("timeoutSeconds", int(timeout_seconds))]
+        if label_selector:
+            query.append(("labelSelector", label_selector))
+        if field_selector:
+            query.append(("fieldSelector", field_selector))
+        if resource_version:
+            query.append(("resourceVersion", resource_version))
+            query.append(("allowWatchBookmarks", "true"))
+        path = resource_path(key, namespace)
+        resp = self._request(
+            "GET", path, query=query, timeout=float(timeout_seconds) + 10.0, stream=True, what=f"watch {key}"
+        )
+        raw = resp.response
+        buf = b""
+        try:
+            for chunk in raw.stream(65536, decode_content=True):
+                buf += chunk
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    if not line.strip():
+                        continue
+                    ev = json.loads(line)
+                    if ev.get("type") == "ERROR":
+                        st = ev.get("object") or {}
+                        raise error_for(
+                            int(st.get("code") or 500),
+                            str(st.get("reason") or ""),
+                            json.dumps(st),
+                            f"watch {key}",
+                        )
+                    yield str(ev.get("type")), dict(ev.get("object") or {})
+        except (Urllib3Error, OSError) as exc:
+            raise KubeUnreachable(f"watch {key}: stream broken: {_transport_text(exc)}") from exc
+        finally:
+            raw.release_conn()
+
+    def pod_logs(
+        self,
+        namespace: str,
+        pod: str,
+        container: str | None = None,
+        tail_lines: int = 50,
+        *,
+        previous: bool = False,
+    ) -> list[str]:
+        query: list[tuple[str, Any]] = [("tailLines", int(tail_lines))]
+        if container:
+            query.append(("container", container))
+        if previous:
+            query.append(("previous", "true"))
+        path = resource_path("v1/pods", namespace, pod, "log")
+        resp = self._request("GET", path, query=query, what=f"logs {namespace}/{pod}/{container or ''}")
+        text = resp.data.decode(errors="replace") if isinstance(resp.data, bytes) else str(resp.data)
+        return text.splitlines()
+
+    def exec(
+        self, namespace: str, pod: str, container: str, command: list[str], timeout: float = 10.0
+    ) -> tuple[str, str, int | None]:
+        """Run ``command`` in a container; ``(stdout, stderr, exit code)`` (``None`` if unknown)."""
+        from kubernetes import client
+        from kubernetes.client.exceptions import ApiException
+        from kubernetes.stream import stream
+
+        core = client.CoreV1Api(self.api)
+        self._count()
+        try:
+            ws = stream(
+                core.connect_get_namespaced_pod_exec,
+                pod,
+                namespace,
+                container=container,
+                command=command,
+                stderr=True,
+                stdin=False,
+                stdout=True,
+                tty=False,
+                _preload_content=False,
+                _request_timeout=timeout,
+            )
+        except ApiException as exc:
+            raise error_for(
+                int(exc.status or 0), str(exc.reason or ""), exc.body, f"exec in {namespace}/{pod}"
+            ) from exc
+        except Exception as exc:  # websocket and socket errors come in many classes
+            raise KubeUnreachable(f"exec in {namespace}/{pod}: {_transport_text(exc)}") from exc
+        try:
+            ws.run_forever(timeout=timeout)
+            finished = not ws.is_open()
+            out = ws.read_stdout(timeout=0) if ws.peek_stdout() else ""
+            err = ws.read_stderr(timeout=0) if ws.peek_stderr() else ""
+            code: int | None = None
+            if finished:
+                try:
+                    code = int(ws.returncode)
+                except (TypeError, ValueError, KeyError, IndexError, AttributeError):
+                    code = None
+        finally:
+            ws.close()
+        return str(out or ""), str(err or ""), code
