@@ -37,11 +37,9 @@ from appliance_cli.lab.api_faults import Fault, FaultConfig, FaultInjector
 from appliance_cli.lab.api_selectors import BadRequest, combine, field_matcher, label_matcher
 from appliance_cli.lab.api_tls import ServingCert, make_serving_cert
 from appliance_cli.lab.store import (
-    BY_KEY,
     RESOURCE_TYPES,
     ExecHandler,
     Expired,
-    Invalid,
     NotFound,
     Obj,
     ResourceType,
@@ -290,6 +288,10 @@ class LabApiServer:
         """An ``ssl`` context trusting this server, for plain HTTP clients such as httpx."""
         return self._cert.client_context() if self._cert is not None else None
 
+    def kubeconfig_yaml(self) -> str:
+        """The kubeconfig text for this server: URL, token and CA."""
+        return kubeconfig_yaml(self.url, self.token, ca_pem=self.ca_pem)
+
     def write_kubeconfig(self, path: Path | str) -> Path:
         """The kubeconfig for this server: URL, token and CA (mode 0600)."""
         return write_kubeconfig(path, self.url, self.token, ca_pem=self.ca_pem)
@@ -333,14 +335,12 @@ class LabApiServer:
         return data
 
 
-def write_kubeconfig(path: Path | str, url: str, token: str, *, ca_pem: bytes | None = None) -> Path:
-    """Write a kubeconfig (mode 0600) whose cluster, user and context are all named ``alga-lab``.
+def kubeconfig_yaml(url: str, token: str, *, ca_pem: bytes | None = None) -> str:
+    """Kubeconfig text whose cluster, user and context are all named ``alga-lab``.
 
     With ``ca_pem`` the cluster carries ``certificate-authority-data``; an ``https`` URL without
-    it is marked ``insecure-skip-tls-verify`` (prefer ``LabApiServer.write_kubeconfig``).
+    it is marked ``insecure-skip-tls-verify`` (prefer ``LabApiServer.kubeconfig_yaml``).
     """
-    from appliance_cli.site import atomic_write
-
     cluster: dict[str, Any] = {"server": url}
     if ca_pem is not None:
         cluster["certificate-authority-data"] = base64.b64encode(ca_pem).decode()
@@ -357,8 +357,15 @@ def write_kubeconfig(path: Path | str, url: str, token: str, *, ca_pem: bytes | 
         "current-context": KUBECONFIG_NAME,
         "preferences": {},
     }
+    return str(yaml.safe_dump(doc, sort_keys=False))
+
+
+def write_kubeconfig(path: Path | str, url: str, token: str, *, ca_pem: bytes | None = None) -> Path:
+    """Write ``kubeconfig_yaml(url, token, ca_pem=…)`` to ``path`` with mode 0600."""
+    from appliance_cli.site import atomic_write
+
     p = Path(path)
-    atomic_write(p, yaml.safe_dump(doc, sort_keys=False), mode=0o600)
+    atomic_write(p, kubeconfig_yaml(url, token, ca_pem=ca_pem), mode=0o600)
     return p
 
 
@@ -1481,12 +1488,11 @@ def _swap(cur: Obj, result: Obj, status_only: bool, rt: ResourceType) -> None:
 
 
 __all__ = [
-    "BY_KEY",
     "KUBECONFIG_NAME",
     "ApiError",
     "FaultConfig",
-    "Invalid",
     "LabApiServer",
+    "kubeconfig_yaml",
     "parse_resource_path",
     "status_object",
     "write_kubeconfig",

@@ -42,6 +42,10 @@ def test_kubeconfig_is_private_and_names_everything_alga_lab(kubeconfig: Path, s
     assert server.url.startswith("https://127.0.0.1:")
 
 
+def test_kubeconfig_text_matches_the_written_file(server: LabApiServer, kubeconfig: Path) -> None:
+    assert server.kubeconfig_yaml() == kubeconfig.read_text()
+
+
 def test_plain_http_server_for_local_tools(store: Store, tmp_path: Path) -> None:
     srv = LabApiServer(store, token=TOKEN, tls=False).start()
     try:
