@@ -1,0 +1,80 @@
+"""The lab's simulated controllers, run in one background thread of the lab process.
+
+They work only through ``lab.store`` (no second copy of state); see each module.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from appliance_cli.lab.controllers.base import Ctx
+from appliance_cli.lab.controllers.endpoints import Endpoints
+from appliance_cli.lab.controllers.flux import Flux
+from appliance_cli.lab.controllers.kubelet import Kubelet
+from appliance_cli.lab.controllers.workloads import Workloads
+from appliance_cli.lab.scenario import Scenario
+from appliance_cli.lab.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class LabControllers:
+    """kubelet, workload controllers, local-path provisioner, Flux, endpoints — ticking together."""
+
+    def __init__(
+        self,
+        store: Store,
+        scenario: Scenario,
+        *,
+        speed: float = 1.0,
+        kubeconfig: Path | None = None,
+        site_id: str = "lab",
+        release_version: str = "1.0-rc5",
+        tick: float = 0.05,
+    ) -> None:
+        self.ctx = Ctx(store, scenario, speed, release_version)
+        self.kubelet = Kubelet(self.ctx)
+        self.workloads = Workloads(self.ctx)
+        self.flux = Flux(self.ctx)
+        self.endpoints = Endpoints(self.ctx, kubeconfig=kubeconfig, site_id=site_id)
+        self.tick = tick
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.errors: list[str] = []
+
+    def bring_up_kubernetes(
+        self, kubernetes_version: str = "v1.31.4", talos_version: str = "v1.12.0"
+    ) -> None:
+        """What bootstrapping the Talos node starts: the node object, system namespaces, CoreDNS."""
+        self.workloads.bring_up(kubernetes_version, talos_version)
+
+    def step(self) -> None:
+        """One pass of every controller (tests may call it directly)."""
+        for part in (self.workloads, self.kubelet, self.flux, self.endpoints):
+            try:
+                part.reconcile()
+            except Exception as exc:
+                msg = f"{type(part).__name__}: {type(exc).__name__}: {exc}"
+                if len(self.errors) < 100:
+                    self.errors.append(msg)
+                log.exception("lab controller error")
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.tick):
+            self.step()
+
+    def start(self) -> LabControllers:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="lab-controllers", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self.endpoints.stop()

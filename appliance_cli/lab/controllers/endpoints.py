@@ -1,0 +1,232 @@
+"""Real HTTP endpoints behind the simulated node, and the seed-users exec handler.
+
+- Login: when Deployment ``msp/alga-core-sebastian`` is available, the lab answers the login
+  URL like the app (``GET /`` → ``307`` to ``/msp/dashboard``). Its port is reserved when the
+  lab starts (bound, not listening), so before that a probe gets "connection refused" exactly
+  like a node whose web pod is not up yet.
+- Status: when Deployment ``appliance-system/appliance-status`` is available, the lab runs the
+  package's own status web service (``appliance_cli.web.server.StatusServer``) against the lab
+  API with the token of Secret ``appliance-system/appliance-status-auth``. Without that module
+  a minimal placeholder answers ``/healthz`` and says the page is unavailable.
+- Exec: ``psql ... select count(*) from users`` in ``msp/db-0`` container ``postgres``.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+from appliance_cli.lab.controllers.base import DEPLOYMENTS, JOBS, PODS, SECRETS, Ctx, is_true
+from appliance_cli.lab.controllers.charts import DB_CONTAINER
+
+LOGIN_DEPLOYMENT = ("msp", "alga-core-sebastian")
+STATUS_DEPLOYMENT = ("appliance-system", "appliance-status")
+
+
+class _LoginHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def _reply(self, code: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(code)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path == "/":
+            self._reply(307, b"", {"Location": "/msp/dashboard"})
+        elif path in ("/msp/dashboard", "/auth/signin", "/login"):
+            self._reply(200, b"<!doctype html><title>Alga PSA</title><h1>Sign in to Alga PSA</h1>")
+        elif path in ("/api/healthz", "/healthz"):
+            self._reply(200, b"ok")
+        else:
+            self._reply(404, b"<!doctype html><title>404</title>")
+
+    def do_HEAD(self) -> None:
+        self.do_GET()
+
+
+class _PlaceholderStatusHandler(_LoginHandler):
+    def do_GET(self) -> None:
+        if self.path.split("?", 1)[0] == "/healthz":
+            self._reply(200, b"ok")
+        else:
+            self._reply(
+                503,
+                b"<!doctype html><title>Appliance status</title>"
+                b"<p>The status web service is not available in this build.</p>",
+            )
+
+
+class _ReservedServer:
+    """An HTTP server whose port is bound at once but which listens only when ``open()``."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1") -> None:
+        self.httpd = HTTPServer((host, 0), handler, bind_and_activate=False)
+        self.httpd.allow_reuse_address = True
+        self.httpd.server_bind()
+        self.port = int(self.httpd.server_address[1])
+        self.host = host
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def open(self) -> bool:
+        return self._thread is not None
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self.httpd.server_activate()
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"lab-endpoint:{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self.httpd.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self.httpd.server_close()
+
+
+def _free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+class Endpoints:
+    def __init__(self, ctx: Ctx, *, kubeconfig: Path | None, site_id: str) -> None:
+        self.ctx = ctx
+        self.kubeconfig = kubeconfig
+        self.site_id = site_id
+        self.login = _ReservedServer(_LoginHandler)
+        self.status_port = _free_port()
+        self.status_server: Any = None
+        self.status_placeholder: _ReservedServer | None = None
+        self.status_note = ""
+        ctx.store.register_exec_handler(self.exec_handler)
+
+    @property
+    def login_url(self) -> str:
+        return self.login.url
+
+    @property
+    def status_url(self) -> str:
+        return f"http://127.0.0.1:{self.status_port}"
+
+    def _available(self, ns: str, name: str) -> bool:
+        d = self.ctx.store.try_get(DEPLOYMENTS, ns, name)
+        return d is not None and is_true(d, "Available")
+
+    def reconcile(self) -> None:
+        if not self.login.open and self._available(*LOGIN_DEPLOYMENT):
+            self.login.start()
+        if (
+            self.status_server is None
+            and self.status_placeholder is None
+            and self._available(*STATUS_DEPLOYMENT)
+        ):
+            self._start_status()
+
+    def _start_status(self) -> None:
+        token = ""
+        secret = self.ctx.store.try_get(SECRETS, "appliance-system", "appliance-status-auth")
+        if secret is not None:
+            raw = (secret.get("data") or {}).get("token")
+            if raw:
+                token = base64.b64decode(raw).decode(errors="replace").strip()
+            else:
+                token = str((secret.get("stringData") or {}).get("token", ""))
+        try:
+            from appliance_cli.web.server import StatusServer  # type: ignore[import-not-found,unused-ignore]
+        except ImportError:
+            server = _ReservedServer(_PlaceholderStatusHandler)
+            server.httpd.server_close()
+            server.httpd = HTTPServer(("127.0.0.1", self.status_port), _PlaceholderStatusHandler)
+            server.port = self.status_port
+            server._thread = threading.Thread(
+                target=server.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            )
+            server._thread.start()
+            self.status_placeholder = server
+            self.status_note = "placeholder (appliance_cli.web.server not available)"
+            return
+        self.status_server = StatusServer(
+            kubeconfig=self.kubeconfig,
+            in_cluster=False,
+            token=token,
+            host="127.0.0.1",
+            port=self.status_port,
+            site_id=self.site_id,
+        )
+        self.status_server.start()
+        self.status_note = "appliance_cli.web.server.StatusServer"
+
+    def stop(self) -> None:
+        self.login.stop()
+        if self.status_server is not None:
+            with contextlib.suppress(Exception):
+                self.status_server.stop()
+        if self.status_placeholder is not None:
+            self.status_placeholder.stop()
+
+    # -- exec ------------------------------------------------------------------------------
+    def exec_handler(
+        self, namespace: str, pod: str, container: str, command: list[str]
+    ) -> tuple[str, str, int] | None:
+        if (
+            (namespace, pod, container) != ("msp", "db-0", DB_CONTAINER)
+            or not command
+            or command[0] != "psql"
+        ):
+            return None
+        sql = command[-1].lower()
+        p = self.ctx.store.try_get(PODS, namespace, pod)
+        if p is None or not is_true(p, "Ready"):
+            return (
+                "",
+                'psql: error: connection to server on socket "/var/run/postgresql/.s.PGSQL.5432" failed: '
+                "No such file or directory\n\tIs the server running locally and accepting connections "
+                "on that socket?\n",
+                2,
+            )
+        if "from users" not in sql:
+            return ("", f"ERROR:  lab: unsupported query: {command[-1]}\n", 1)
+        seeded = self.ctx.seeded_users
+        if not seeded:
+            jobs = self.ctx.store.list(JOBS, "msp")[0]
+            if any(
+                j["metadata"]["name"].startswith("alga-core-sebastian-bootstrap-") and is_true(j, "Complete")
+                for j in jobs
+            ):
+                seeded = self.ctx.seeded_users = self.ctx.scenario.seed_users
+        if not seeded:
+            return (
+                "",
+                'ERROR:  relation "users" does not exist\nLINE 1: select count(*) from users\n'
+                "                             ^\n",
+                1,
+            )
+        return (f"{seeded}\n", "", 0)

@@ -1,0 +1,690 @@
+"""Simulated Flux: source-, kustomize- and helm-controller.
+
+- GitRepository → Ready with ``artifact.revision`` ``<branch>@sha1:<40 hex>`` (or, when the
+  scenario's DNS refuses, ``GitOperationFailed`` with source-controller's clone error).
+- Kustomization → honours ``dependsOn`` (``DependencyNotReady``), applies what
+  ``fluxlayout.render_flux_kustomization`` renders from this repository (``spec.path``,
+  ``targetNamespace``, ``images``, ``patches``), then health-checks what it applied when
+  ``wait: true``.
+- HelmRelease → renders the catalog's workloads for the release (``charts``), applies the
+  release's post-renderer patches, installs into ``targetNamespace`` and waits for the
+  workloads (and Jobs); ``InstallSucceeded`` or ``InstallFailed`` (a failed Job, or
+  ``context deadline exceeded`` after the release's timeout, capped by the scenario).
+
+Each controller acts only once its Deployment in flux-system is available.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from appliance_cli.lab.controllers.base import (
+    CONFIGMAPS,
+    DEPLOYMENTS,
+    GITREPOS,
+    HELMRELEASES,
+    JOBS,
+    KUSTOMIZATIONS,
+    STATEFULSETS,
+    Ctx,
+    condition,
+    get_condition,
+    is_true,
+    rand5,
+    set_condition,
+)
+from appliance_cli.lab.controllers.charts import CHARTS, apply_post_renderers, render_chart
+from appliance_cli.lab.store import BY_KIND, AlreadyExists, NotFound, Obj, StoreError, now_rfc3339
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
+
+
+def parse_duration(text: str | None, default: float) -> float:
+    if not text:
+        return default
+    total = 0.0
+    for num, unit in _DURATION.findall(str(text)):
+        total += float(num) * {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}[unit]
+    return total or default
+
+
+def go_duration(seconds: float) -> str:
+    m, s = divmod(seconds, 60)
+    if m >= 60:
+        h, m = divmod(m, 60)
+        return f"{int(h)}h{int(m)}m{s:.0f}s"
+    return f"{int(m)}m{s:.0f}s" if m else f"{s:.3f}s"
+
+
+def commit_sha(url: str, branch: str) -> str:
+    return hashlib.sha1(f"{url}#{branch}".encode()).hexdigest()
+
+
+@dataclass
+class _Run:
+    """One reconciliation attempt of a Kustomization or HelmRelease (controller memory)."""
+
+    key: str
+    t0: float
+    stage: str = "start"  # start|applied|done
+    revision: str = ""
+    applied: list[tuple[str, str, str, str]] | None = None  # (apiVersion, kind, namespace, name)
+
+
+class Flux:
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+        self.runs: dict[str, _Run] = {}
+
+    # -- helpers ---------------------------------------------------------------------------
+    def controller_ready(self, name: str) -> bool:
+        d = self.ctx.store.try_get(DEPLOYMENTS, "flux-system", name)
+        return d is not None and is_true(d, "Available")
+
+    def _elapsed(self, run: _Run) -> float:
+        return (time.monotonic() - run.t0) * self.ctx.speed
+
+    def _run(self, obj: Obj, extra: str = "") -> _Run:
+        meta = obj["metadata"]
+        key = f"{meta['uid']}:{meta.get('generation', 1)}:{extra}"
+        run = self.runs.get(meta["uid"])
+        if run is None or run.key != key:
+            run = _Run(key=key, t0=time.monotonic())
+            self.runs[meta["uid"]] = run
+        return run
+
+    def _status(self, rt: Any, obj: Obj, conds: list[Obj], **fields: Any) -> None:
+        st = copy.deepcopy(obj.get("status") or {})
+        cur = list(st.get("conditions") or [])
+        for c in conds:
+            cur = set_condition(cur, c)
+        types = {c["type"] for c in conds}
+        if "Reconciling" not in types:
+            cur = [c for c in cur if c["type"] != "Reconciling"]
+        st["conditions"] = cur
+        st.update(fields)
+        if st != (obj.get("status") or {}):
+
+            def fn(o: Obj) -> None:
+                o["status"] = st
+
+            self.ctx.mutate(rt, obj, fn)
+
+    # -- reconcile -------------------------------------------------------------------------
+    def reconcile(self) -> None:
+        store = self.ctx.store
+        if self.controller_ready("source-controller"):
+            for gr in store.list(GITREPOS)[0]:
+                self._gitrepo(gr)
+        if self.controller_ready("kustomize-controller"):
+            for ks in store.list(KUSTOMIZATIONS)[0]:
+                self._kustomization(ks)
+        if self.controller_ready("helm-controller"):
+            for hr in store.list(HELMRELEASES)[0]:
+                self._helmrelease(hr)
+
+    # -- GitRepository -----------------------------------------------------------------------
+    def _gitrepo(self, gr: Obj) -> None:
+        meta = gr["metadata"]
+        st = gr.get("status") or {}
+        gen = meta.get("generation", 1)
+        ready = get_condition(gr, "Ready")
+        if st.get("observedGeneration") == gen and ready and ready.get("status") in ("True", "False"):
+            return
+        run = self._run(gr)
+        spec = gr.get("spec") or {}
+        url = str(spec.get("url", ""))
+        branch = str((spec.get("ref") or {}).get("branch") or "main")
+        if run.stage == "start":
+            run.stage = "fetching"
+            self._status(
+                GITREPOS,
+                gr,
+                [
+                    condition("Reconciling", True, "Progressing", "building artifact"),
+                    condition("Ready", "Unknown", "Progressing", "building artifact"),
+                ],
+            )
+            return
+        if self._elapsed(run) < self.ctx.t.git_fetch:
+            return
+        if self.ctx.scenario.dns_refused:
+            msg = (
+                f"failed to checkout and determine revision: unable to clone '{url}': dial tcp: "
+                "lookup github.com on 10.96.0.10:53: server misbehaving"
+            )
+            self._status(
+                GITREPOS,
+                gr,
+                [
+                    condition("FetchFailed", True, "GitOperationFailed", msg),
+                    condition("Ready", False, "GitOperationFailed", msg),
+                ],
+                observedGeneration=gen,
+            )
+            self.ctx.event(gr, "GitOperationFailed", msg, type_="Warning", component="source-controller")
+            return
+        sha = commit_sha(url, branch)
+        revision = f"{branch}@sha1:{sha}"
+        name, ns = meta["name"], meta["namespace"]
+        artifact = {
+            "digest": "sha256:" + hashlib.sha256(revision.encode()).hexdigest(),
+            "lastUpdateTime": now_rfc3339(),
+            "path": f"gitrepository/{ns}/{name}/{sha}.tar.gz",
+            "revision": revision,
+            "size": 48213,
+            "url": f"http://source-controller.flux-system.svc.cluster.local./gitrepository/{ns}/{name}/{sha}.tar.gz",
+        }
+        msg = f"stored artifact for revision '{revision}'"
+        self._status(
+            GITREPOS,
+            gr,
+            [
+                condition("ArtifactInStorage", True, "Succeeded", msg),
+                condition("Ready", True, "Succeeded", msg),
+            ],
+            observedGeneration=gen,
+            artifact=artifact,
+        )
+        self.ctx.event(
+            gr, "NewArtifact", f"stored artifact for commit '{sha[:12]}'", component="source-controller"
+        )
+
+    def _source(self, kind: str, name: str, ns: str) -> Obj | None:
+        if kind != "GitRepository":
+            return None
+        return self.ctx.store.try_get(GITREPOS, ns, name)
+
+    # -- Kustomization -----------------------------------------------------------------------
+    def _deps_ready(self, obj: Obj, rt: Any) -> str | None:
+        ns = obj["metadata"]["namespace"]
+        for dep in (obj.get("spec") or {}).get("dependsOn") or []:
+            dns = dep.get("namespace") or ns
+            d = self.ctx.store.try_get(rt, dns, dep["name"])
+            if (
+                d is None
+                or not is_true(d, "Ready")
+                or (d.get("status") or {}).get("observedGeneration") != d["metadata"].get("generation")
+            ):
+                return f"dependency '{dns}/{dep['name']}' is not ready"
+        return None
+
+    def _kustomization(self, ks: Obj) -> None:
+        ctx = self.ctx
+        meta = ks["metadata"]
+        spec = ks.get("spec") or {}
+        st = ks.get("status") or {}
+        gen = meta.get("generation", 1)
+        ref = spec.get("sourceRef") or {}
+        src = self._source(
+            str(ref.get("kind")), str(ref.get("name")), ref.get("namespace") or meta["namespace"]
+        )
+        if src is None or not is_true(src, "Ready"):
+            self._status(
+                KUSTOMIZATIONS,
+                ks,
+                [condition("Ready", False, "ArtifactFailed", "Source artifact not found, retrying in 30s")],
+                observedGeneration=gen,
+            )
+            return
+        revision = str(((src.get("status") or {}).get("artifact") or {}).get("revision", ""))
+        run = self._run(ks, revision)
+        if run.stage == "done":
+            return
+        if (
+            st.get("lastAppliedRevision") == revision
+            and st.get("observedGeneration") == gen
+            and is_true(ks, "Ready")
+        ):
+            run.stage = "done"
+            return
+        waiting = self._deps_ready(ks, KUSTOMIZATIONS)
+        if waiting is not None:
+            self._status(KUSTOMIZATIONS, ks, [condition("Ready", False, "DependencyNotReady", waiting)])
+            run.t0 = time.monotonic()
+            return
+        timeout = min(parse_duration(spec.get("timeout"), 300.0), ctx.t.helm_timeout + 20.0)
+        if run.stage == "start":
+            run.stage = "applying"
+            run.t0 = time.monotonic()
+            self._status(
+                KUSTOMIZATIONS,
+                ks,
+                [
+                    condition("Reconciling", True, "Progressing", "Reconciliation in progress"),
+                    condition("Ready", "Unknown", "Progressing", "Reconciliation in progress"),
+                ],
+                lastAttemptedRevision=revision,
+            )
+            return
+        if run.stage == "applying":
+            if self._elapsed(run) < ctx.t.kustomization_apply:
+                return
+            try:
+                run.applied = self._apply_kustomization(ks)
+            except (StoreError, ValueError) as exc:
+                msg = f"{getattr(exc, 'message', str(exc))}"
+                self._status(
+                    KUSTOMIZATIONS,
+                    ks,
+                    [condition("Ready", False, "ReconciliationFailed", msg)],
+                    observedGeneration=gen,
+                    lastAttemptedRevision=revision,
+                )
+                ctx.event(ks, "ReconciliationFailed", msg, type_="Warning", component="kustomize-controller")
+                run.stage = "done"
+                return
+            run.stage = "health"
+            run.t0 = time.monotonic()
+            inventory = {
+                "entries": [
+                    {
+                        "id": f"{ns}_{name}_{av.split('/')[0] if '/' in av else ''}_{kind}",
+                        "v": av.split("/")[-1],
+                    }
+                    for av, kind, ns, name in run.applied
+                ]
+            }
+            msg = f"Running health checks for revision {revision} with a timeout of {go_duration(timeout)}"
+            self._status(
+                KUSTOMIZATIONS,
+                ks,
+                [
+                    condition("Reconciling", True, "Progressing", msg),
+                    condition("Ready", "Unknown", "Progressing", msg),
+                    condition("Healthy", "Unknown", "Progressing", "Health check in progress"),
+                ],
+                inventory=inventory,
+                lastAttemptedRevision=revision,
+            )
+            if not spec.get("wait"):
+                run.stage = "health"
+        if run.stage == "health":
+            failing, failed_early = self._health(run.applied or []) if spec.get("wait") else ([], [])
+            took = self._elapsed(run)
+            if not failing:
+                self._status(
+                    KUSTOMIZATIONS,
+                    ks,
+                    [
+                        condition(
+                            "Healthy", True, "Succeeded", f"Health check passed in {go_duration(took)}"
+                        ),
+                        condition("Ready", True, "ReconciliationSucceeded", f"Applied revision: {revision}"),
+                    ],
+                    observedGeneration=gen,
+                    lastAppliedRevision=revision,
+                    lastAttemptedRevision=revision,
+                    lastHandledReconcileAt=now_rfc3339(),
+                )
+                ctx.event(
+                    ks,
+                    "ReconciliationSucceeded",
+                    f"Reconciliation finished in {go_duration(took)}, next run in {spec.get('interval', '10m')}",
+                    component="kustomize-controller",
+                )
+                run.stage = "done"
+                return
+            if failed_early or took >= timeout:
+                what = ", ".join(failed_early or failing)
+                if failed_early:
+                    msg = f"health check failed after {go_duration(took)}: failed early due to stalled resources: [{what}]"
+                else:
+                    msg = f"health check failed after {go_duration(took)}: timeout waiting for: [{what}]"
+                self._status(
+                    KUSTOMIZATIONS,
+                    ks,
+                    [
+                        condition("Healthy", False, "HealthCheckFailed", msg),
+                        condition("Ready", False, "HealthCheckFailed", msg),
+                    ],
+                    observedGeneration=gen,
+                    lastAttemptedRevision=revision,
+                )
+                ctx.event(ks, "HealthCheckFailed", msg, type_="Warning", component="kustomize-controller")
+                run.stage = "done"
+
+    def _apply_kustomization(self, ks: Obj) -> list[tuple[str, str, str, str]]:
+        from appliance_cli import fluxlayout
+        from appliance_cli.lab import api_patch
+
+        objects = fluxlayout.render_flux_kustomization(ks)
+        for p in (ks.get("spec") or {}).get("patches") or []:
+            target = p.get("target") or {}
+            body = p.get("patch")
+            ops = yaml.safe_load(body) if isinstance(body, str) else body
+            for i, obj in enumerate(objects):
+                if target.get("kind") and target["kind"] != obj.get("kind"):
+                    continue
+                if target.get("name") and target["name"] != obj["metadata"].get("name"):
+                    continue
+                if isinstance(ops, list):
+                    objects[i] = api_patch.json_patch(obj, ops)
+                elif isinstance(ops, dict):
+                    objects[i] = api_patch.strategic_merge(obj, ops)
+        labels = {
+            "kustomize.toolkit.fluxcd.io/name": ks["metadata"]["name"],
+            "kustomize.toolkit.fluxcd.io/namespace": ks["metadata"]["namespace"],
+        }
+        applied = []
+        for obj in objects:
+            obj.setdefault("metadata", {}).setdefault("labels", {}).update(labels)
+            self.apply(obj)
+            m = obj["metadata"]
+            applied.append((obj["apiVersion"], obj["kind"], m.get("namespace", ""), m["name"]))
+        return applied
+
+    def apply(self, obj: Obj, namespace: str | None = None) -> Obj:
+        """Create or update (spec/data/labels; status kept) — what a server-side apply does here."""
+        rt = BY_KIND.get((obj.get("apiVersion", ""), obj.get("kind", "")))
+        if rt is None:
+            raise ValueError(f'no matches for kind "{obj.get("kind")}" in version "{obj.get("apiVersion")}"')
+        body = copy.deepcopy(obj)
+        if rt.namespaced:
+            body["metadata"]["namespace"] = namespace or body["metadata"].get("namespace") or "default"
+        try:
+            return self.ctx.store.create(rt, body)
+        except AlreadyExists:
+
+            def fn(cur: Obj) -> None:
+                for k, v in body.items():
+                    if k in ("metadata", "status", "apiVersion", "kind"):
+                        continue
+                    cur[k] = v
+                for k in ("labels", "annotations"):
+                    if body["metadata"].get(k):
+                        cur["metadata"].setdefault(k, {}).update(body["metadata"][k])
+
+            out: Obj = self.ctx.store.mutate(rt, body["metadata"].get("namespace"), body["metadata"]["name"], fn)
+            return out
+
+    def _health(self, applied: list[tuple[str, str, str, str]]) -> tuple[list[str], list[str]]:
+        failing: list[str] = []
+        failed_early: list[str] = []
+        for av, kind, ns, name in applied:
+            rt = BY_KIND.get((av, kind))
+            if rt is None:
+                continue
+            obj = self.ctx.store.try_get(rt, ns or None, name)
+            ref = f"{kind}/{ns}/{name}" if ns else f"{kind}/{name}"
+            if obj is None:
+                failing.append(f"{ref} status: 'NotFound'")
+                continue
+            ok, failed = workload_ready(obj)
+            if failed:
+                failed_early.append(f"{ref} status: 'Failed'")
+            elif not ok:
+                failing.append(f"{ref} status: 'InProgress'")
+        return failing + failed_early, failed_early
+
+    # -- HelmRelease -------------------------------------------------------------------------
+    def _helmrelease(self, hr: Obj) -> None:
+        ctx = self.ctx
+        meta = hr["metadata"]
+        spec = hr.get("spec") or {}
+        gen = meta.get("generation", 1)
+        name = meta["name"]
+        target_ns = spec.get("targetNamespace") or meta["namespace"]
+        release_name = spec.get("releaseName") or name
+        chart_name, chart_version = CHARTS.get(name, (name, "0.1.0"))
+        run = self._run(hr)
+        if run.stage == "done":
+            return
+        chart_ref = ((spec.get("chart") or {}).get("spec") or {}).get("sourceRef") or {}
+        src = self._source(
+            str(chart_ref.get("kind")),
+            str(chart_ref.get("name")),
+            chart_ref.get("namespace") or meta["namespace"],
+        )
+        helmchart = f"{meta['namespace']}/{meta['namespace']}-{name}"
+        if src is None or not is_true(src, "Ready"):
+            self._status(
+                HELMRELEASES,
+                hr,
+                [
+                    condition(
+                        "Ready",
+                        False,
+                        "ArtifactFailed",
+                        f"HelmChart '{helmchart}' is not ready: latest generation of object has not been reconciled",
+                    )
+                ],
+            )
+            run.t0 = time.monotonic()
+            return
+        waiting = self._deps_ready(hr, HELMRELEASES)
+        if waiting is not None:
+            self._status(HELMRELEASES, hr, [condition("Ready", False, "DependencyNotReady", waiting)])
+            run.t0 = time.monotonic()
+            return
+        values: Obj = {}
+        for ref in spec.get("valuesFrom") or []:
+            if ref.get("kind") != "ConfigMap":
+                continue
+            key = ref.get("valuesKey") or "values.yaml"
+            cm = ctx.store.try_get(CONFIGMAPS, meta["namespace"], ref["name"])
+            if cm is None or key not in (cm.get("data") or {}):
+                if ref.get("optional"):
+                    continue
+                msg = (
+                    f"could not resolve ConfigMap chart values reference '{meta['namespace']}/{ref['name']}' "
+                    f"with key '{key}': ConfigMap/{meta['namespace']}/{ref['name']} not found"
+                )
+                self._status(HELMRELEASES, hr, [condition("Ready", False, "InitFailed", msg)])
+                run.t0 = time.monotonic()
+                return
+            loaded = yaml.safe_load(cm["data"][key]) or {}
+            if isinstance(loaded, dict):
+                from appliance_cli.fluxlayout import deep_merge
+
+                values = deep_merge(values, loaded)
+        values = _deep(values, spec.get("values") or {})
+        chart_label = f"{chart_name}@{chart_version}"
+        timeout = min(parse_duration(spec.get("timeout"), 300.0), ctx.t.helm_timeout)
+        if run.stage == "start":
+            run.stage = "installing"
+            run.t0 = time.monotonic()
+            self._status(
+                HELMRELEASES,
+                hr,
+                [
+                    condition("Reconciling", True, "Progressing", "Fulfilling prerequisites"),
+                    condition("Ready", "Unknown", "Progressing", "Fulfilling prerequisites"),
+                ],
+                lastAttemptedGeneration=gen,
+                observedGeneration=st_gen(hr),
+                helmChart=helmchart,
+                storageNamespace=spec.get("storageNamespace") or target_ns,
+            )
+            return
+        if run.stage == "installing":
+            if self._elapsed(run) < ctx.t.helm_install:
+                return
+            objects = render_chart(name, values, self._release_images(), rand5())
+            apply_post_renderers(objects, hr, ctx.scenario)
+            ctx.ensure_namespace(target_ns)
+            applied = []
+            for obj in objects:
+                m = obj.setdefault("metadata", {})
+                m["namespace"] = target_ns
+                m.setdefault("labels", {}).update(
+                    {
+                        "app.kubernetes.io/managed-by": "Helm",
+                        "app.kubernetes.io/instance": release_name,
+                        "helm.sh/chart": f"{chart_name}-{chart_version}",
+                        "helm.toolkit.fluxcd.io/name": name,
+                        "helm.toolkit.fluxcd.io/namespace": meta["namespace"],
+                    }
+                )
+                m.setdefault("annotations", {}).update(
+                    {"meta.helm.sh/release-name": release_name, "meta.helm.sh/release-namespace": target_ns}
+                )
+                try:
+                    self.apply(obj, target_ns)
+                except (StoreError, ValueError):
+                    continue
+                applied.append((obj["apiVersion"], obj["kind"], target_ns, m["name"]))
+            run.applied = applied
+            run.stage = "waiting"
+            run.t0 = time.monotonic()
+            msg = f"Running 'install' action with timeout of {go_duration(timeout)}"
+            self._status(
+                HELMRELEASES,
+                hr,
+                [
+                    condition("Reconciling", True, "Progressing", msg),
+                    condition("Ready", "Unknown", "Progressing", msg),
+                ],
+                lastAttemptedRevision=chart_version,
+                lastAttemptedReleaseAction="install",
+            )
+            return
+        if run.stage != "waiting":
+            return
+        pending: list[str] = []
+        failed_job: str | None = None
+        for av, kind, ns, oname in run.applied or []:
+            rt = BY_KIND.get((av, kind))
+            if rt is None:
+                continue
+            obj = ctx.store.try_get(rt, ns, oname)
+            if obj is None:
+                if kind == "Job":
+                    continue  # a finished Job the chart cleaned up
+                pending.append(f"{kind}/{ns}/{oname}")
+                continue
+            ok, failed = workload_ready(obj)
+            if kind == "Job" and ok and name == "alga-core":
+                ctx.seeded_users = ctx.scenario.seed_users
+            if failed and kind == "Job":
+                failed_job = oname
+            elif not ok:
+                pending.append(f"{kind}/{ns}/{oname}")
+        elapsed = self._elapsed(run)
+        now = now_rfc3339()
+        history_entry = {
+            "chartName": chart_name,
+            "chartVersion": chart_version,
+            "appVersion": str(values.get("appVersion", "")),
+            "name": release_name,
+            "namespace": target_ns,
+            "version": 1,
+            "configDigest": "sha256:"
+            + hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest(),
+            "digest": "sha256:" + hashlib.sha256(f"{release_name}{gen}".encode()).hexdigest(),
+            "firstDeployed": now,
+            "lastDeployed": now,
+        }
+        if failed_job is None and not pending:
+            msg = f"Helm install succeeded for release {target_ns}/{release_name}.v1 with chart {chart_label}"
+            self._status(
+                HELMRELEASES,
+                hr,
+                [
+                    condition("Released", True, "InstallSucceeded", msg),
+                    condition("Ready", True, "InstallSucceeded", msg),
+                ],
+                observedGeneration=gen,
+                lastAttemptedGeneration=gen,
+                lastAttemptedRevision=chart_version,
+                history=[{**history_entry, "status": "deployed"}],
+                lastAttemptedConfigDigest=history_entry["configDigest"],
+            )
+            ctx.event(hr, "InstallSucceeded", msg, component="helm-controller")
+            run.stage = "done"
+            return
+        if failed_job is not None or elapsed >= timeout:
+            cause = (
+                f"job {failed_job} failed: BackoffLimitExceeded"
+                if failed_job
+                else "context deadline exceeded"
+            )
+            msg = f"Helm install failed for release {target_ns}/{release_name} with chart {chart_label}: {cause}"
+            self._status(
+                HELMRELEASES,
+                hr,
+                [
+                    condition("Released", False, "InstallFailed", msg),
+                    condition("Stalled", True, "RetriesExceeded", "Failed to install after 1 attempt(s)"),
+                    condition("Ready", False, "InstallFailed", msg),
+                ],
+                observedGeneration=gen,
+                lastAttemptedGeneration=gen,
+                installFailures=1,
+                history=[{**history_entry, "status": "failed"}],
+            )
+            ctx.event(hr, "InstallFailed", msg, type_="Warning", component="helm-controller")
+            run.stage = "done"
+
+    def _release_images(self) -> dict[str, str]:
+        cm = self.ctx.store.try_get(CONFIGMAPS, "alga-system", "appliance-release-selection")
+        out: dict[str, str] = {}
+        if cm is not None:
+            try:
+                out.update(json.loads((cm.get("data") or {}).get("images.json", "{}")))
+            except ValueError:
+                pass
+        if not out:
+            try:
+                from appliance_cli.releases import load_release
+
+                rel = load_release(self.ctx.release_version)
+                out = {k: v.reference for k, v in rel.images.items()}
+            except Exception:
+                pass
+        return out
+
+
+def st_gen(obj: Obj) -> int:
+    return int((obj.get("status") or {}).get("observedGeneration", -1))
+
+
+def _deep(base: Obj, override: Obj) -> Obj:
+    out = copy.deepcopy(base)
+    for k, v in override.items():
+        out[k] = (
+            _deep(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
+        )
+    return out
+
+
+def workload_ready(obj: Obj) -> tuple[bool, bool]:
+    """(ready, failed) the way Flux's and Helm's health checks see an object."""
+    kind = obj.get("kind")
+    st = obj.get("status") or {}
+    spec = obj.get("spec") or {}
+    gen = obj["metadata"].get("generation")
+    if kind == "Deployment":
+        want = int(spec.get("replicas", 1))
+        ok = (
+            st.get("observedGeneration") == gen
+            and int(st.get("updatedReplicas", 0)) >= want
+            and int(st.get("availableReplicas", 0)) >= want
+            and int(st.get("replicas", 0)) == want
+        )
+        return ok, False
+    if kind == "StatefulSet":
+        want = int(spec.get("replicas", 1))
+        return st.get("observedGeneration") == gen and int(st.get("readyReplicas", 0)) >= want, False
+    if kind == "Job":
+        return is_true(obj, "Complete"), is_true(obj, "Failed")
+    if kind in ("HelmRelease", "Kustomization", "GitRepository"):
+        ready = get_condition(obj, "Ready")
+        if ready is None:
+            return False, False
+        if ready.get("status") == "True":
+            return st.get("observedGeneration") == gen, False
+        failed = ready.get("status") == "False" and is_true(obj, "Stalled")
+        return False, failed
+    return True, False
+
+
+_ = (JOBS, STATEFULSETS, NotFound)
