@@ -430,6 +430,7 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     timeout = 300
     server: _HTTPServer
+    _body: bytes | None = None
 
     # quiet: the lab never prints
     def log_message(self, format: str, *args: Any) -> None:
@@ -461,6 +462,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- plumbing ------------------------------------------------------------------------------
     def _read_body(self) -> bytes:
+        """The request body, read once (``_dispatch`` reads it up front so keep-alive stays in sync)."""
+        if self._body is None:
+            self._body = self._read_body_raw()
+        return self._body
+
+    def _read_body_raw(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             chunks = []
             while True:
@@ -517,7 +524,9 @@ class _Handler(BaseHTTPRequestHandler):
         path = url.path.rstrip("/") or "/"
         query = parse_qs(url.query, keep_blank_values=True)
         lab = self.lab
+        self._body = None
         try:
+            self._read_body()
             injector = lab._injector
             if injector is not None:
                 decision = injector.decide(path)
@@ -1065,8 +1074,18 @@ class _Handler(BaseHTTPRequestHandler):
         watcher = None
         # the store's watcher sees every change of the type; selectors are applied here, on both
         # the new and the previous object, so objects that stop matching leave with DELETED
-        if rv_raw in ("", "0"):
+        send_initial = _qs_bool(query, "sendInitialEvents")
+        if send_initial and not bookmarks:
+            raise ApiError(
+                422,
+                "Invalid",
+                'ListOptions.meta.k8s.io "" is invalid: allowWatchBookmarks: Forbidden: '
+                "allowWatchBookmarks must be set to true when sendInitialEvents is specified",
+            )
+        initial_rv = 0
+        if rv_raw in ("", "0") or send_initial:
             initial, watcher = store.watch_with_initial(rt, route.namespace, None)
+            initial_rv = store.resource_version
             if matcher is not None:
                 initial = [o for o in initial if matcher(o)]
         else:
@@ -1104,6 +1123,17 @@ class _Handler(BaseHTTPRequestHandler):
                 self._write_chunk(event("ERROR", status_object(410, "Expired", expired.message)))
             for obj in initial:
                 self._write_chunk(event("ADDED", payload(obj)))
+            if send_initial:
+                # the streaming-list protocol (WatchList): a bookmark marks the end of the initial state
+                end = {
+                    "kind": rt.kind,
+                    "apiVersion": rt.api_version,
+                    "metadata": {
+                        "resourceVersion": str(initial_rv),
+                        "annotations": {"k8s.io/initial-events-end": "true"},
+                    },
+                }
+                self._write_chunk(event("BOOKMARK", end))
             deadline = time.monotonic() + duration
             next_bookmark = time.monotonic() + lab.bookmark_interval
             while watcher is not None and not lab._stopping.is_set():

@@ -163,3 +163,18 @@ def test_exec_without_upgrade_is_bad_request(http: httpx.Client, store: Store, s
         headers={"Authorization": f"Bearer {TOKEN}"},
     )
     assert r.status_code == 400 and r.json()["message"] == "Upgrade request required"
+
+
+def test_log_follow_streams_new_lines_until_the_pod_goes(
+    store: Store, server: LabApiServer, http: httpx.Client
+) -> None:
+    _pod(store, "web", ["app"])
+    store.append_pod_log("alga", "web", "app", ["first"])
+    url = f"{server.url}/api/v1/namespaces/alga/pods/web/log?follow=true"
+    with http.stream("GET", url, headers={"Authorization": f"Bearer {TOKEN}"}) as r:
+        lines = r.iter_lines()
+        assert next(lines) == "first"
+        store.append_pod_log("alga", "web", "app", ["second"])
+        assert next(lines) == "second"
+        store.delete(POD, "alga", "web")
+        assert list(lines) == []

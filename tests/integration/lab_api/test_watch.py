@@ -174,3 +174,25 @@ def test_selector_watch_sees_objects_enter_and_leave(store: Store, core: Any) ->
         )
     ]
     assert events == [("ADDED", "db", "x"), ("MODIFIED", "db", "v2"), ("DELETED", "web", "v2")]
+
+
+def test_streaming_list_ends_initial_events_with_a_bookmark(
+    store: Store, server: LabApiServer, http: httpx.Client
+) -> None:
+    store.create(CM, _cm("a"))
+    store.create(CM, _cm("b"))
+    url = (
+        f"{server.url}/api/v1/namespaces/alga/configmaps?watch=1&sendInitialEvents=true"
+        "&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&timeoutSeconds=1"
+    )
+    with http.stream("GET", url, headers={"Authorization": f"Bearer {TOKEN}"}) as r:
+        events = [json.loads(line) for line in r.iter_lines() if line]
+    assert [(e["type"], e["object"]["metadata"].get("name")) for e in events] == [
+        ("ADDED", "a"),
+        ("ADDED", "b"),
+        ("BOOKMARK", None),
+    ]
+    assert events[2]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
+    assert int(events[2]["object"]["metadata"]["resourceVersion"]) == store.resource_version
+    bad = http.get(url.replace("&allowWatchBookmarks=true", ""), headers={"Authorization": f"Bearer {TOKEN}"})
+    assert bad.status_code == 422 and bad.json()["reason"] == "Invalid"
