@@ -2267,6 +2267,29 @@ def fixtures() -> list[Fixture]:
         reachability=REACH_OK,
     )
 
+    add(
+        "kubernetes_api_unreachable",
+        "positive-io-timeout",
+        "The node does not answer on 6443 at all (powered off or wrong IP): i/o timeout.",
+        World(),
+        ["kubernetes_api_unreachable"],
+        "kubernetes",
+        [],
+        reachability={
+            "kubernetes": {
+                "reachable": False,
+                "error": f'Get "https://{NODE_IP}:6443/api/v1/nodes?limit=500": dial tcp {NODE_IP}:6443: '
+                "i/o timeout",
+            },
+            "talos": {
+                "checked": True,
+                "reachable": False,
+                "error": 'rpc error: code = Unavailable desc = connection error: desc = "transport: Error while '  # noqa: E501
+                f'dialing: dial tcp {NODE_IP}:50000: i/o timeout"',
+            },
+        },
+    )
+
     # talos_api_unreachable
     add(
         "talos_api_unreachable",
@@ -2348,6 +2371,43 @@ def fixtures() -> list[Fixture]:
         [],
         None,
         ["node_not_ready"],
+    )
+
+    w = base()
+    n = w.res[KEY_NODES][0]
+    for c in n["status"]["conditions"]:
+        c.update(
+            {
+                "status": "Unknown",
+                "reason": "NodeStatusUnknown",
+                "message": "Kubelet stopped posting node status.",
+                "lastTransitionTime": ts(240),
+                "lastHeartbeatTime": ts(300),
+            }
+        )
+    n["spec"]["taints"] = [
+        {"key": "node.kubernetes.io/unreachable", "effect": "NoSchedule", "timeAdded": ts(240)},
+        {"key": "node.kubernetes.io/unreachable", "effect": "NoExecute", "timeAdded": ts(235)},
+    ]
+    w.add(
+        KEY_EVENTS,
+        event(
+            n,
+            "NodeNotReady",
+            f"Node {NODE} status is now: NodeNotReady",
+            type="Normal",
+            first=240,
+            component="node-controller",
+        ),
+    )
+    add(
+        "node_not_ready",
+        "positive-kubelet-stopped-posting",
+        "The kubelet stopped posting status (node lifecycle controller sets Ready=Unknown, NodeStatusUnknown).",  # noqa: E501
+        w,
+        ["node_not_ready"],
+        "node",
+        [],
     )
 
     # dns_resolution_failed
@@ -2753,6 +2813,19 @@ def fixtures() -> list[Fixture]:
         [],
         None,
         ["image_tag_not_found"],
+    )
+
+    w = base()
+    pulling(w, C["alga-core"], elapsed=412)
+    add(
+        "image_tag_not_found",
+        "negative-pull-in-progress",
+        "alga-core has been pulling its ~1.8 GB image for 412 s (ContainerCreating, one Normal Pulling event): "  # noqa: E501
+        "an active operation, not a blocker.",
+        w,
+        [],
+        None,
+        ["image_tag_not_found", "image_pull_interrupted", "image_pull_auth_failed", "workload_not_ready"],
     )
 
     # image_pull_auth_failed
@@ -3196,6 +3269,29 @@ def fixtures() -> list[Fixture]:
         None,
         ["login_probe_failed"],
         probes=probes_ok(),
+    )
+
+    w = base()
+    core_ready(w)
+    w.add(KEY_JOBS, job(state="complete", created=2600, finished=1700))
+    add(
+        "login_probe_failed",
+        "positive-redirect-to-localhost",
+        "The web workload is Ready but redirects to http://localhost:3000 (app URL misconfigured): the browser "  # noqa: E501
+        "of the admin cannot follow it.",
+        w,
+        ["login_probe_failed"],
+        "alga-core",
+        [],
+        probes={
+            "login": {
+                "url": APP_URL + "/",
+                "statusCode": 307,
+                "location": "http://localhost:3000/auth/signin?callbackUrl=%2Fmsp%2Fdashboard",
+                "error": None,
+            },
+            "seedUsers": {"count": 7, "error": None, "source": "exec"},
+        },
     )
 
     # release_image_drift
@@ -3672,7 +3768,7 @@ def scenarios() -> list[Scenario]:
     comp = C["email-service"]
     live = find(w, KEY_PODS, "email-service-")
     live["status"]["containerStatuses"][0].update(
-        {"restartCount": 2, "lastState": terminated("Error", 1, 1440, 1420, "es")}
+        {"restartCount": 2, "lastState": terminated("Error", 1, 1440, 1420, "es"), "state": running(1410)}
     )
     recovered = [
         event(
