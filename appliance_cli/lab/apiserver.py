@@ -200,6 +200,7 @@ class LabApiServer:
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
         self._streams = 0
+        self._watchers: set[Any] = set()
         self._cache: dict[tuple[str, str, str], tuple[str, bytes]] = {}
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -244,6 +245,10 @@ class LabApiServer:
             return
         self._stopping.set()
         httpd.shutdown()
+        with self._conns_lock:
+            watchers = list(self._watchers)
+        for w in watchers:
+            self.store.stop_watch(w)  # wakes the stream, which then ends cleanly
         # streams notice the stop within half a second and end cleanly; then cut the rest
         deadline = time.monotonic() + 2.0
         while self._streams and time.monotonic() < deadline:
@@ -1118,6 +1123,9 @@ class _Handler(BaseHTTPRequestHandler):
             return _dumps(obj) if deleted else lab.obj_bytes(rt, obj)
 
         lab._stream_count(1)
+        if watcher is not None:
+            with lab._conns_lock:
+                lab._watchers.add(watcher)
         try:
             if expired is not None:
                 self._write_chunk(event("ERROR", status_object(410, "Expired", expired.message)))
@@ -1171,6 +1179,8 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             lab._stream_count(-1)
             if watcher is not None:
+                with lab._conns_lock:
+                    lab._watchers.discard(watcher)
                 store.stop_watch(watcher)
 
     # -- pods/log ------------------------------------------------------------------------------
