@@ -1,0 +1,281 @@
+"""A running lab for tests: import these fixtures or call ``running_lab`` directly.
+
+Usage (any test package)::
+
+    from tests.lab_fixture import lab, lab_process, LabHandle  # noqa: F401  (pytest fixtures)
+
+    @pytest.mark.lab(scenario="dns-refused", speed=50, bootstrapped=True)
+    def test_something(lab: LabHandle) -> None:
+        lab.apply_bootstrap_objects()            # what `appliance bootstrap` applies, over HTTP
+        lab.wait_for(lambda: lab.ready("kustomize.toolkit.fluxcd.io/v1/kustomizations",
+                                       "flux-system", "alga-core"), what="alga-core Ready")
+
+- ``lab``: the lab in this process (fast; ``lab.store`` is the live object store). Its site
+  directory is ``$ALGA_APPLIANCE_HOME/<site_id>`` (default ``lab``) with ``lab.json`` naming this
+  process, so ``adapters.factory`` hands out the lab adapters for ``--site-id lab``.
+- ``lab_process``: the same started as ``appliance lab up`` does (a child process tied to this
+  test with ``--parent-pid``), stopped with ``appliance lab down`` semantics at teardown.
+- ``@pytest.mark.lab(scenario=..., speed=..., bootstrapped=..., site_id=...)`` configures either.
+  Defaults: scenario ``healthy``, speed 50, bootstrapped True (Kubernetes already up).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from appliance_cli.lab.store import BY_KIND, Store
+from appliance_cli.site import appliance_home
+
+DEFAULTS: dict[str, Any] = {"scenario": "healthy", "speed": 50.0, "bootstrapped": True, "site_id": "lab"}
+
+
+class LabTimeout(AssertionError):
+    pass
+
+
+@dataclass
+class LabHandle:
+    site_dir: Path
+    info: dict[str, Any]
+    store: Store | None = None  # in-process labs only
+    lab: Any = None  # the in-process ``Lab``
+    _http: httpx.Client | None = field(default=None, repr=False)
+
+    # -- basics ----------------------------------------------------------------------------
+    @property
+    def kubeconfig(self) -> Path:
+        return self.site_dir / "kubeconfig"
+
+    @property
+    def talosconfig(self) -> Path:
+        return self.site_dir / "talosconfig"
+
+    @property
+    def api_url(self) -> str:
+        return str(self.info["apiUrl"])
+
+    @property
+    def login_url(self) -> str:
+        return str(self.info["loginUrl"])
+
+    @property
+    def status_url(self) -> str:
+        return str(self.info["statusUrl"])
+
+    @property
+    def talos_url(self) -> str:
+        return str(self.info["talosUrl"])
+
+    def _kubeconfig_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = yaml.safe_load(self.kubeconfig.read_text())
+        return doc
+
+    @property
+    def token(self) -> str:
+        return str(self._kubeconfig_doc()["users"][0]["user"]["token"])
+
+    def http(self) -> httpx.Client:
+        """An httpx client for the lab API: bearer token, trusting the lab's CA."""
+        if self._http is None:
+            import base64
+            import ssl
+
+            ca = self._kubeconfig_doc()["clusters"][0]["cluster"].get("certificate-authority-data")
+            verify: Any = True
+            if ca:
+                verify = ssl.create_default_context(cadata=base64.b64decode(ca).decode())
+            self._http = httpx.Client(
+                base_url=self.api_url, verify=verify, timeout=10,
+                headers={"Authorization": f"Bearer {self.token}"},
+            )
+        return self._http
+
+    def api_client(self) -> Any:
+        """An official ``kubernetes.client.ApiClient`` for the lab (caller closes it)."""
+        from kubernetes import client, config
+
+        cfg = client.Configuration()
+        config.load_kube_config(config_file=str(self.kubeconfig), client_configuration=cfg)
+        cfg.retries = False
+        return client.ApiClient(cfg)
+
+    # -- REST helpers (over HTTP) ----------------------------------------------------------
+    @staticmethod
+    def _path(api_version: str, kind: str, namespace: str | None, name: str | None = None) -> str:
+        rt = BY_KIND[(api_version, kind)]
+        base = f"/apis/{rt.api_version}" if rt.group else f"/api/{rt.version}"
+        if rt.namespaced:
+            base += f"/namespaces/{namespace or 'default'}"
+        base += f"/{rt.plural}"
+        return f"{base}/{name}" if name else base
+
+    def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Server-side apply (``fieldManager=appliance-cli``, force) over HTTP, like bootstrap."""
+        meta = obj["metadata"]
+        path = self._path(obj["apiVersion"], obj["kind"], meta.get("namespace"), meta["name"])
+        resp = self.http().patch(
+            path,
+            params={"fieldManager": "appliance-cli", "force": "true"},
+            content=json.dumps(obj),
+            headers={"Content-Type": "application/apply-patch+yaml"},
+        )
+        if resp.status_code >= 400:
+            raise AssertionError(f"apply {obj['kind']}/{meta['name']}: {resp.status_code} {resp.text}")
+        out: dict[str, Any] = resp.json()
+        return out
+
+    def get(self, key: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+        """GET one object by snapshot key (``"apps/v1/deployments"``); ``None`` when absent."""
+        api_version, plural = key.rsplit("/", 1)
+        rt = next(r for r in BY_KIND.values() if r.key == key)
+        path = self._path(api_version, rt.kind, namespace, name)
+        resp = self.http().get(path)
+        if resp.status_code == 404:
+            return None
+        resp.raise_for_status()
+        out: dict[str, Any] = resp.json()
+        _ = plural
+        return out
+
+    def list(self, key: str, namespace: str | None = None, **params: str) -> list[dict[str, Any]]:
+        api_version, _plural = key.rsplit("/", 1)
+        rt = next(r for r in BY_KIND.values() if r.key == key)
+        path = self._path(api_version, rt.kind, namespace) if namespace else (
+            (f"/apis/{rt.api_version}" if rt.group else f"/api/{rt.version}") + f"/{rt.plural}"
+        )
+        resp = self.http().get(path, params=params)
+        resp.raise_for_status()
+        items: list[dict[str, Any]] = resp.json()["items"]
+        return items
+
+    def condition(self, key: str, namespace: str | None, name: str, ctype: str = "Ready") -> dict[str, Any] | None:
+        obj = self.get(key, namespace, name)
+        for c in ((obj or {}).get("status") or {}).get("conditions") or []:
+            if c.get("type") == ctype:
+                return dict(c)
+        return None
+
+    def ready(self, key: str, namespace: str | None, name: str) -> bool:
+        c = self.condition(key, namespace, name)
+        return bool(c and c.get("status") == "True")
+
+    def events(self, namespace: str | None = None) -> list[dict[str, Any]]:
+        return self.list("v1/events", namespace)
+
+    # -- waiting ---------------------------------------------------------------------------
+    def wait_for(self, predicate: Callable[[], Any], *, timeout: float = 20.0, what: str = "condition",
+                 interval: float = 0.05) -> Any:
+        """Poll ``predicate`` until it returns something truthy, at most ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        last: Any = None
+        while time.monotonic() < deadline:
+            last = predicate()
+            if last:
+                return last
+            time.sleep(interval)
+        raise LabTimeout(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+    # -- what bootstrap applies ------------------------------------------------------------
+    def bootstrap_objects(self, *, release_version: str = "1.0-rc5", branch: str = "main",
+                          repo_url: str = "https://github.com/Nine-Minds/alga-psa-appliance.git",
+                          status_token: str = "lab-status-token", tiers: tuple[str, ...] = (
+                              "platform", "core", "background")) -> list[dict[str, Any]]:
+        """The objects ``appliance bootstrap`` applies, in order (built with ``fluxlayout``)."""
+        import base64
+
+        from appliance_cli import fluxlayout
+        from appliance_cli.lab.talos_client import LabFluxAdapter
+        from appliance_cli.releases import load_release
+
+        release = load_release(release_version)
+        app_url = self.login_url
+        objs: list[dict[str, Any]] = []
+        objs += fluxlayout.namespaces()
+        objs += LabFluxAdapter().install_manifests(None)
+        objs.append({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+                     "metadata": {"name": "local-path",
+                                  "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+                     "provisioner": "rancher.io/local-path", "volumeBindingMode": "WaitForFirstConsumer",
+                     "reclaimPolicy": "Delete"})
+        objs.append({"apiVersion": "v1", "kind": "Secret",
+                     "metadata": {"name": "appliance-status-auth", "namespace": "appliance-system"},
+                     "type": "Opaque", "data": {"token": base64.b64encode(status_token.encode()).decode()}})
+        objs += fluxlayout.git_repositories(release, appliance_repo_url=repo_url, appliance_branch=branch)
+        objs += fluxlayout.values_configmaps(release, app_url=app_url, bootstrap_mode="fresh")
+        objs.append(fluxlayout.release_selection_configmap(release, appliance_repo_url=repo_url,
+                                                           appliance_branch=branch, app_url=app_url,
+                                                           bootstrap_mode="fresh"))
+        objs += fluxlayout.tier_kustomizations(branch=branch, repo_url=repo_url, release=release,
+                                               tiers=list(tiers))  # type: ignore[arg-type]
+        return objs
+
+    def apply_bootstrap_objects(self, **kw: Any) -> list[dict[str, Any]]:
+        objs = self.bootstrap_objects(**kw)
+        for obj in objs:
+            self.apply(obj)
+        return objs
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+
+def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    opts = dict(DEFAULTS)
+    marker = request.node.get_closest_marker("lab")
+    if marker is not None:
+        opts.update(marker.kwargs)
+    return opts
+
+
+@contextmanager
+def running_lab(*, scenario: str = "healthy", speed: float = 50.0, bootstrapped: bool = True,
+                site_id: str = "lab", site_dir: Path | None = None) -> Iterator[LabHandle]:
+    """An in-process lab (context manager)."""
+    from appliance_cli.lab.runtime import Lab
+
+    root = site_dir or appliance_home() / site_id
+    lab = Lab(root, scenario, speed=speed, site_id=site_id, bootstrapped=bootstrapped).start()
+    handle = LabHandle(site_dir=root, info=lab.info(), store=lab.store, lab=lab)
+    try:
+        yield handle
+    finally:
+        handle.close()
+        lab.stop()
+
+
+@pytest.fixture
+def lab(request: pytest.FixtureRequest) -> Iterator[LabHandle]:
+    with running_lab(**_options(request)) as handle:
+        yield handle
+        errors = list(handle.lab.controllers.errors)
+    assert not errors, f"lab controllers raised: {errors}"
+
+
+@pytest.fixture
+def lab_process(request: pytest.FixtureRequest) -> Iterator[LabHandle]:
+    import os
+
+    from appliance_cli.lab import manage
+
+    opts = _options(request)
+    info = manage.lab_up(scenario=opts["scenario"], speed=opts["speed"], site_id=opts["site_id"],
+                         bootstrapped=opts["bootstrapped"], parent_pid=os.getpid())
+    assert info is not None
+    handle = LabHandle(site_dir=Path(str(info["kubeconfig"])).parent, info=info)
+    try:
+        yield handle
+    finally:
+        handle.close()
+        manage.lab_down(site_id=opts["site_id"])
