@@ -1,14 +1,181 @@
-"""Live status collection (collect a snapshot from the appliance, then classify it)."""
+"""Live status: collect a snapshot of a site's cluster, then classify it.
+
+``collect_snapshot`` resolves what a site knows (kubeconfig, talosconfig, node IP, app URL,
+the lab's login URL, the journal's release version), builds a ``KubeClient`` and runs
+``status.collect.collect``. ``collect_status`` adds ``classify``. Inside the cluster
+(``in_cluster=True``) there is no site directory: the service account is used and
+everything else comes from what bootstrap published in ``appliance-facts``.
+"""
 
 from __future__ import annotations
 
-from appliance_cli.errors import NotImplementedYet
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from appliance_cli.errors import ActionRequired, ApplianceError, ReleaseError, UsageError
+from appliance_cli.site import DEFAULT_SITE_ID, Site, appliance_home
+from appliance_cli.status.collect import CollectOptions, KubeSource, collect
 from appliance_cli.status.model import StatusDocument
+from appliance_cli.status.snapshot import ClusterSnapshot
+
+if TYPE_CHECKING:
+    from appliance_cli.adapters.talos import HealthResult
+    from appliance_cli.releases import Release
+
+STATUS_PORT = 8080
+KUBE_TIMEOUT_SECONDS = 5.0
 
 
-def collect_status(site_id: str | None) -> StatusDocument:
-    """Collect a snapshot of the site's cluster and classify it."""
-    raise NotImplementedYet(
-        "live status collection is not available in this version yet",
-        hint="classify a snapshot offline: appliance status --snapshot FILE",
+def resolve_site_id(site_id: str | None) -> str:
+    """The given site, else the default one, else the only site that has a kubeconfig."""
+    if site_id:
+        return site_id
+    home = appliance_home()
+    if (home / DEFAULT_SITE_ID).is_dir():
+        return DEFAULT_SITE_ID
+    try:
+        with_kube = sorted(p.name for p in home.iterdir() if (p / "kubeconfig").is_file())
+    except OSError:
+        with_kube = []
+    return with_kube[0] if len(with_kube) == 1 else DEFAULT_SITE_ID
+
+
+def _lab_info(site: Site) -> dict[str, Any]:
+    try:
+        from appliance_cli.adapters import factory
+
+        return dict(factory.lab_info(site) or {})
+    except ImportError:  # pragma: no cover - partial installs
+        return {}
+
+
+def _journal(site: Site) -> dict[str, Any]:
+    try:
+        data = json.loads(site.journal_file.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def site_options(site: Site, *, node_ip: str | None = None, exec_seed_probe: bool = True) -> CollectOptions:
+    """What the site directory says about its appliance (no secret is read here)."""
+    lab = _lab_info(site)
+    journal = _journal(site)
+    node_ip = node_ip or site.read("node-ip") or lab.get("nodeIp")
+    app_url = site.read("app-url")
+    status_url = lab.get("statusUrl") or (f"http://{node_ip}:{STATUS_PORT}" if node_ip else None)
+    login_url = app_url or lab.get("loginUrl") or (f"http://{node_ip}:3000" if node_ip else None)
+    release_version = journal.get("releaseVersion")
+    facts = journal.get("facts") if isinstance(journal.get("facts"), dict) else {}
+    token = site.read("status-token")
+
+    def talos_health() -> HealthResult:
+        from appliance_cli.adapters import factory
+        from appliance_cli.adapters.talos import HealthResult
+
+        if not node_ip or not site.talosconfig.is_file():
+            return HealthResult(
+                reachable=False, healthy=False, error="no talosconfig or node IP in the site directory"
+            )
+        return factory.talos_adapter(site).health(str(node_ip), site.talosconfig)
+
+    return CollectOptions(
+        site_id=site.site_id,
+        node_ip=str(node_ip) if node_ip else None,
+        app_url=app_url,
+        status_url=str(status_url) if status_url else None,
+        login_url=str(login_url) if login_url else None,
+        release_version=str(release_version) if release_version else None,
+        exec_seed_probe=exec_seed_probe,
+        talos_health=talos_health,
+        redact_extra=(token,) if token else (),
+        release_facts={
+            k: v for k, v in (facts or {}).items() if k in ("imageChecks", "seedUsers", "revisions")
+        },
     )
+
+
+def _client(kubeconfig: Path | None, in_cluster: bool) -> tuple[KubeSource | None, str | None]:
+    from appliance_cli.adapters.kube import KubeClient
+
+    try:
+        if in_cluster:
+            return KubeClient.in_cluster(timeout=KUBE_TIMEOUT_SECONDS), None
+        assert kubeconfig is not None
+        return KubeClient.from_kubeconfig(kubeconfig, timeout=KUBE_TIMEOUT_SECONDS), None
+    except UsageError:
+        raise
+    except ApplianceError as exc:
+        return None, str(exc)
+
+
+def collect_snapshot(
+    site_id: str | None = None,
+    *,
+    kubeconfig: Path | None = None,
+    in_cluster: bool = False,
+    node_ip: str | None = None,
+    client: KubeSource | None = None,
+    options: CollectOptions | None = None,
+    exec_seed_probe: bool | None = None,
+) -> ClusterSnapshot:
+    """Collect one snapshot of a site's cluster (or, ``in_cluster``, of the cluster we run in)."""
+    if options is None:
+        if in_cluster:
+            options = CollectOptions(
+                site_id=site_id or DEFAULT_SITE_ID,
+                node_ip=node_ip,
+                exec_seed_probe=bool(exec_seed_probe),
+            )
+        else:
+            site = Site.open(resolve_site_id(site_id))
+            options = site_options(
+                site, node_ip=node_ip, exec_seed_probe=True if exec_seed_probe is None else exec_seed_probe
+            )
+            if kubeconfig is None and client is None:
+                kubeconfig = site.kubeconfig
+                if not kubeconfig.is_file():
+                    raise ActionRequired(
+                        f"site '{site.site_id}' has no kubeconfig yet ({kubeconfig})",
+                        hint="run 'appliance bootstrap' first (or 'appliance lab up' to try the lab), "
+                        "or pick another site with --site-id",
+                    )
+    kube_error: str | None = None
+    if client is None:
+        client, kube_error = _client(kubeconfig, in_cluster)
+    return collect(client, options, kube_error=kube_error)
+
+
+def _release_for(snapshot: ClusterSnapshot) -> Release | None:
+    from appliance_cli.releases import load_release
+
+    version = snapshot.site.release_version
+    if not version:
+        return None
+    try:
+        return load_release(version)
+    except ReleaseError:
+        return None
+
+
+def classify_live(snapshot: ClusterSnapshot) -> StatusDocument:
+    from appliance_cli.status.classify import classify
+
+    return classify(snapshot, release=_release_for(snapshot))
+
+
+def collect_status(
+    site_id: str | None = None,
+    *,
+    kubeconfig: Path | None = None,
+    in_cluster: bool = False,
+    node_ip: str | None = None,
+    client: KubeSource | None = None,
+    options: CollectOptions | None = None,
+) -> StatusDocument:
+    """Collect and classify: the canonical status document of a live appliance."""
+    snapshot = collect_snapshot(
+        site_id, kubeconfig=kubeconfig, in_cluster=in_cluster, node_ip=node_ip, client=client, options=options
+    )
+    return classify_live(snapshot)

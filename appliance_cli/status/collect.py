@@ -1,0 +1,369 @@
+"""Collect a cluster snapshot (DESIGN §7): the I/O half of status; ``classify`` is the pure half.
+
+One collection makes a constant number of API requests, whatever the number of pods or
+events:
+
+* one LIST per resource key of ``RESOURCE_KEYS``, all in parallel (a thread pool), each a
+  single cluster-wide request. On the single-node appliance every namespace belongs to the
+  appliance, so a cluster-wide list *is* the appliance scope and costs one request, where
+  per-namespace lists would multiply requests by the number of namespaces. Where a
+  selector narrows a list further, it is used:
+
+  - ConfigMaps: ``labelSelector=app.kubernetes.io/part-of=alga-appliance`` — only the
+    appliance's own (values, release selection, ``appliance-facts``), never anything else;
+    Secrets are never read at all.
+  - Events: one page of at most ``EVENT_LIST_LIMIT`` (``limit=``), sorted newest first and
+    capped at ``EVENTS_KEPT``. A page that was cut short keeps the server's
+    ``metadata.continue`` so a reader can tell.
+
+* at most ``MAX_LOG_TAILS`` log tails (``tailLines=LOG_TAIL_LINES``) of containers that
+  are crash-looping or terminated with an error, redacted;
+* at most one exec (the seed-users count in ``msp/db-0``), only when asked (the CLI holds
+  the admin kubeconfig; the in-cluster service reads ``appliance-facts`` instead);
+* the login probe (HTTP, no redirects followed) — not a Kubernetes request;
+* a Talos health check only when Kubernetes is unreachable.
+
+API errors are state, not crashes: an unreachable API gives ``reachability.kubernetes``
+false with the real error; a 403 (or any error) on one list records
+``collection.unavailable[key]`` and the rest is classified.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from appliance_cli.errors import KubeError, KubeUnreachable
+from appliance_cli.status.redact import redact_lines
+from appliance_cli.status.snapshot import (
+    RESOURCE_KEYS,
+    ClusterSnapshot,
+    CollectionInfo,
+    KubeReachability,
+    LoginProbe,
+    Probes,
+    Reachability,
+    SeedUsersProbe,
+    SiteInfo,
+    TalosReachability,
+)
+
+if TYPE_CHECKING:
+    from appliance_cli.adapters.talos import HealthResult
+
+Obj = dict[str, Any]
+
+APPLIANCE_LABEL_SELECTOR = "app.kubernetes.io/part-of=alga-appliance"
+FACTS_NAMESPACE = "appliance-system"
+FACTS_CONFIGMAP = "appliance-facts"
+FACTS_KEY = "facts.json"
+EVENT_LIST_LIMIT = 5000
+EVENTS_KEPT = 2000
+LOG_TAIL_LINES = 50
+MAX_LOG_TAILS = 6
+LOGIN_PROBE_TIMEOUT = 3.0
+SEED_PROBE_TIMEOUT = 8.0
+SEED_POD = ("msp", "db-0", "postgres")
+SEED_COMMAND = ["psql", "-U", "postgres", "-d", "server", "-tAc", "select count(*) from users"]
+
+
+class KubeSource(Protocol):
+    """What collection needs from ``adapters.kube.KubeClient``."""
+
+    requests: int
+
+    def list_raw(
+        self,
+        key: str,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        limit: int | None = None,
+    ) -> Obj: ...
+
+    def pod_logs(
+        self,
+        namespace: str,
+        pod: str,
+        container: str | None = None,
+        tail_lines: int = 50,
+        *,
+        previous: bool = False,
+    ) -> list[str]: ...
+
+    def exec(
+        self, namespace: str, pod: str, container: str, command: list[str], timeout: float = 10.0
+    ) -> tuple[str, str, int | None]: ...
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    label_selector: str | None = None
+    field_selector: str | None = None
+    limit: int | None = None
+
+
+# How each resource key is listed (anything not named here: a plain cluster-wide LIST).
+LIST_SPECS: dict[str, ListSpec] = {
+    "v1/configmaps": ListSpec(label_selector=APPLIANCE_LABEL_SELECTOR),
+    "v1/events": ListSpec(limit=EVENT_LIST_LIMIT),
+}
+
+
+@dataclass
+class CollectOptions:
+    site_id: str
+    node_ip: str | None = None
+    app_url: str | None = None
+    status_url: str | None = None
+    login_url: str | None = None
+    release_version: str | None = None
+    exec_seed_probe: bool = False
+    talos_health: Callable[[], HealthResult] | None = None
+    redact_extra: tuple[str, ...] = ()
+    release_facts: dict[str, Any] = field(default_factory=dict)
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _event_time(ev: Obj) -> str:
+    series = ev.get("series") or {}
+    return str(
+        series.get("lastObservedTime")
+        or ev.get("lastTimestamp")
+        or ev.get("eventTime")
+        or ev.get("firstTimestamp")
+        or (ev.get("metadata") or {}).get("creationTimestamp")
+        or ""
+    )
+
+
+def bound_events(lst: Obj, keep: int = EVENTS_KEPT) -> Obj:
+    """The event list sorted newest first and capped (RFC3339 UTC strings sort by time)."""
+    items = list(lst.get("items") or [])
+    items.sort(key=_event_time, reverse=True)
+    out = dict(lst)
+    out["items"] = items[:keep]
+    return out
+
+
+def _list_one(kube: KubeSource, key: str) -> Obj:
+    spec = LIST_SPECS.get(key, ListSpec())
+    lst = kube.list_raw(
+        key, label_selector=spec.label_selector, field_selector=spec.field_selector, limit=spec.limit
+    )
+    if key == "v1/events":
+        lst = bound_events(lst)
+    return lst
+
+
+def _failing_containers(pods: list[Obj]) -> list[tuple[str, str, str]]:
+    """``(namespace, pod, container)`` of containers crash-looping or terminated with an error."""
+    out: list[tuple[str, str, str]] = []
+    for pod in pods:
+        meta = pod.get("metadata") or {}
+        status = pod.get("status") or {}
+        failed_pod = status.get("phase") == "Failed"
+        for cs in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
+            state = cs.get("state") or {}
+            waiting = state.get("waiting") or {}
+            term = state.get("terminated") or {}
+            last = (cs.get("lastState") or {}).get("terminated") or {}
+            crash = waiting.get("reason") == "CrashLoopBackOff"
+            errored = bool(term) and (term.get("exitCode") or 0) != 0
+            restarted_badly = bool(last) and (last.get("exitCode") or 0) != 0 and not cs.get("ready")
+            if crash or errored or restarted_badly or (failed_pod and term):
+                out.append(
+                    (str(meta.get("namespace", "")), str(meta.get("name", "")), str(cs.get("name", "")))
+                )
+    return out
+
+
+def _log_tails(kube: KubeSource, pods: list[Obj], extra: tuple[str, ...]) -> dict[str, list[str]]:
+    targets = _failing_containers(pods)[:MAX_LOG_TAILS]
+    if not targets:
+        return {}
+
+    def one(t: tuple[str, str, str]) -> tuple[str, list[str]]:
+        ns, pod, container = t
+        try:
+            lines = kube.pod_logs(ns, pod, container, tail_lines=LOG_TAIL_LINES)
+        except KubeError:
+            lines = []
+        return f"{ns}/{pod}/{container}", redact_lines(lines[-LOG_TAIL_LINES:], extra=extra)
+
+    with ThreadPoolExecutor(max_workers=len(targets), thread_name_prefix="status-logs") as pool:
+        return dict(pool.map(one, targets))
+
+
+def _seed_probe_exec(kube: KubeSource, pods: list[Obj]) -> SeedUsersProbe:
+    ns, name, container = SEED_POD
+    pod = next(
+        (
+            p
+            for p in pods
+            if (p.get("metadata") or {}).get("namespace") == ns and p["metadata"].get("name") == name
+        ),
+        None,
+    )
+    if pod is None:
+        return SeedUsersProbe(count=None, error=f"pod {ns}/{name} not found", source="exec")
+    running = next(
+        (
+            cs
+            for cs in (pod.get("status") or {}).get("containerStatuses") or []
+            if cs.get("name") == container and (cs.get("state") or {}).get("running") is not None
+        ),
+        None,
+    )
+    if running is None:
+        return SeedUsersProbe(
+            count=None, error=f"container {container} in {ns}/{name} is not running", source="exec"
+        )
+    try:
+        out, err, code = kube.exec(ns, name, container, list(SEED_COMMAND), timeout=SEED_PROBE_TIMEOUT)
+    except KubeError as exc:
+        return SeedUsersProbe(count=None, error=str(exc), source="exec")
+    text = out.strip()
+    if code not in (0, None) or not text.isdigit():
+        detail = (err.strip() or text or f"exit code {code}")[:300]
+        return SeedUsersProbe(count=None, error=f"seed query failed: {detail}", source="exec")
+    return SeedUsersProbe(count=int(text), error=None, source="exec")
+
+
+def _seed_probe_published(facts: dict[str, Any]) -> SeedUsersProbe | None:
+    seed = facts.get("seedUsers")
+    if isinstance(seed, dict) and isinstance(seed.get("count"), int):
+        return SeedUsersProbe(count=int(seed["count"]), error=None, source="published")
+    return None
+
+
+def login_probe(url: str | None) -> LoginProbe | None:
+    """GET the login URL once, short timeout, redirects not followed (status and Location kept)."""
+    if not url:
+        return None
+    import httpx
+
+    try:
+        with httpx.Client(follow_redirects=False, timeout=LOGIN_PROBE_TIMEOUT, verify=False) as c:
+            resp = c.get(url)
+    except httpx.HTTPError as exc:
+        return LoginProbe(
+            url=url, status_code=None, location=None, error=f"{type(exc).__name__}: {exc}"[:300]
+        )
+    return LoginProbe(
+        url=url, status_code=resp.status_code, location=resp.headers.get("location"), error=None
+    )
+
+
+def facts_from(configmaps: Obj | None) -> dict[str, Any]:
+    """``facts.json`` of ``appliance-system/appliance-facts`` (``{}`` when absent or malformed)."""
+    for cm in (configmaps or {}).get("items") or []:
+        meta = cm.get("metadata") or {}
+        if meta.get("namespace") == FACTS_NAMESPACE and meta.get("name") == FACTS_CONFIGMAP:
+            raw = (cm.get("data") or {}).get(FACTS_KEY)
+            try:
+                data = json.loads(raw) if raw else {}
+            except ValueError:
+                return {}
+            if not isinstance(data, dict):
+                return {}
+            current = data.get("currentPhase")
+            if isinstance(current, dict) and "bootstrap" not in data:
+                data["bootstrap"] = current
+            return data
+    return {}
+
+
+def collect(
+    kube: KubeSource | None, opts: CollectOptions, *, kube_error: str | None = None
+) -> ClusterSnapshot:
+    """One snapshot. ``kube`` None (with ``kube_error``) means no client could be built."""
+    started = time.monotonic()
+    base_requests = kube.requests if kube is not None else 0
+    resources: dict[str, Obj] = {}
+    unavailable: dict[str, str] = {}
+    errors: dict[str, KubeError] = {}
+
+    if kube is not None:
+
+        def one(key: str) -> tuple[str, Obj | KubeError]:
+            try:
+                return key, _list_one(kube, key)
+            except KubeError as exc:
+                return key, exc
+
+        with ThreadPoolExecutor(max_workers=len(RESOURCE_KEYS), thread_name_prefix="status-list") as pool:
+            for key, result in pool.map(one, RESOURCE_KEYS):
+                if isinstance(result, KubeError):
+                    errors[key] = result
+                else:
+                    resources[key] = result
+
+    reachable = kube is not None and (
+        bool(resources) or not all(isinstance(e, KubeUnreachable) for e in errors.values())
+    )
+    kube_reach = KubeReachability(reachable=reachable, error=None)
+    if not reachable:
+        first = next(iter(errors.values()), None)
+        kube_reach = KubeReachability(
+            reachable=False, error=str(first) if first else (kube_error or "no client")
+        )
+    else:
+        for key, exc in errors.items():
+            unavailable[key] = str(exc)
+
+    facts = dict(opts.release_facts)
+    facts.update(facts_from(resources.get("v1/configmaps")))
+
+    pod_logs: dict[str, list[str]] = {}
+    seed: SeedUsersProbe | None = _seed_probe_published(facts)
+    if reachable and kube is not None:
+        pods = list((resources.get("v1/pods") or {}).get("items") or [])
+        pod_logs = _log_tails(kube, pods, opts.redact_extra)
+        if opts.exec_seed_probe and "v1/pods" in resources:
+            probed = _seed_probe_exec(kube, pods)
+            if probed.count is not None or seed is None:
+                seed = probed
+
+    talos = TalosReachability(checked=False)
+    if not reachable and opts.talos_health is not None:
+        try:
+            health = opts.talos_health()
+            talos = TalosReachability(checked=True, reachable=health.reachable, error=health.error)
+        except Exception as exc:  # an adapter failing is state too
+            talos = TalosReachability(checked=True, reachable=False, error=str(exc)[:300])
+
+    probe_url = opts.login_url or opts.app_url
+    login = login_probe(probe_url)
+
+    requests = (kube.requests - base_requests) if kube is not None else 0
+    return ClusterSnapshot(
+        collected_at=_now(),
+        collection=CollectionInfo(
+            api_requests=requests, seconds=round(time.monotonic() - started, 4), unavailable=unavailable
+        ),
+        site=SiteInfo(
+            site_id=opts.site_id,
+            node_ip=opts.node_ip,
+            app_url=opts.app_url,
+            status_url=opts.status_url,
+            release_version=opts.release_version or _str_or_none(facts.get("releaseVersion")),
+        ),
+        reachability=Reachability(kubernetes=kube_reach, talos=talos),
+        resources=resources,
+        pod_logs=pod_logs,
+        probes=Probes(login=login, seed_users=seed),
+        release_facts=facts,
+    )
+
+
+def _str_or_none(v: Any) -> str | None:
+    return str(v) if v else None
