@@ -1226,7 +1226,8 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ApiError(
                     400,
                     "BadRequest",
-                    f'container "{container}" in pod "{name}" is waiting to start: {waiting}',
+                    f'container "{container}" in pod "{name}" is waiting to start: '
+                    + _WAITING_WORDS.get(waiting, waiting),
                 )
             lines = []
         tail = _qs_int(query, "tailLines")
@@ -1406,6 +1407,13 @@ def _group_res(rt: ResourceType) -> str:
 
 def _is_dry_run(query: dict[str, list[str]]) -> bool:
     return "All" in (query.get("dryRun") or [])
+
+
+# the kubelet's wording for the common pending failures (validateContainerLogStatus)
+_WAITING_WORDS = {
+    "ErrImagePull": "image can't be pulled",
+    "ImagePullBackOff": "trying and failing to pull image",
+}
 
 
 def _waiting_reason(pod: Obj, container: str) -> str | None:

@@ -72,6 +72,12 @@ def test_log_previous_container_instance(store: Store, core: Any) -> None:
         ("multi", {"container": "zzz"}, 400, "container zzz is not valid for pod multi"),
         ("waiting", {}, 400, 'container "app" in pod "waiting" is waiting to start: ContainerCreating'),
         ("absent", {}, 404, 'pods "absent" not found'),
+        (
+            "pulling",
+            {},
+            400,
+            'container "app" in pod "pulling" is waiting to start: trying and failing to pull image',
+        ),
     ],
 )
 def test_log_errors_use_real_wording(
@@ -79,6 +85,7 @@ def test_log_errors_use_real_wording(
 ) -> None:
     _pod(store, "multi", ["a", "b"])
     _pod(store, "waiting", ["app"], phase="Pending", waiting="ContainerCreating")
+    _pod(store, "pulling", ["app"], phase="Pending", waiting="ImagePullBackOff")
     with pytest.raises(ApiException) as exc:
         core.read_namespaced_pod_log(name, "alga", **kwargs)
     assert exc.value.status == code
