@@ -530,6 +530,12 @@ def apply(
     config = _owned_view(applied, status_only)
     new_leaves = dict(leaf_paths(config))
     entries = _entries(cur)
+    if not entries and not status_only:
+        # like the real server: an object nobody manages yet (here: written by a controller straight
+        # into the store) has its existing fields owned by "before-first-apply"
+        existing = {p for p, _ in leaf_paths(_owned_view(cur, False))}
+        if existing:
+            entries = [_entry("before-first-apply", "Update", api_version, existing, None)]
     conflicts: dict[tuple[str, str], list[Path]] = {}
     for e in entries:
         if (e.get("manager"), e.get("operation"), e.get("subresource")) == (manager, "Apply", subresource):

@@ -646,7 +646,6 @@ class _Handler(BaseHTTPRequestHandler):
         return None
 
     def _collection(self, route: _Route, method: str, query: dict[str, list[str]]) -> None:
-        rt = route.rt
         if method in ("GET", "HEAD"):
             if _qs_bool(query, "watch"):
                 self._watch(route, query)
@@ -660,7 +659,6 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(
                 405, "MethodNotAllowed", "the server does not allow this method on the requested resource", {}
             )
-        del rt
 
     def _item(self, route: _Route, method: str, query: dict[str, list[str]]) -> None:
         rt, name = route.rt, str(route.name)

@@ -186,3 +186,17 @@ def test_apply_keyed_lists_use_merge_keys_in_paths() -> None:
     with pytest.raises(ApplyConflict) as exc:
         api_patch.apply(obj, dep2, "two", False, "apps/v1")
     assert exc.value.message.endswith('.spec.template.spec.containers[name="app"].image')
+
+
+def test_first_apply_to_an_unmanaged_object_conflicts_with_before_first_apply() -> None:
+    unmanaged = _cm({"a": "1", "b": "1"})
+    with pytest.raises(ApplyConflict) as exc:
+        api_patch.apply(unmanaged, _cm({"a": "2"}), "appliance", False, "v1")
+    assert (
+        exc.value.message
+        == 'Apply failed with 1 conflict: conflict with "before-first-apply" using v1: .data.a'
+    )
+    same = api_patch.apply(unmanaged, _cm({"a": "1"}), "appliance", False, "v1")
+    assert set(_owners(same)) == {("before-first-apply", "Update"), ("appliance", "Apply")}
+    forced = api_patch.apply(unmanaged, _cm({"a": "2"}), "appliance", True, "v1")
+    assert forced["data"] == {"a": "2", "b": "1"}
