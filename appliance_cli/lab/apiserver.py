@@ -33,6 +33,7 @@ import yaml
 
 from appliance_cli.lab import api_discovery as disc
 from appliance_cli.lab import api_patch, api_tables
+from appliance_cli.lab.api_defaults import apply_create_defaults
 from appliance_cli.lab.api_faults import Fault, FaultConfig, FaultInjector
 from appliance_cli.lab.api_selectors import BadRequest, combine, field_matcher, label_matcher
 from appliance_cli.lab.api_tls import ServingCert, make_serving_cert
@@ -1470,25 +1471,14 @@ def validate_name(rt: ResourceType, obj: Obj) -> None:
 
 
 def prepare_create(rt: ResourceType, obj: Obj) -> None:
-    """Defaults the real API server fills in on create."""
+    """What the real API server does to an object on create: system fields reset, defaults filled."""
     meta = obj.setdefault("metadata", {})
     for k in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "generation"):
         meta.pop(k, None)
     if disc.has_status_subresource(rt):
         # like the real strategies: status is not writable on create (controllers fill it in)
         obj.pop("status", None)
-    if rt.kind == "Namespace":
-        name = meta.get("name", "")
-        meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = name
-        obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
-        obj["status"] = {"phase": "Active"}
-    elif rt.kind == "Secret":
-        obj.setdefault("type", "Opaque")
-        for k, v in list((obj.pop("stringData", None) or {}).items()):
-            obj.setdefault("data", {})[k] = base64.b64encode(str(v).encode()).decode()
-    elif rt.kind == "Pod":
-        obj.setdefault("status", {}).setdefault("phase", "Pending")
-        obj["status"].setdefault("qosClass", "BestEffort")
+    apply_create_defaults(rt, obj)
 
 
 def collect_dependents(store: Store, owner: Obj) -> None:

@@ -315,3 +315,23 @@ def test_delete_collection_by_label(core: Any) -> None:
         core.create_namespaced_config_map("alga", {"metadata": {"name": name, "labels": {"app": app}}})
     core.delete_collection_namespaced_config_map("alga", label_selector="app=web")
     assert [c.metadata.name for c in core.list_namespaced_config_map("alga").items] == ["c"]
+
+
+def test_create_fills_in_the_real_defaults(core: Any, apps: Any) -> None:
+    dep = apps.create_namespaced_deployment("kube-system", _deployment())
+    assert dep.spec.replicas == 1 and dep.spec.strategy.type == "RollingUpdate"
+    c = dep.spec.template.spec.containers[0]
+    assert (c.image_pull_policy, dep.spec.template.spec.restart_policy) == ("IfNotPresent", "Always")
+    svc = core.create_namespaced_service(
+        "alga", {"metadata": {"name": "web"}, "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}
+    )
+    assert svc.spec.type == "ClusterIP" and svc.spec.cluster_ip.startswith("10.")
+    assert (svc.spec.ports[0].protocol, svc.spec.ports[0].target_port) == ("TCP", 80)
+    pvc = core.create_namespaced_persistent_volume_claim(
+        "alga",
+        {
+            "metadata": {"name": "data"},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+        },
+    )
+    assert pvc.status.phase == "Pending" and pvc.spec.volume_mode == "Filesystem"
