@@ -60,6 +60,8 @@ class Adapters:
     lab_info: Callable[[Site], dict[str, Any]]
     # the release image preflight (None: skipped, e.g. the lab has no registry)
     image_check: Callable[[BootstrapContext], ReleaseCheck | None]
+    # GET <status url>/healthz once: (answered 200, what was seen)
+    healthz: Callable[[str], tuple[bool, str]]
 
 
 def default_adapters() -> Adapters:
@@ -94,6 +96,7 @@ def default_adapters() -> Adapters:
 
         return factory.lab_info(site) or {}
 
+    from appliance_cli.bootstrap.phases.p2_status import healthz_probe
     from appliance_cli.bootstrap.phases.p3_core import default_image_check
     from appliance_cli.bootstrap.waits import live_status
 
@@ -105,6 +108,7 @@ def default_adapters() -> Adapters:
         is_lab=is_lab,
         lab_info=lab_info,
         image_check=default_image_check,
+        healthz=healthz_probe,
     )
 
 

@@ -121,14 +121,15 @@ def dhcp_config(interface: str) -> Doc:
 
 
 def static_link_config(interface: str, address: str, gateway: str) -> Doc:
-    default = "::/0" if ipaddress.ip_address(gateway).version == 6 else "0.0.0.0/0"
+    # No destination: Talos makes it the default route of the gateway's address family.
+    ipaddress.ip_address(gateway)
     return {
         "apiVersion": CONFIG_API,
         "kind": "LinkConfig",
         "name": interface,
         "up": True,
         "addresses": [{"address": address}],
-        "routes": [{"destination": default, "gateway": gateway}],
+        "routes": [{"gateway": gateway}],
     }
 
 

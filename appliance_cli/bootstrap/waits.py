@@ -107,6 +107,8 @@ def wait_until(
     while True:
         try:
             last = check()
+        except (BlockerFound, WaitTimeout):
+            raise
         except ApplianceError as exc:  # a transient API error is something seen, not the end
             last = Seen(False, f"error: {exc.message}")
         if last.pull is not None:

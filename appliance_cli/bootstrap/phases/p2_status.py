@@ -60,14 +60,14 @@ def resolve_token(ctx: BootstrapContext) -> tuple[str, str]:
     return str(token), "generated"
 
 
-def healthz(url: str) -> Seen:
+def healthz_probe(url: str) -> tuple[bool, str]:
     import httpx
 
     try:
         r = httpx.get(f"{url.rstrip('/')}/healthz", timeout=3.0)
     except httpx.HTTPError as exc:
-        return Seen(False, f"{url}/healthz: {exc.__class__.__name__}")
-    return Seen(r.status_code == 200, f"{url}/healthz answered {r.status_code}")
+        return False, f"{url}/healthz: {exc.__class__.__name__}"
+    return r.status_code == 200, f"{url}/healthz answered {r.status_code}"
 
 
 class StatusService(PhaseBase):
@@ -124,7 +124,7 @@ class StatusService(PhaseBase):
                 lambda: wait_until(
                     ctx,
                     "status page /healthz",
-                    lambda: healthz(url),
+                    lambda: Seen(*ctx.adapters.healthz(url)),
                     bound_seconds=HEALTHZ_BOUND,
                     interval=2.0,
                     classify=False,

@@ -34,7 +34,7 @@ class Health(PhaseBase):
                 "info",
                 rollup=doc.rollup.state,
                 nextAction=doc.rollup.next_action,
-                tiers={k: v.ready for k, v in doc.tiers.model_dump().items()},
+                tiers={k: v["ready"] for k, v in doc.tiers.model_dump(by_alias=True).items()},
             )
             if a.applied:  # a verification-only run changes nothing, not even the facts
                 publish_facts(ctx, "final", doc.rollup.state)

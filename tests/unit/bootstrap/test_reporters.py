@@ -1,0 +1,121 @@
+"""The three renderings of the same events: plain lines, JSON lines, the live view state."""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stdout
+
+from appliance_cli import console
+from appliance_cli.bootstrap import reporters
+from appliance_cli.progress import ProgressEvent
+
+START = ProgressEvent(3, "Core", "Core", "start", {"scope": "phase"})
+STEP = ProgressEvent(3, "Core", "alga-core Kustomization", "progress")
+WAIT = ProgressEvent(
+    3,
+    "Core",
+    "core ready",
+    "waiting",
+    {
+        "lastSaw": "core: progressing db 0/1",
+        "elapsedSeconds": 12.0,
+        "boundSeconds": 1800.0,
+        "activePull": {
+            "image": "ghcr.io/nine-minds/alga-psa-ee:979e2079",
+            "elapsedSeconds": 41,
+            "estimatedSize": "~1.8 GB",
+        },
+    },
+)
+WARN = ProgressEvent(4, "Background", "background: image_tag_not_found workflow-worker", "warning")
+DONE = ProgressEvent(3, "Core", "Core", "done", {"scope": "phase", "seconds": 95.2})
+FAIL = ProgressEvent(1, "Platform", "Platform", "failed", {"scope": "phase", "reason": "x"})
+
+
+def test_plain_lines_have_phase_markers() -> None:
+    assert reporters.plain_line(START) == "[phase 3/5] Core: started"
+    assert reporters.plain_line(STEP) == "[phase 3/5] Core: alga-core Kustomization"
+    wait = reporters.plain_line(WAIT)
+    assert wait.startswith(
+        "[phase 3/5] Core: waiting for core ready (last saw: core: progressing db 0/1; 12s/1800s"
+    )
+    assert "pulling ghcr.io/nine-minds/alga-psa-ee:979e2079 for 41s" in wait
+    assert (
+        reporters.plain_line(WARN)
+        == "[phase 4/5] Background: ⚠ background: image_tag_not_found workflow-worker"
+    )
+    assert reporters.plain_line(DONE) == "[phase 3/5] Core: done in 95.2s"
+
+
+def test_plain_reporter_prints_a_repeated_wait_only_once() -> None:
+    out = io.StringIO()
+    console.reset()
+    with redirect_stdout(out):
+        rep = reporters.PlainReporter()
+        for _ in range(5):
+            rep.emit(WAIT)
+        rep.emit(STEP)
+    console.reset()
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2
+
+
+def test_json_lines_are_one_object_per_event() -> None:
+    obj = json.loads(reporters.json_line(WAIT))
+    assert obj["phase"] == 3 and obj["step"] == "core ready" and obj["state"] == "waiting"
+    assert obj["timestamp"].endswith("Z")
+    assert obj["details"]["lastSaw"] == "core: progressing db 0/1"
+
+
+def test_live_view_shows_markers_wait_and_active_pull() -> None:
+    state = reporters.LiveState()
+    for e in (
+        ProgressEvent(0, "Talos host", "Talos host", "done", {"scope": "phase", "seconds": 3.0}),
+        FAIL,
+        START,
+        STEP,
+        WAIT,
+    ):
+        state.update(e)
+    lines = state.lines()
+    assert lines[0].startswith("✓ phase 0/5 Talos host (3s)")
+    assert lines[1].startswith("✗ phase 1/5 Platform")
+    assert lines[2].startswith("▸ phase 3/5 Core") and "core ready" in lines[2]
+    assert "  waiting for core ready (12s of 1800s)" in lines
+    assert "  last saw: core: progressing db 0/1" in lines
+    assert any(
+        line.startswith("  pulling ghcr.io/nine-minds/alga-psa-ee:979e2079 for 41s (~1.8 GB)")
+        for line in lines
+    )
+
+
+def test_live_view_marks_a_phase_with_warnings() -> None:
+    state = reporters.LiveState()
+    state.update(ProgressEvent(4, "Background", "Background", "start", {"scope": "phase"}))
+    state.update(WARN)
+    state.update(ProgressEvent(4, "Background", "Background", "done", {"scope": "phase", "seconds": 1.0}))
+    assert state.lines()[0].startswith("⚠ phase 4/5 Background")
+    assert any("image_tag_not_found" in m for m in state.messages)
+
+
+def test_rich_reporter_renders_without_a_terminal() -> None:
+    console.reset()
+    err = io.StringIO()
+    from contextlib import redirect_stderr
+
+    with redirect_stderr(err):
+        rep = reporters.RichReporter()
+        for e in (START, STEP, WAIT, WARN, DONE):
+            rep.emit(e)
+        rep.close()
+    console.reset()
+    text = err.getvalue()
+    assert "phase 3/5 Core" in text
+    assert "image_tag_not_found" in text
+
+
+def test_make_reporter_picks_by_mode() -> None:
+    assert isinstance(reporters.make_reporter("json"), reporters.JsonReporter)
+    assert isinstance(reporters.make_reporter("plain"), reporters.PlainReporter)
+    assert isinstance(reporters.make_reporter(None), reporters.PlainReporter)  # not a TTY under pytest
