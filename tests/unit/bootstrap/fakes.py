@@ -24,6 +24,7 @@ from appliance_cli.site import Site
 from appliance_cli.status.model import StatusDocument
 
 Obj = dict[str, Any]
+COREFILE = ".:53 {\n    errors\n    forward . /etc/resolv.conf {\n       max_concurrent 1000\n    }\n    cache 30\n}\n"
 
 
 def _key(key: str, ns: str | None, name: str) -> tuple[str, str, str]:
@@ -55,9 +56,7 @@ class FakeCluster:
                 "apiVersion": "v1",
                 "kind": "ConfigMap",
                 "metadata": {"name": "coredns", "namespace": "kube-system"},
-                "data": {
-                    "Corefile": ".:53 {\n    errors\n    forward . /etc/resolv.conf {\n       max_concurrent 1000\n    }\n    cache 30\n}\n"
-                },
+                "data": {"Corefile": COREFILE},
             }
         )
         self.put(
