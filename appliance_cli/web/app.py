@@ -1,0 +1,234 @@
+"""The status service's routes (FastAPI).
+
+Public: ``GET /healthz`` (says "ok", nothing else), the login form (``GET``/``POST /login``)
+and the static assets it needs. Everything else needs a session cookie (from the login
+form) or ``Authorization: Bearer <token>``: pages redirect to the login form, APIs answer
+401. Every answer carries the security headers; authenticated answers are ``no-store``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import string
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+# This module is imported only when the service starts (never at CLI start-up), so the web
+# framework is imported at the top: FastAPI reads the route signatures' annotations.
+from fastapi import FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+
+from appliance_cli.status.model import status_json_schema
+from appliance_cli.web.auth import QUERY_TOKEN_KEYS, SESSION_COOKIE, Authenticator
+from appliance_cli.web.state import StatusState
+
+WEB_DIR = Path(__file__).resolve().parent
+TEMPLATES = WEB_DIR / "templates"
+STATIC = WEB_DIR / "static"
+
+access_log = logging.getLogger("appliance_cli.web.access")
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+PUBLIC_PATHS = frozenset({"/healthz", "/login"})
+MAX_FORM_BYTES = 4096
+
+
+def _template(name: str) -> string.Template:
+    return string.Template((TEMPLATES / name).read_text())
+
+
+def _client_key(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _query_has_token(request: Request) -> bool:
+    return any(k.lower() in QUERY_TOKEN_KEYS for k in request.query_params)
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return origin is None
+    return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+def create_app(state: StatusState, auth: Authenticator) -> FastAPI:
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, title="Alga PSA appliance status")
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    login_tpl = _template("login.html")
+    overview_html = (TEMPLATES / "overview.html").read_text()
+    diagnostics_html = (TEMPLATES / "diagnostics.html").read_text()
+    schema_json = JSONResponse(status_json_schema()).body
+
+    def unauthorized(request: Request, detail: str = "authentication required") -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": detail}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        return RedirectResponse("/login", status_code=303)
+
+    def too_many(seconds: float) -> Response:
+        wait = max(1, int(seconds + 0.999))
+        return JSONResponse(
+            {"detail": "too many failed attempts; try again later"},
+            status_code=429,
+            headers={"Retry-After": str(wait)},
+        )
+
+    def login_page(error: str = "", status_code: int = 200) -> Response:
+        block = f'<p class="error" role="alert" id="login-error">{html.escape(error)}</p>' if error else ""
+        return HTMLResponse(login_tpl.safe_substitute(error_block=block), status_code=status_code)
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next: Any) -> Response:
+        path = request.url.path
+        response: Response
+        if _query_has_token(request):
+            # never accept a token in a URL, right or wrong
+            response = JSONResponse(
+                {"detail": "credentials in the query string are not accepted"}, status_code=401
+            )
+        elif path in PUBLIC_PATHS or path.startswith("/static/"):
+            response = await call_next(request)
+        else:
+            client = _client_key(request)
+            header = request.headers.get("authorization", "")
+            locked = auth.locked_for(client)
+            if header:
+                scheme, _, given = header.partition(" ")
+                if locked:
+                    response = too_many(locked)
+                elif scheme.lower() == "bearer" and auth.token_ok(given.strip()):
+                    auth.record_success(client)
+                    response = await call_next(request)
+                else:
+                    delay = auth.record_failure(client)
+                    if delay:
+                        await asyncio.sleep(delay)
+                    locked = auth.locked_for(client)
+                    response = too_many(locked) if locked else unauthorized(request, "invalid token")
+            elif auth.session_ok(request.cookies.get(SESSION_COOKIE)):
+                response = await call_next(request)
+            else:
+                response = unauthorized(request)
+        for k, v in SECURITY_HEADERS.items():
+            response.headers.setdefault(k, v)
+        if not path.startswith("/static/"):
+            response.headers["Cache-Control"] = "no-store"
+        access_log.info("%s %s %s", request.method, path, response.status_code)
+        return response
+
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        return PlainTextResponse("ok")
+
+    @app.get("/login")
+    async def login_form(request: Request) -> Response:
+        if auth.session_ok(request.cookies.get(SESSION_COOKIE)):
+            return RedirectResponse("/", status_code=303)
+        return login_page()
+
+    @app.post("/login")
+    async def login_submit(request: Request) -> Response:
+        client = _client_key(request)
+        if not _same_origin(request):
+            return login_page("This form must be sent from this page.", 403)
+        locked = auth.locked_for(client)
+        if locked:
+            minutes = max(1, int(locked // 60 + 1))
+            page = login_page(f"Too many failed attempts. Try again in {minutes} minute(s).", 429)
+            page.headers["Retry-After"] = str(int(locked) + 1)
+            return page
+        body = await request.body()
+        if len(body) > MAX_FORM_BYTES:
+            return login_page("The form is too large.", 413)
+        form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+        given = (form.get("token") or [""])[0].strip()
+        if auth.token_ok(given):
+            auth.record_success(client)
+            resp = RedirectResponse("/", status_code=303)
+            resp.set_cookie(
+                SESSION_COOKIE,
+                auth.new_session(),
+                httponly=True,
+                samesite="strict",
+                secure=request.url.scheme == "https",
+                path="/",
+                max_age=int(auth.config.session_seconds),
+            )
+            return resp
+        delay = auth.record_failure(client)
+        if delay:
+            await asyncio.sleep(delay)
+        if auth.locked_for(client):
+            return login_page("Too many failed attempts. Try again later.", 429)
+        return login_page("That token is not right. Check the token bootstrap printed.", 401)
+
+    @app.post("/logout")
+    async def logout(request: Request) -> Response:
+        if not _same_origin(request):
+            return PlainTextResponse("cross-origin request refused", status_code=403)
+        auth.end_session(request.cookies.get(SESSION_COOKIE))
+        resp = RedirectResponse("/login", status_code=303)
+        resp.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+        return resp
+
+    @app.get("/")
+    async def overview() -> Response:
+        return HTMLResponse(overview_html)
+
+    @app.get("/diagnostics")
+    async def diagnostics_page() -> Response:
+        return HTMLResponse(diagnostics_html)
+
+    def not_ready() -> Response:
+        v = state.view()
+        return JSONResponse(
+            {"detail": "the first status collection has not finished yet", "lastError": v.last_error},
+            status_code=503,
+            headers={"Retry-After": str(max(1, int(state.interval)))},
+        )
+
+    @app.get("/api/status")
+    async def api_status() -> Response:
+        v = state.view()
+        if v.current is None:
+            return not_ready()
+        fresh = v.freshness()
+        headers = {
+            "X-Status-Collected-At": str(fresh["collectedAt"]),
+            "X-Status-Age-Seconds": str(fresh["ageSeconds"]),
+            "X-Status-Stale": "true" if fresh["stale"] else "false",
+        }
+        if v.last_error:
+            headers["X-Status-Last-Error"] = (
+                v.last_error.encode("ascii", "replace").decode()[:200].replace("\n", " ")
+            )
+        return Response(v.current.status_json, media_type="application/json", headers=headers)
+
+    @app.get("/api/diagnostics")
+    async def api_diagnostics() -> Response:
+        body = state.diagnostics_json()
+        if body is None:
+            return not_ready()
+        return Response(body, media_type="application/json")
+
+    @app.get("/api/status/schema")
+    async def api_schema() -> Response:
+        return Response(schema_json, media_type="application/json")
+
+    return app

@@ -1,0 +1,168 @@
+"""Authentication of the status service.
+
+* The admin signs in once through the login form with the status token; the service then
+  sets a random session id (never the token) in an ``HttpOnly``, ``SameSite=Strict``
+  cookie. Sessions live in memory and end at logout, expiry or restart.
+* API clients may send ``Authorization: Bearer <token>`` instead.
+* A token in a query string is never accepted (answer 401), even when it is right: URLs
+  end up in logs, histories and ``Referer`` headers.
+* Tokens are compared with ``hmac.compare_digest``; they are never logged.
+* Failed attempts are counted per client address: after ``slow_after`` failures each
+  answer is delayed, after ``max_failures`` the client is refused with 429 (even with the
+  right token) until ``lockout_seconds`` have passed.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from appliance_cli.errors import UsageError
+
+SESSION_COOKIE = "alga_status_session"
+QUERY_TOKEN_KEYS = frozenset({"token", "access_token", "auth", "bearer", "apikey", "api_key", "key"})
+TOKEN_ENV = "ALGA_STATUS_TOKEN"
+TOKEN_FILE_ENV = "ALGA_STATUS_TOKEN_FILE"
+IN_CLUSTER_TOKEN_FILE = Path("/var/run/secrets/alga-status/token")
+MIN_TOKEN_LENGTH = 16
+
+
+@dataclass
+class AuthConfig:
+    session_seconds: float = 12 * 3600
+    slow_after: int = 3
+    max_failures: int = 10
+    delay_step_seconds: float = 0.25
+    max_delay_seconds: float = 2.0
+    window_seconds: float = 300.0
+    lockout_seconds: float = 300.0
+
+
+@dataclass
+class _Failures:
+    count: int = 0
+    first: float = 0.0
+    locked_until: float = 0.0
+
+
+@dataclass
+class Authenticator:
+    token: str
+    config: AuthConfig = field(default_factory=AuthConfig)
+    _sessions: dict[str, float] = field(default_factory=dict)
+    _failures: dict[str, _Failures] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # -- tokens --------------------------------------------------------------------------------
+    def token_ok(self, given: str | None) -> bool:
+        if not given:
+            return False
+        return hmac.compare_digest(given.encode("utf-8", "replace"), self.token.encode())
+
+    # -- sessions ------------------------------------------------------------------------------
+    def new_session(self) -> str:
+        sid = secrets.token_urlsafe(32)
+        now = time.monotonic()
+        with self._lock:
+            self._sessions = {k: v for k, v in self._sessions.items() if v > now}
+            self._sessions[sid] = now + self.config.session_seconds
+        return sid
+
+    def session_ok(self, sid: str | None) -> bool:
+        if not sid:
+            return False
+        now = time.monotonic()
+        with self._lock:
+            for known, expiry in self._sessions.items():
+                if hmac.compare_digest(known.encode(), sid.encode("utf-8", "replace")):
+                    return expiry > now
+        return False
+
+    def end_session(self, sid: str | None) -> None:
+        if not sid:
+            return
+        with self._lock:
+            self._sessions.pop(sid, None)
+
+    # -- brute force ---------------------------------------------------------------------------
+    def locked_for(self, client: str) -> float:
+        """Seconds this client is still refused (0 when it is not)."""
+        now = time.monotonic()
+        with self._lock:
+            f = self._failures.get(client)
+            if f is None:
+                return 0.0
+            return max(0.0, f.locked_until - now)
+
+    def record_failure(self, client: str) -> float:
+        """Count a failure; return the delay to apply before answering."""
+        now = time.monotonic()
+        cfg = self.config
+        with self._lock:
+            f = self._failures.get(client)
+            if f is None or (now - f.first > cfg.window_seconds and f.locked_until <= now):
+                f = _Failures(count=0, first=now)
+                self._failures[client] = f
+            f.count += 1
+            if f.count >= cfg.max_failures:
+                f.locked_until = now + cfg.lockout_seconds
+            over = f.count - cfg.slow_after
+        if over <= 0:
+            return 0.0
+        return min(cfg.max_delay_seconds, over * cfg.delay_step_seconds)
+
+    def record_success(self, client: str) -> None:
+        with self._lock:
+            f = self._failures.get(client)
+            if f is not None and f.locked_until <= time.monotonic():
+                self._failures.pop(client, None)
+
+
+def load_token(
+    *, token_file: Path | None = None, in_cluster: bool = False, site_token_file: Path | None = None
+) -> str:
+    """The status token: ``--token-file``, else ``$ALGA_STATUS_TOKEN`` (the Secret as env),
+    else ``$ALGA_STATUS_TOKEN_FILE`` or the mounted Secret file in-cluster, else the site's file.
+    """
+    candidates: list[tuple[Path, str]] = []
+    if token_file is not None:
+        candidates.append((token_file, "--token-file"))
+    else:
+        env = os.environ.get(TOKEN_ENV, "").strip()
+        if env:
+            return _checked(env, TOKEN_ENV)
+        env_file = os.environ.get(TOKEN_FILE_ENV)
+        if env_file:
+            candidates.append((Path(env_file), TOKEN_FILE_ENV))
+        elif in_cluster:
+            candidates.append((IN_CLUSTER_TOKEN_FILE, str(IN_CLUSTER_TOKEN_FILE)))
+        elif site_token_file is not None:
+            candidates.append((site_token_file, str(site_token_file)))
+    for path, param in candidates:
+        try:
+            return _checked(path.read_text().strip(), param)
+        except FileNotFoundError:
+            raise UsageError(
+                "status token file not found",
+                param=param,
+                hint="bootstrap writes it (phase 2), or pass --token-file",
+            ) from None
+        except OSError as exc:
+            raise UsageError(f"cannot read the status token: {exc.strerror or exc}", param=param) from None
+    raise UsageError(
+        "no status token: pass --token-file, set ALGA_STATUS_TOKEN, or run bootstrap first",
+        param="--token-file",
+    )
+
+
+def _checked(token: str, param: str) -> str:
+    if len(token) < MIN_TOKEN_LENGTH or any(ch.isspace() for ch in token):
+        raise UsageError(
+            f"the status token must be at least {MIN_TOKEN_LENGTH} characters without spaces", param=param
+        )
+    return token

@@ -1,0 +1,235 @@
+"""``StatusServer``: the status web service with its one collector loop.
+
+One loop per process collects and classifies every ``interval`` seconds and publishes the
+result to a shared ``StatusState``; requests only read that state. When a collection
+fails, the last good state stays published and the page says how old it is.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from appliance_cli.status.model import StatusDocument
+from appliance_cli.status.snapshot import ClusterSnapshot
+from appliance_cli.web.auth import AuthConfig, Authenticator
+from appliance_cli.web.state import StatusState
+
+if TYPE_CHECKING:
+    from appliance_cli.status.collect import CollectOptions, KubeSource
+
+log = logging.getLogger("appliance_cli.web.server")
+
+Collect = Callable[[], tuple[ClusterSnapshot, StatusDocument]]
+NODE_IP_ENV = "ALGA_NODE_IP"
+LOGIN_URL_ENV = "ALGA_LOGIN_URL"
+
+
+class LiveCollector:
+    """Collect + classify for the service: one reused Kubernetes client, no exec."""
+
+    def __init__(self, *, site_id: str, kubeconfig: Path | None, in_cluster: bool) -> None:
+        self.site_id = site_id
+        self.kubeconfig = kubeconfig
+        self.in_cluster = in_cluster
+        self._client: KubeSource | None = None
+        self._client_error: str | None = None
+        self._app_url: str | None = None
+
+    def _kube(self) -> KubeSource | None:
+        if self._client is None:
+            from appliance_cli.adapters.kube import KubeClient
+            from appliance_cli.errors import ApplianceError
+
+            try:
+                if self.in_cluster:
+                    self._client = KubeClient.in_cluster(timeout=5.0)
+                else:
+                    from appliance_cli.site import Site
+
+                    path = self.kubeconfig or Site.open(self.site_id).kubeconfig
+                    self._client = KubeClient.from_kubeconfig(path, timeout=5.0)
+                self._client_error = None
+            except ApplianceError as exc:
+                self._client_error = str(exc)
+        return self._client
+
+    def _options(self) -> CollectOptions:
+        from appliance_cli.status.collect import CollectOptions
+
+        if self.in_cluster:
+            node_ip = os.environ.get(NODE_IP_ENV) or None
+            login = (
+                os.environ.get(LOGIN_URL_ENV)
+                or self._app_url
+                or (f"http://{node_ip}:3000" if node_ip else None)
+            )
+            return CollectOptions(
+                site_id=self.site_id,
+                node_ip=node_ip,
+                app_url=self._app_url,
+                login_url=login,
+                status_url=f"http://{node_ip}:8080" if node_ip else None,
+                exec_seed_probe=False,
+            )
+        from appliance_cli.site import Site
+        from appliance_cli.status.live import site_options
+
+        return site_options(Site.open(self.site_id), exec_seed_probe=False)
+
+    def __call__(self) -> tuple[ClusterSnapshot, StatusDocument]:
+        from appliance_cli.status.collect import collect
+        from appliance_cli.status.live import classify_live
+
+        snap = collect(self._kube(), self._options(), kube_error=self._client_error)
+        if self.in_cluster and self._app_url is None:
+            for cm in snap.items("v1/configmaps"):
+                if (cm.get("metadata") or {}).get("name") == "appliance-release-selection":
+                    self._app_url = (cm.get("data") or {}).get("appUrl") or None
+        return snap, classify_live(snap)
+
+
+class CollectorLoop:
+    def __init__(self, collect: Collect, state: StatusState, interval: float) -> None:
+        self.collect = collect
+        self.state = state
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> None:
+        from appliance_cli.web.diagnostics import diagnostics
+
+        try:
+            snap, doc = self.collect()
+            self.state.publish(doc, diagnostics(snap, doc))
+        except Exception as exc:  # keep the last good state; say what went wrong
+            log.warning("status collection failed: %s", exc)
+            self.state.fail(f"{type(exc).__name__}: {exc}")
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            self.run_once()
+            self._stop.wait(max(0.05, self.interval - (time.monotonic() - started)))
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="status-collector", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+
+
+class StatusServer:
+    """The status service: uvicorn on ``host:port`` in a background thread plus the collector loop."""
+
+    def __init__(
+        self,
+        *,
+        kubeconfig: Path | None,
+        in_cluster: bool,
+        token: str,
+        host: str,
+        port: int,
+        site_id: str,
+        interval: float = 5.0,
+        collect: Collect | None = None,
+        auth_config: AuthConfig | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.site_id = site_id
+        self.state = StatusState(interval)
+        self.auth = Authenticator(token=token, config=auth_config or AuthConfig())
+        self.loop = CollectorLoop(
+            collect or LiveCollector(site_id=site_id, kubeconfig=kubeconfig, in_cluster=in_cluster),
+            self.state,
+            interval,
+        )
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def _uvicorn(self) -> Any:
+        import uvicorn
+
+        from appliance_cli.web.app import create_app
+
+        config = uvicorn.Config(
+            create_app(self.state, self.auth),
+            host=self.host,
+            port=self.port,
+            access_log=False,  # uvicorn's access log prints query strings; ours logs the path only
+            log_level="warning",
+            server_header=False,
+            lifespan="off",
+            timeout_graceful_shutdown=2,
+        )
+        return uvicorn.Server(config)
+
+    def start(self, *, timeout: float = 15.0) -> StatusServer:
+        """Start serving in a background thread; return once listening."""
+        import socket
+
+        server = self._uvicorn()
+        if self.port == 0:
+            sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, 0))
+            self.port = sock.getsockname()[1]
+            server.config.port = self.port
+            sockets = [sock]
+        else:
+            sockets = None
+        self._server = server
+        self.loop.start()
+        self._thread = threading.Thread(
+            target=server.run, kwargs={"sockets": sockets}, name=f"status-http:{self.port}", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not self._thread.is_alive():
+                self.loop.stop()
+                raise OSError(f"the status service could not listen on {self.host}:{self.port}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise TimeoutError(f"the status service did not start within {timeout:.0f}s")
+            time.sleep(0.01)
+        return self
+
+    def serve_forever(self) -> None:
+        """Run until Ctrl-C (``appliance serve-status``)."""
+        self.start()
+        try:
+            while self._thread is not None and self._thread.is_alive():
+                self._thread.join(timeout=0.5)
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.loop.stop()
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> StatusServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

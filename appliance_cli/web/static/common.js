@@ -1,0 +1,103 @@
+/* Shared helpers for the status pages: DOM building without innerHTML, polling, formatting. */
+"use strict";
+
+var Status = (function () {
+  var HEADLINES = {
+    installing: "Installing",
+    ready_to_log_in: "Ready to log in",
+    ready_with_background_issues: "Ready with background issues",
+    fully_healthy: "Fully healthy",
+    failed_action_required: "Action required"
+  };
+  var LOGIN_STATES = ["ready_to_log_in", "ready_with_background_issues", "fully_healthy"];
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    if (attrs) {
+      Object.keys(attrs).forEach(function (k) {
+        if (k === "text") { node.textContent = attrs[k]; }
+        else if (k === "class") { node.className = attrs[k]; }
+        else { node.setAttribute(k, attrs[k]); }
+      });
+    }
+    (children || []).forEach(function (c) {
+      node.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
+    });
+    return node;
+  }
+
+  function clear(node) { while (node.firstChild) { node.removeChild(node.firstChild); } }
+
+  function duration(seconds) {
+    if (seconds === null || seconds === undefined || isNaN(seconds)) { return ""; }
+    seconds = Math.max(0, Math.round(seconds));
+    var m = Math.floor(seconds / 60), s = seconds % 60, h = Math.floor(m / 60);
+    if (h) { return h + "h" + String(m % 60).padStart(2, "0") + "m"; }
+    return m ? m + "m" + String(s).padStart(2, "0") + "s" : s + "s";
+  }
+
+  function safeUrl(url) {
+    try {
+      var u = new URL(url, window.location.href);
+      return (u.protocol === "http:" || u.protocol === "https:") ? u.href : null;
+    } catch (e) { return null; }
+  }
+
+  function freshnessText(age, stale, lastError) {
+    var txt = age === null ? "" : "Updated " + duration(age) + " ago.";
+    if (lastError) { txt += " The last collection failed (" + lastError + "); showing the last good state."; }
+    else if (stale) { txt += " This state is old: the service has not collected for a while."; }
+    return txt;
+  }
+
+  function table(node, headers, rows) {
+    clear(node);
+    var thead = el("thead", null, [el("tr", null, headers.map(function (h) { return el("th", {text: h}); }))]);
+    var tbody = el("tbody");
+    rows.forEach(function (r) {
+      var tr = el("tr", r.cls ? {"class": r.cls} : null);
+      r.cells.forEach(function (c) { tr.appendChild(el("td", {text: c === null || c === undefined ? "" : String(c)})); });
+      tbody.appendChild(tr);
+    });
+    node.appendChild(thead);
+    node.appendChild(tbody);
+  }
+
+  function blockerItem(b, withEvidence) {
+    var li = el("li", {"class": "blocker sev-" + b.severity}, [
+      el("strong", {text: b.reason}),
+      el("div", {"class": "meta", text: b.component + " · " + b.code + (b.loginBlocking ? " · blocks login" : " · background")}),
+      el("div", {"class": "next", text: "Next: " + b.nextAction})
+    ]);
+    if (withEvidence && b.evidence && b.evidence.length) {
+      var ul = el("ul", {"class": "evidence"});
+      b.evidence.forEach(function (e) {
+        var where = [e.kind, e.namespace, e.name].filter(Boolean).join(" ");
+        ul.appendChild(el("li", {text: where + ": " + (e.reason ? e.reason + ": " : "") + e.message}));
+      });
+      li.appendChild(ul);
+    }
+    return li;
+  }
+
+  // Poll a JSON endpoint every `interval` ms; 401 goes back to the login form.
+  function poll(url, interval, onData, onWaiting, onError) {
+    function tick() {
+      fetch(url, {credentials: "same-origin", cache: "no-store", headers: {"Accept": "application/json"}})
+        .then(function (resp) {
+          if (resp.status === 401) { window.location.assign("/login"); return null; }
+          if (resp.status === 503) { onWaiting(); return null; }
+          if (!resp.ok) { throw new Error("HTTP " + resp.status); }
+          return resp.json().then(function (data) { onData(data, resp.headers); });
+        })
+        .catch(function (err) { onError(String(err)); })
+        .then(function () { window.setTimeout(tick, interval); });
+    }
+    tick();
+  }
+
+  return {
+    HEADLINES: HEADLINES, LOGIN_STATES: LOGIN_STATES, el: el, clear: clear, duration: duration,
+    safeUrl: safeUrl, freshnessText: freshnessText, table: table, blockerItem: blockerItem, poll: poll
+  };
+})();
