@@ -24,7 +24,10 @@ from appliance_cli.site import Site
 from appliance_cli.status.model import StatusDocument
 
 Obj = dict[str, Any]
-COREFILE = ".:53 {\n    errors\n    forward . /etc/resolv.conf {\n       max_concurrent 1000\n    }\n    cache 30\n}\n"
+COREFILE = (
+    ".:53 {\n    errors\n    forward . /etc/resolv.conf {\n       max_concurrent 1000\n    }\n"
+    "    cache 30\n}\n"
+)
 
 
 def _key(key: str, ns: str | None, name: str) -> tuple[str, str, str]:
