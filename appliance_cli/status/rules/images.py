@@ -6,7 +6,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from appliance_cli.catalog import Component
-from appliance_cli.status.index import SnapshotIndex, image_tag, key_of, same_repository
+from appliance_cli.status.index import (
+    SnapshotIndex,
+    image_tag,
+    iter_container_statuses,
+    key_of,
+    same_repository,
+)
 from appliance_cli.status.model import Evidence
 from appliance_cli.status.rules.registry import Finding, finding, rule, unowned_tier
 from appliance_cli.status.rules.signals import PullCause, pull_failures
@@ -188,6 +194,62 @@ def image_pull_interrupted(index: SnapshotIndex) -> list[Finding]:
     next_action="Reconcile the component's HelmRelease so it runs the release's image tag.",
 )
 def release_image_drift(index: SnapshotIndex) -> list[Finding]:
+    out = _tag_drift(index)
+    drifted = {f.component for f in out}
+    out += [f for f in _digest_drift(index) if f.component not in drifted]
+    return out
+
+
+def _preflight_digests(index: SnapshotIndex) -> dict[str, str]:
+    return {
+        str(c.get("component")): str(c["digest"])
+        for c in _preflight_checks(index)
+        if c.get("outcome") == "present" and c.get("digest")
+    }
+
+
+def _digest_drift(index: SnapshotIndex) -> list[Finding]:
+    """Same tag, other content: the running digest differs from the one the preflight resolved."""
+    digests = _preflight_digests(index)
+    out: list[Finding] = []
+    for comp in index.catalog.components:
+        want = index.release_image_for(comp)
+        resolved = digests.get(comp.name)
+        if want is None or resolved is None:
+            continue
+        for pod in index.pods_by_component.get(comp.name, []):
+            for cs in iter_container_statuses(pod):
+                image, image_id = cs.get("image", ""), cs.get("imageID", "")
+                if "@" not in image_id or not same_repository(image, want.repository):
+                    continue
+                if image_tag(image) != want.tag:
+                    continue
+                running = image_id.rsplit("@", 1)[1]
+                if running == resolved:
+                    continue
+                ns, name = key_of(pod)
+                out.append(
+                    finding(
+                        "release_image_drift",
+                        component=comp,
+                        login_blocking=False,
+                        reason=f"{comp.name} runs {want.reference} at {running[:19]}…, but the release "
+                        f"preflight resolved that tag to {resolved[:19]}… (the tag was re-pushed)",
+                        evidence=[
+                            Evidence(
+                                kind="Pod",
+                                namespace=ns,
+                                name=name,
+                                message=f"container {cs.get('name')} imageID {image_id}; preflight digest "
+                                f"{resolved}",
+                            )
+                        ],
+                    )
+                )
+    return out
+
+
+def _tag_drift(index: SnapshotIndex) -> list[Finding]:
     out: list[Finding] = []
     for comp in index.catalog.components:
         want = index.release_image_for(comp)

@@ -22,7 +22,8 @@ from appliance_cli.status.readiness import IMAGE_PULL_WAITING_REASONS
 
 # Resolver failures as Go's net package words them (Flux sources, containerd, apps).
 DNS_PATTERNS: tuple[re.Pattern[str], ...] = (
-    re.compile(r"lookup \S+ on \S+: (?:server misbehaving|no such host|i/o timeout)"),
+    # Go's resolver: "lookup <host> on <server>:53: <cause>" (misbehaving, refused, timeout, ...).
+    re.compile(r"lookup \S+ on \S+:53: "),
     re.compile(r"lookup \S+: (?:no such host|server misbehaving|Temporary failure in name resolution)"),
     re.compile(r"read udp \S+->\S+:53: i/o timeout"),
     re.compile(r"dial udp \S+:53: connect: connection refused"),

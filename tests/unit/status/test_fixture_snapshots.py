@@ -1,85 +1,96 @@
-"""The example snapshots under tests/fixtures/snapshots classify as their names say."""
+"""The recorded fixtures (tests/fixtures) classify as their expectations say.
+
+Scenario snapshots: ``snapshots/<scenario>.json`` against ``snapshots/expectations.json``.
+Object fixtures: ``objects/<code>/{positive,negative}-*.json`` against their ``expect``.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
 
-from appliance_cli.status.classify import login_available
+from appliance_cli.status.classify import classify, login_available
 from appliance_cli.status.offline import classify_snapshot_file
 from appliance_cli.status.rules import registered
 from tests.cli_runner import invoke
+from tests.fixtures.objects_loader import ObjectFixture, object_fixtures
 
 REPO = Path(__file__).resolve().parents[3]
 SNAPSHOTS = REPO / "tests" / "fixtures" / "snapshots"
 SCHEMA = json.loads((REPO / "schemas" / "status.schema.json").read_text())
-
-# name: (rollup state, (code, component) of the top blocker or None)
-EXPECTED: dict[str, tuple[str, tuple[str, str] | None]] = {
-    "healthy": ("fully_healthy", None),
-    "missing-background-tag": ("ready_with_background_issues", ("image_tag_not_found", "workflow-worker")),
-    "core-image-pulling": ("installing", None),
-    "core-image-missing": ("failed_action_required", ("image_tag_not_found", "alga-core")),
-    "db-subpath-helm-timeout": ("failed_action_required", ("storage_pvc_subpath_failed", "db")),
-    "bootstrap-job-failed": ("failed_action_required", ("bootstrap_job_failed", "alga-core")),
-    "kube-unreachable-talos-ok": ("failed_action_required", ("kubernetes_api_unreachable", "kubernetes")),
-    "stale-events": ("fully_healthy", None),
-}
-CODES = {r.spec.code for r in registered()}
+EXPECTATIONS: dict[str, dict[str, Any]] = json.loads((SNAPSHOTS / "expectations.json").read_text())
+OBJECTS = object_fixtures()
 
 
-def _path(name: str) -> Path:
-    path = SNAPSHOTS / f"{name}.json"
-    if not path.is_file():
-        pytest.skip(f"example snapshot {path.name} not present")
-    return path
-
-
-@pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_example_snapshot_rollup_and_top_blocker(name: str) -> None:
-    state, top = EXPECTED[name]
-    doc = classify_snapshot_file(_path(name))
-    assert doc.rollup.state == state, [(b.code, b.component) for b in doc.top_blockers]
-    if top is None:
-        assert doc.top_blockers == []
+@pytest.mark.parametrize("name", sorted(EXPECTATIONS))
+def test_scenario_snapshot_rollup_top_blocker_and_order(name: str) -> None:
+    want = EXPECTATIONS[name]
+    doc = classify_snapshot_file(SNAPSHOTS / f"{name}.json")
+    found = [(b.code, b.component) for b in doc.top_blockers]
+    assert doc.rollup.state == want["rollup"], found
+    if want["topBlocker"] is None:
+        assert found == []
     else:
-        assert (doc.top_blockers[0].code, doc.top_blockers[0].component) == top
+        assert found[0] == (want["topBlocker"], want["component"]), found
+    order = want.get("blockerOrder")
+    if order:
+        codes = [c for c, _ in found]
+        assert all(c in codes for c in order), codes
+        assert [codes.index(c) for c in order] == sorted(codes.index(c) for c in order)
+    op = want.get("activeOperation")
+    if op:
+        got = [o.model_dump(by_alias=True) for o in doc.active_operations]
+        assert any(all(g.get(k) == v for k, v in op.items()) for g in got), got
 
 
-def test_core_image_pulling_snapshot_reports_the_pull_as_an_active_operation() -> None:
-    doc = classify_snapshot_file(_path("core-image-pulling"))
-    pull = next(o for o in doc.active_operations if o.operation == "pulling_image")
-    assert pull.component == "alga-core"
-    assert pull.elapsed_seconds is not None and pull.elapsed_seconds > 0
-    assert pull.estimated_size == "~1.8 GB"
-
-
-def test_db_subpath_snapshot_lists_the_helm_timeout_after_its_cause() -> None:
-    doc = classify_snapshot_file(_path("db-subpath-helm-timeout"))
-    found = [b.code for b in doc.top_blockers]
-    assert "helmrelease_failed" in found
-    assert found.index("storage_pvc_subpath_failed") < found.index("helmrelease_failed")
-
-
-def _all_snapshots() -> list[Path]:
-    return sorted(SNAPSHOTS.glob("*.json")) if SNAPSHOTS.is_dir() else []
-
-
-@pytest.mark.parametrize("path", _all_snapshots(), ids=lambda p: p.stem)
-def test_every_example_snapshot_json_validates_against_the_committed_schema(path: Path) -> None:
+@pytest.mark.parametrize("name", sorted(EXPECTATIONS))
+def test_scenario_snapshot_json_validates_and_exit_code_follows_login(name: str) -> None:
+    path = SNAPSHOTS / f"{name}.json"
     result = invoke(["status", "--snapshot", str(path), "--json"])
-    assert result.exit_code in (0, 1), result.output
     doc = json.loads(result.stdout)
     jsonschema.validate(doc, SCHEMA)
-    assert (result.exit_code == 0) is login_available(classify_snapshot_file(path))
+    assert result.exit_code == (0 if login_available(classify_snapshot_file(path)) else 1)
 
 
-@pytest.mark.parametrize(
-    "path", [p for p in _all_snapshots() if p.stem.replace("-", "_") in CODES], ids=lambda p: p.stem
-)
-def test_per_code_example_snapshot_raises_its_code(path: Path) -> None:
-    doc = classify_snapshot_file(path)
-    assert path.stem.replace("-", "_") in [b.code for b in doc.top_blockers]
+def test_every_snapshot_file_has_an_expectation() -> None:
+    files = {p.stem for p in SNAPSHOTS.glob("*.json")} - {"expectations"}
+    assert files == set(EXPECTATIONS)
+
+
+def test_missing_background_tag_example_prints_the_documented_json() -> None:
+    result = invoke(["status", "--snapshot", str(SNAPSHOTS / "missing-background-tag.json"), "--json"])
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["rollup"]["state"] == "ready_with_background_issues"
+    top = doc["topBlockers"][0]
+    assert (top["code"], top["component"], top["loginBlocking"]) == (
+        "image_tag_not_found",
+        "workflow-worker",
+        False,
+    )
+
+
+def test_every_code_has_a_positive_and_a_negative_object_fixture() -> None:
+    codes = {r.spec.code for r in registered()}
+    assert {f.code for f in OBJECTS if f.positive} == codes
+    assert {f.code for f in OBJECTS if not f.positive} == codes
+
+
+@pytest.mark.parametrize("fx", OBJECTS, ids=lambda f: f.id)
+def test_object_fixture_yields_its_codes_in_rank_order(fx: ObjectFixture) -> None:
+    doc = classify(fx.snapshot())
+    found = [(b.code, b.component) for b in doc.top_blockers]
+    codes = [c for c, _ in found]
+    expected = fx.expect_codes
+    assert all(c in codes for c in expected), found
+    assert [codes.index(c) for c in expected] == sorted(codes.index(c) for c in expected), found
+    if expected:
+        first = next(f for f in found if f[0] == expected[0])
+        assert first[1] == fx.expect_component, found
+    for absent in fx.absent_codes:
+        assert absent not in codes, found
