@@ -422,6 +422,21 @@ def _remove_path(obj: Any, path: Path) -> None:
         parent.pop(path[-1][2:], None)
 
 
+def _prune_empty(obj: Obj, path: Path, kept: set[Path]) -> None:
+    """After a removal, drop maps and lists it left empty, unless someone owns them as such."""
+    while path:
+        ok, value = _get(obj, path)
+        if not ok or value not in ({}, []) or path in kept:
+            return
+        if path[-1].startswith("k:"):
+            _remove_path(obj, (*path, "."))
+        else:
+            _remove_path(obj, path)
+        path = path[:-1]
+        if path and path[-1].startswith("k:"):
+            return  # a keyed list element keeps its key fields: it is never empty
+
+
 def path_text(path: Path) -> str:
     out = ""
     for el in path:
@@ -564,10 +579,13 @@ def apply(
     others: set[Path] = set()
     for e in out:
         others |= _entry_paths(e)
-    for p in sorted(prev - set(new_leaves) - others, key=len, reverse=True):
+    kept = others | set(new_leaves)
+    # deepest first; at equal depth a whole list element (".") goes before its own fields
+    for p in sorted(prev - kept, key=lambda q: (-len(q), q[-1] != ".")):
         if p[-1] == "." and any(o[: len(p) - 1] == p[:-1] for o in others):
             continue
         _remove_path(result, p)
+        _prune_empty(result, p[:-2] if p[-1] == "." else p[:-1], kept)
     out.append(_entry(manager, "Apply", api_version, set(new_leaves), subresource))
     _set_entries(result, out)
     return result

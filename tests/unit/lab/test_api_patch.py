@@ -200,3 +200,36 @@ def test_first_apply_to_an_unmanaged_object_conflicts_with_before_first_apply() 
     assert set(_owners(same)) == {("before-first-apply", "Update"), ("appliance", "Apply")}
     forced = api_patch.apply(unmanaged, _cm({"a": "2"}), "appliance", True, "v1")
     assert forced["data"] == {"a": "2", "b": "1"}
+
+
+def _dep(containers: list[str], env: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "d", "namespace": "n"},
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {"name": c, "image": f"{c}:1", **({"env": env} if env else {})} for c in containers
+                    ]
+                }
+            }
+        },
+    }
+
+
+def test_apply_drops_list_elements_and_leaves_no_empty_lists() -> None:
+    obj = api_patch.apply_create(_dep(["a", "b"], [{"name": "X", "value": "1"}]), "m", "apps/v1")
+    out = api_patch.apply(obj, _dep(["a"]), "m", False, "apps/v1")
+    assert out["spec"]["template"]["spec"]["containers"] == [{"name": "a", "image": "a:1"}]
+
+
+def test_apply_keeps_what_another_manager_still_owns() -> None:
+    obj = api_patch.apply_create(_dep(["a", "b"], [{"name": "X", "value": "1"}]), "m", "apps/v1")
+    shared = api_patch.apply(obj, _dep(["a"], [{"name": "Y", "value": "2"}]), "other", False, "apps/v1")
+    out = api_patch.apply(shared, _dep(["b"]), "m", False, "apps/v1")
+    assert out["spec"]["template"]["spec"]["containers"] == [
+        {"name": "a", "image": "a:1", "env": [{"name": "Y", "value": "2"}]},
+        {"name": "b", "image": "b:1"},
+    ]
