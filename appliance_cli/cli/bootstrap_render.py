@@ -29,12 +29,12 @@ def _plan(result: BootstrapResult) -> None:
 
 
 def show(options: BootstrapOptions, result: BootstrapResult) -> None:
+    for w in result.warnings:
+        console.display_warning(w)
     if options.dry_run:
         _plan(result)
         return
     doc = result.status
-    for w in result.warnings:
-        console.display_warning(w)
     if doc is None:
         console.display_error("the final status could not be collected", hint="run 'appliance status'")
         return
