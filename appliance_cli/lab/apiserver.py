@@ -336,7 +336,9 @@ class LabApiServer:
             return hit[1]
         data = _dumps(obj)
         self._cache[key] = (rv, data)
-        if len(self._cache) > 4 * (sum(self.store.count(t) for t in RESOURCE_TYPES) + 1000):
+        size = len(self._cache)
+        # entries of deleted objects linger; now and then, forget everything if they dominate
+        if size % 4096 == 0 and size > 2 * sum(self.store.count(t) for t in RESOURCE_TYPES) + 4096:
             self._cache.clear()
         return data
 
