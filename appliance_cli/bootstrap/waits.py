@@ -35,25 +35,16 @@ class Seen:
 
 def live_status(ctx: BootstrapContext) -> StatusDocument | None:
     """Collect a snapshot of the site's cluster and classify it; None when not possible yet."""
+    if not ctx.kubeconfig_path.is_file():
+        return None
     try:
-        from appliance_cli.status import live
         from appliance_cli.status.classify import classify
+        from appliance_cli.status.live import collect_snapshot, site_options
     except ImportError:  # pragma: no cover - partial installs
         return None
-    collect = getattr(live, "collect_snapshot", None)
-    if collect is None or not ctx.kubeconfig_path.is_file():
-        return None
     try:
-        snapshot = collect(
-            ctx.site.site_id,
-            kubeconfig=ctx.kubeconfig_path,
-            node_ip=ctx.options.node_ip,
-        )
-    except TypeError:
-        try:
-            snapshot = collect(ctx.site.site_id)
-        except ApplianceError:
-            return None
+        options = site_options(ctx.site, node_ip=ctx.options.node_ip)
+        snapshot = collect_snapshot(ctx.site.site_id, kubeconfig=ctx.kubeconfig_path, options=options)
     except ApplianceError:
         return None
     return classify(snapshot, release=ctx.release)
