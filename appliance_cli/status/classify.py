@@ -71,7 +71,17 @@ FOLDED_CODES = frozenset({"workload_not_ready"})
 GENERIC_CODES = frozenset(
     {"crash_loop", "workload_not_ready", "kustomization_failed", "helmrelease_failed", "release_image_drift"}
 )
-TIMEOUT_WORDS = ("context deadline exceeded", "retries exhausted", "timeout waiting for", "timed out waiting")
+# Helm/Flux wordings of "gave up waiting for the workloads" (a specific cause explains them).
+TIMEOUT_WORDS = (
+    "context deadline exceeded",
+    "retries exhausted",
+    "timeout waiting for",
+    "timed out waiting",
+    "failed post-install",
+    "failed pre-install",
+    "failed post-upgrade",
+    "failed pre-upgrade",
+)
 LOGIN_STATES: frozenset[RollupState] = frozenset(
     {"ready_to_log_in", "ready_with_background_issues", "fully_healthy"}
 )
@@ -342,6 +352,30 @@ def _containers_with_status(pod: Pod) -> list[ContainerStatus]:
     return statuses
 
 
+def _starting(index: SnapshotIndex) -> dict[tuple[str, str, str], ActiveOperation]:
+    """Containers of not-ready catalog workloads that run and wait for their readiness probe."""
+    out: dict[tuple[str, str, str], ActiveOperation] = {}
+    for comp in index.catalog.components:
+        if workload_readiness(index.workload(comp), comp.workload.kind).ready:
+            continue
+        for pod in index.pods_by_component.get(comp.name, []):
+            for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+                run = (cs.get("state") or {}).get("running")
+                if run is None or cs.get("ready"):
+                    continue
+                since = parse_time(run.get("startedAt"))
+                out.setdefault(
+                    ("starting", comp.name, cs.get("name", "")),
+                    ActiveOperation(
+                        component=comp.name,
+                        operation="starting",
+                        elapsed_seconds=_elapsed(index, since),
+                        message=f"{comp.name} container {cs.get('name')} is running, waiting to become ready",
+                    ),
+                )
+    return out
+
+
 def active_operations(index: SnapshotIndex, findings: list[Finding]) -> list[ActiveOperation]:
     if not index.kube_reachable:
         return []
@@ -392,10 +426,15 @@ def active_operations(index: SnapshotIndex, findings: list[Finding]) -> list[Act
                 ),
                 message=f"PVC {key_of(pvc)[1]} {r.reason}",
             )
-    for kind, objs in (("Kustomization", index.kustomizations), ("HelmRelease", index.helm_releases)):
+    ops.update(_starting(index))
+    for kind, objs in (("HelmRelease", index.helm_releases), ("Kustomization", index.kustomizations)):
         for name, obj in objs.items():
             r = flux_readiness(obj)
-            if r.state != "progressing" or r.reason in ("DependencyNotReady", "Suspended"):
+            if r.state != "progressing" or r.reason in (
+                "DependencyNotReady",
+                "Suspended",
+                "WaitingForSource",
+            ):
                 continue
             ready_cond = next(
                 (

@@ -202,6 +202,9 @@ def flux_readiness(obj: FluxObject | None) -> Readiness:
         return Readiness("ready", reason or "Succeeded", message)
     if ready.get("status") == "Unknown" or reason in FLUX_PROGRESS_REASONS:
         return Readiness("progressing", reason or "Reconciling", message)
+    if reason == "ArtifactFailed" and "Source artifact not found" in message:
+        # kustomize-controller waits for its source ("..., retrying in 30s"): not a failure of its own.
+        return Readiness("progressing", "WaitingForSource", message)
     return Readiness("failed", reason or "NotReady", message)
 
 

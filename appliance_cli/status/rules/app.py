@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from appliance_cli.catalog import Component
@@ -16,6 +17,17 @@ from appliance_cli.status.readiness import (
 )
 from appliance_cli.status.rules.registry import Finding, finding, rule
 from appliance_cli.status.rules.signals import log_evidence, object_evidence
+
+ERROR_LINE = re.compile(r"\b(?:error|fatal|panic|exception)\b", re.IGNORECASE)
+STACK_FRAME = re.compile(r"^\s+at |^\s*File \"|^goroutine ")
+
+
+def key_log_line(lines: list[str]) -> str:
+    """The line of a log tail that names the error (last error line that is not a stack frame)."""
+    for line in reversed(lines):
+        if ERROR_LINE.search(line) and not STACK_FRAME.search(line):
+            return line.strip()
+    return lines[-1].strip() if lines else ""
 
 
 def login_component(index: SnapshotIndex) -> Component | None:
@@ -103,7 +115,7 @@ def bootstrap_job_failed(index: SnapshotIndex) -> list[Finding]:
             lines = index.pod_logs(pod, cs.get("name", ""))
             if lines:
                 evidence.append(log_evidence(pod, cs.get("name", ""), lines, n=10))
-                last_line = lines[-1].strip()
+                last_line = key_log_line(lines)
     reason = f"Bootstrap Job {name} failed ({state.job_readiness.reason})"
     if last_line:
         reason += f": {last_line}"

@@ -6,6 +6,7 @@ import re
 
 from appliance_cli.status.index import SnapshotIndex, iter_container_statuses, key_of
 from appliance_cli.status.model import Evidence
+from appliance_cli.status.rules.app import key_log_line
 from appliance_cli.status.rules.registry import Finding, finding, rule, unowned_tier
 from appliance_cli.status.rules.signals import Crash, crashes, event_evidence, log_evidence, object_evidence
 from appliance_cli.status.rules.storage import SUBPATH
@@ -71,13 +72,20 @@ def container_config_error(index: SnapshotIndex) -> list[Finding]:
     return out
 
 
+def _excerpt(text: str, limit: int = 240) -> str:
+    """The matched log text from the match on, without JSON quoting noise, bounded."""
+    one = " ".join(text.replace('\\"', '"').split()).rstrip('",}')
+    return one if len(one) <= limit else one[: limit - 1] + "…"
+
+
 def _log_cause(index: SnapshotIndex, code: str, pattern: re.Pattern[str], what: str) -> list[Finding]:
     out: list[Finding] = []
     for pod in index.pods.values():
         for crash in crashes(index, pod):
-            hit = next((line for line in reversed(crash.logs) if pattern.search(line)), None)
-            if hit is None:
+            m = next((m for line in reversed(crash.logs) if (m := pattern.search(line))), None)
+            if m is None:
                 continue
+            hit = _excerpt(m.string[m.start() :])
             comp = index.component_of_pod(pod)
             out.append(
                 finding(
@@ -219,7 +227,7 @@ def crash_loop(index: SnapshotIndex) -> list[Finding]:
             ns, name = key_of(pod)
             cname = crash.container.get("name", "")
             t = crash.terminated
-            last_line = crash.logs[-1].strip() if crash.logs else ""
+            last_line = _excerpt(key_log_line(crash.logs)) if crash.logs else ""
             evidence = [
                 Evidence(
                     kind="Pod",

@@ -55,7 +55,7 @@ def kustomization_failed(index: SnapshotIndex) -> list[Finding]:
                 "kustomization_failed",
                 name=name,
                 tier=tier,
-                reason=f"Kustomization {name} failed ({r.reason}): {r.message}",
+                reason=f"Kustomization {name} failed ({r.reason}): {' '.join(r.message.split())}",
                 next_action=f"Fix the cause listed above, then 'flux reconcile kustomization {name} "
                 "-n flux-system --with-source'.",
                 evidence=[object_evidence(ks, "Kustomization", r.reason, r.message)],
@@ -107,7 +107,7 @@ def helmrelease_failed(index: SnapshotIndex) -> list[Finding]:
                 component=comp,
                 name=None if comp else name,
                 tier=None if comp else "background",
-                reason=f"HelmRelease {name} failed ({r.reason}): {r.message}",
+                reason=f"HelmRelease {name} failed ({r.reason}): {' '.join(r.message.split())}",
                 next_action=f"Fix the cause listed above, then 'flux reconcile helmrelease {name} "
                 f"-n {ns or index.catalog.namespaces.helm_releases} --force'.",
                 evidence=evidence,
