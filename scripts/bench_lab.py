@@ -148,7 +148,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     import httpx
-    from kubernetes import client, config
+    import kubernetes
+
+    # the kubernetes package is untyped
+    client: Any = kubernetes.client
+    config: Any = kubernetes.config
 
     store = Store()
     t0 = time.perf_counter()
