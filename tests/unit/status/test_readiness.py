@@ -125,3 +125,21 @@ def test_suspended_flux_object_is_not_ready_and_not_failed() -> None:
 )
 def test_node_readiness(status: str, expected: str) -> None:
     assert node_readiness(cast(Node, node(status=status))).state == expected
+
+
+def test_kustomization_waiting_for_its_source_is_progress_but_a_missing_path_fails() -> None:
+    waiting = kustomization(
+        "alga-platform",
+        ready="False",
+        reason="ArtifactFailed",
+        message="Source artifact not found, retrying in 30s",
+    )
+    missing = kustomization(
+        "alga-platform",
+        ready="False",
+        reason="ArtifactFailed",
+        message="kustomization path not found: stat /tmp/kustomization-1/flux/base/platform: "
+        "no such file or directory",
+    )
+    assert flux_readiness(cast(FluxObject, waiting)).state == "progressing"
+    assert flux_readiness(cast(FluxObject, missing)).state == "failed"

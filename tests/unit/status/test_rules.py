@@ -719,3 +719,26 @@ def test_missing_bootstrap_job_does_not_count_when_helm_release_is_behind_its_re
     hr["status"]["lastAttemptedRevision"] = "0.2.0"  # upgrade attempted; history still at 0.1.0
     cl.put(hr)
     assert not classify_cluster(cl).tiers.bootstrap.ready
+
+
+def test_log_tail_reason_names_the_error_line_not_the_stack_frame() -> None:
+    from appliance_cli.status.rules.app import key_log_line
+
+    lines = [
+        "Batch 1 run: 212 migrations",
+        'error: column "tenant" of relation "tax_regions" already exists',
+        "    at Parser.parseErrorMessage (/app/node_modules/pg-protocol/dist/parser.js:283:98)",
+        "[bootstrap] done",
+    ]
+    assert key_log_line(lines) == 'error: column "tenant" of relation "tax_regions" already exists'
+    assert key_log_line(["all good"]) == "all good"
+
+
+def test_web_container_waiting_for_readiness_is_a_starting_operation() -> None:
+    cl = healthy_cluster()
+    probe_fails_web_starting(cl)
+    doc = classify_cluster(cl)
+    assert doc.top_blockers == []
+    op = next(o for o in doc.active_operations if o.operation == "starting")
+    assert (op.component, op.elapsed_seconds) == ("alga-core", 60)
+    assert doc.rollup.state == "installing" and "waiting to become ready" in doc.rollup.next_action
