@@ -21,6 +21,7 @@ import json
 import select
 import socket
 import ssl
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -145,6 +146,13 @@ def _decode_continue(token: str, namespaced: bool) -> tuple[str, str]:
     return ("", start)
 
 
+def _reset(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    with contextlib.suppress(OSError):
+        sock.close()
+
+
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = False
     block_on_close = True
@@ -155,6 +163,11 @@ class _HTTPServer(ThreadingHTTPServer):
 
     def get_request(self) -> tuple[socket.socket, Any]:
         sock, addr = self.socket.accept()
+        injector = self.lab._injector
+        if injector is not None and injector.in_outage():
+            # the API is "down": reset the connection before a byte is exchanged
+            _reset(sock)
+            raise OSError("lab API outage window")
         # answers are written in one piece; without this, Nagle + delayed ACK cost 40 ms each
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.tls_context is not None:
@@ -540,8 +553,14 @@ class _Handler(BaseHTTPRequestHandler):
                 decision = injector.decide(path)
                 if decision.latency_s:
                     time.sleep(decision.latency_s)
-                if decision.fault in (Fault.DROP, Fault.OUTAGE):
-                    self._read_body()
+                if decision.fault is Fault.OUTAGE:
+                    self.close_connection = True
+                    with contextlib.suppress(OSError):
+                        self.connection.setsockopt(
+                            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                        )
+                    raise _Dropped()
+                if decision.fault is Fault.DROP:
                     raise _Dropped()
                 if decision.fault is Fault.ERROR:
                     self._read_body()
