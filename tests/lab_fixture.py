@@ -15,7 +15,8 @@ Usage (any test package)::
   process, so ``adapters.factory`` hands out the lab adapters for ``--site-id lab``.
 - ``lab_process``: the same started as ``appliance lab up`` does (a child process tied to this
   test with ``--parent-pid``), stopped with ``appliance lab down`` semantics at teardown.
-- ``@pytest.mark.lab(scenario=..., speed=..., bootstrapped=..., site_id=...)`` configures either.
+- ``@pytest.mark.lab(scenario=..., speed=..., bootstrapped=..., site_id=...)`` configures either
+  (``scenario`` may also be an ``appliance_cli.lab.scenario.Scenario`` for the in-process lab).
   Defaults: scenario ``healthy``, speed 50, bootstrapped True (Kubernetes already up).
 """
 
@@ -240,7 +241,7 @@ def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 @contextmanager
-def running_lab(*, scenario: str = "healthy", speed: float = 50.0, bootstrapped: bool = True,
+def running_lab(*, scenario: Any = "healthy", speed: float = 50.0, bootstrapped: bool = True,
                 site_id: str = "lab", site_dir: Path | None = None) -> Iterator[LabHandle]:
     """An in-process lab (context manager)."""
     from appliance_cli.lab.runtime import Lab

@@ -419,6 +419,12 @@ class Kubelet:
                     f"{meta['name']}_{meta['namespace']}({meta['uid']})",
                     warning=True,
                 )
+                # While backing off, the terminated instance's log is both "previous" and what a
+                # plain log request shows (the kubelet serves the last instance).
+                ns, pname = meta["namespace"], meta["name"]
+                last_run = ctx.store.pod_log(ns, pname, c.name) or []
+                ctx.store.restart_pod_log(ns, pname, c.name)
+                ctx.store.append_pod_log(ns, pname, c.name, last_run)
                 c.enter("crash-backoff")
                 return
             c.terminated = term
