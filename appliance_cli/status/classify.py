@@ -569,11 +569,17 @@ def rollup(
             return Rollup(
                 state="fully_healthy", message="Alga is fully healthy.", next_action=f"Log in to Alga{where}."
             )
-        if blockers:
+        if any(b.tier == "background" for b in blockers):
             return Rollup(
                 state="ready_with_background_issues",
                 message="Alga is ready to log in. Some background services need attention.",
                 next_action="Log in to Alga, then review background service issues.",
+            )
+        if blockers:  # advisory only: Talos API, image drift of a core component, platform extras
+            return Rollup(
+                state="ready_with_background_issues",
+                message="Alga is ready to log in. Some checks need attention (login is not affected).",
+                next_action=f"Log in to Alga, then review: {blockers[0].reason}",
             )
         return Rollup(
             state="ready_to_log_in",

@@ -281,3 +281,14 @@ def test_release_published_in_the_cluster_supplies_images_sizes_and_versions() -
     assert (
         next(o for o in doc.active_operations if o.operation == "pulling_image").estimated_size == "~1.8 GB"
     )
+
+
+def test_advisory_issue_with_login_ready_says_login_is_not_affected() -> None:
+    from .test_rules import talos_down
+
+    cl = healthy_cluster()
+    talos_down(cl)
+    doc = run(cl)
+    assert doc.rollup.state == "ready_with_background_issues"
+    assert "login is not affected" in doc.rollup.message
+    assert doc.rollup.next_action.startswith("Log in to Alga, then review: Talos API unreachable")
