@@ -1529,6 +1529,9 @@ def _swap(cur: Obj, result: Obj, status_only: bool, rt: ResourceType) -> None:
             cur["status"] = result["status"]
         else:
             cur.pop("status", None)
+        managed = (result.get("metadata") or {}).get("managedFields")
+        if managed is not None:
+            cur.setdefault("metadata", {})["managedFields"] = managed
         return
     keep_status = disc.has_status_subresource(rt) and rt.kind != "Namespace"
     status = cur.get("status")

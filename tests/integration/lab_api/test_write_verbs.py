@@ -335,3 +335,33 @@ def test_create_fills_in_the_real_defaults(core: Any, apps: Any) -> None:
         },
     )
     assert pvc.status.phase == "Pending" and pvc.spec.volume_mode == "Filesystem"
+
+
+def test_server_side_apply_to_the_status_subresource(custom: Any) -> None:
+    body = {
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": "core", "namespace": "flux-system"},
+        "spec": {"path": "./core"},
+    }
+    custom.create_namespaced_custom_object(
+        "kustomize.toolkit.fluxcd.io", "v1", "flux-system", "kustomizations", body
+    )
+    status = {
+        **body,
+        "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "ReconciliationSucceeded"}]},
+    }
+    out = custom.patch_namespaced_custom_object_status(
+        "kustomize.toolkit.fluxcd.io",
+        "v1",
+        "flux-system",
+        "kustomizations",
+        "core",
+        status,
+        field_manager="kustomize-controller",
+        _content_type=APPLY,
+    )
+    assert out["status"]["conditions"][0]["status"] == "True"
+    assert out["spec"] == {"path": "./core"} and out["metadata"]["generation"] == 1
+    entry = next(m for m in out["metadata"]["managedFields"] if m["manager"] == "kustomize-controller")
+    assert entry["subresource"] == "status" and entry["operation"] == "Apply"
