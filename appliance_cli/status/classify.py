@@ -317,7 +317,8 @@ def compute_tiers(index: SnapshotIndex, findings: list[Finding], login_url: str 
     hrs_ready = all(flux_readiness(hr).ready for hr in index.helm_releases.values())
     hrs_present = all(name in index.helm_releases for name in cat.helm_releases())
     tags_ok = not any(f.code in ("image_tag_not_found", "release_image_drift") for f in findings)
-    full_ready = login.ready and background.ready and hrs_ready and hrs_present and tags_ok
+    # Any remaining blocker (e.g. the Talos API) also keeps the appliance from full health.
+    full_ready = login.ready and background.ready and hrs_ready and hrs_present and tags_ok and not findings
     if full_ready:
         full = TierStatus(ready=True, status="healthy", message="everything healthy")
     elif findings:
