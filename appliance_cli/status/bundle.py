@@ -1,0 +1,157 @@
+"""Support bundles: a tar.gz with the snapshot, the status, the journal and tool versions.
+
+Nothing secret goes in: Secrets are never collected, the status token, kubeconfig and
+talosconfig are never read into the bundle, every string of the snapshot and the journal is
+passed through ``redact`` (log lines, messages, ConfigMap data), literal ``env`` values of
+secret-looking variables are dropped, and the token itself is replaced wherever it appears.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import platform
+import shutil
+import subprocess
+import tarfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from appliance_cli.errors import ActionRequired, UsageError
+from appliance_cli.site import Site
+from appliance_cli.status.collect import collect
+from appliance_cli.status.live import classify_live, collect_snapshot, site_options
+from appliance_cli.status.redact import REDACTED, redact
+from appliance_cli.status.snapshot import ClusterSnapshot
+
+SECRET_ENV_WORDS = (
+    "PASSWORD",
+    "PASSWD",
+    "SECRET",
+    "TOKEN",
+    "KEY",
+    "CREDENTIAL",
+    "DSN",
+    "DATABASE_URL",
+    "AUTH",
+)
+TOOLS: tuple[tuple[str, list[str]], ...] = (
+    ("talosctl", ["talosctl", "version", "--client", "--short"]),
+    ("flux", ["flux", "version", "--client"]),
+    ("kubectl", ["kubectl", "version", "--client", "-o", "json"]),
+)
+
+
+@dataclass(frozen=True)
+class BundleResult:
+    path: Path
+    files: tuple[str, ...]
+    snapshot: ClusterSnapshot
+
+
+def scrub(value: Any, extra: Iterable[str] = ()) -> Any:
+    """A copy of JSON ``value`` with every string redacted and secret env values dropped."""
+    extras = tuple(e for e in extra if e)
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, str):
+            return redact(v, extra=extras)
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        if isinstance(v, dict):
+            out = {k: walk(x) for k, x in v.items()}
+            name = v.get("name")
+            if (
+                isinstance(name, str)
+                and "value" in v
+                and any(w in name.upper() for w in SECRET_ENV_WORDS)
+                and isinstance(v.get("value"), str)
+            ):
+                out["value"] = REDACTED
+            return out
+        return v
+
+    return walk(value)
+
+
+def tool_versions() -> dict[str, Any]:
+    from appliance_cli import __version__
+
+    versions: dict[str, Any] = {
+        "appliance": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+    try:
+        from importlib.metadata import version
+
+        versions["kubernetesClient"] = version("kubernetes")
+    except Exception:  # pragma: no cover - metadata missing
+        versions["kubernetesClient"] = None
+    for name, argv in TOOLS:
+        if shutil.which(argv[0]) is None:
+            versions[name] = None
+            continue
+        try:
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
+            versions[name] = redact(proc.stdout.strip() or proc.stderr.strip())[:2000]
+        except (OSError, subprocess.SubprocessError) as exc:
+            versions[name] = f"error: {exc}"
+    return versions
+
+
+def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mtime = int(time.time())
+    info.mode = 0o600
+    tar.addfile(info, io.BytesIO(data))
+
+
+def write_bundle(site_id: str, output_dir: Path) -> BundleResult:
+    """Collect, classify and write the bundle into ``output_dir``; return its path."""
+    if output_dir.exists() and not output_dir.is_dir():
+        raise UsageError("not a directory", param="--output")
+    site = Site.open(site_id)
+    token = site.read("status-token") or ""
+    try:
+        snapshot = collect_snapshot(site_id)
+    except ActionRequired as exc:  # no kubeconfig yet: still bundle what the site knows
+        snapshot = collect(None, site_options(site), kube_error=str(exc))
+    clean = ClusterSnapshot.model_validate(
+        scrub(snapshot.model_dump(mode="json", by_alias=True), extra=(token,))
+    )
+    doc = classify_live(clean)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    top = f"alga-support-{site_id}-{stamp}"
+    files: dict[str, bytes] = {
+        "snapshot.json": clean.to_json().encode(),
+        "status.json": doc.to_json().encode(),
+        "versions.json": json.dumps(tool_versions(), indent=2).encode(),
+    }
+    try:
+        journal = json.loads(site.journal_file.read_text())
+        files["journal.json"] = json.dumps(scrub(journal, extra=(token,)), indent=2).encode()
+    except (OSError, ValueError):
+        pass
+    if token:
+        for name, data in files.items():
+            if token.encode() in data:  # belt and braces: never ship the token
+                files[name] = data.replace(token.encode(), REDACTED.encode())
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create the directory: {exc.strerror or exc}", param="--output") from exc
+    path = output_dir / f"{top}.tar.gz"
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in files.items():
+            _add(tar, f"{top}/{name}", data)
+    from appliance_cli.site import atomic_write
+
+    atomic_write(path, buf.getvalue(), mode=0o600)
+    return BundleResult(path=path, files=tuple(f"{top}/{n}" for n in files), snapshot=clean)
