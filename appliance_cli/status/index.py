@@ -442,7 +442,17 @@ class SnapshotIndex:
 
 
 def _items(snapshot: ClusterSnapshot, key: str) -> list[dict[str, Any]]:
-    return [i for i in snapshot.items(key) if isinstance(i, dict)]
+    """The items of one list, with explicit ``null`` fields dropped (the API omits empty fields;
+    a ``null`` must read like an absent field, so rules can rely on ``.get(key, default)``)."""
+    return [_without_nulls(i) for i in snapshot.items(key) if isinstance(i, dict)]
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value if v is not None]
+    return value
 
 
 def release_images_from(catalog: Catalog, images: Mapping[str, Any] | None) -> dict[str, ReleaseImage]:
@@ -570,7 +580,9 @@ def build_index(
 
     grouped: dict[str, list[TimedEvent]] = defaultdict(list)
     all_events: list[TimedEvent] = []
-    for raw in _items(snapshot, "v1/events"):
+    for raw in snapshot.items("v1/events"):
+        if not isinstance(raw, dict):
+            continue
         ev = cast(Event, raw)
         te = TimedEvent(event_time(ev), ev)
         all_events.append(te)
