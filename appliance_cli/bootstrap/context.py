@@ -179,6 +179,9 @@ class BootstrapContext:
 
     @property
     def login_url(self) -> str:
+        """``--app-url``; in the lab, the login URL the lab serves; else http://<node-ip>:3000."""
+        if self.options.app_url:
+            return self.options.app_url
         url = self.lab_info.get("loginUrl") if self.is_lab else None
         return str(url) if url else self.options.effective_app_url
 

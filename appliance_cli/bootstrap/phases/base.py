@@ -56,7 +56,7 @@ class BlockerFound(ActionRequired):
     """A wait ended early on a known blocker (exit 1), with its evidence and next action."""
 
     def __init__(self, blocker: Blocker, *, waiting_for: str) -> None:
-        evidence = "; ".join(e.message for e in blocker.evidence[:2])
+        evidence = "; ".join(e.message for e in blocker.evidence[:2] if e.message not in blocker.reason)
         super().__init__(
             f"{blocker.code}: {blocker.reason}" + (f" ({evidence})" if evidence else ""),
             hint=blocker.next_action,

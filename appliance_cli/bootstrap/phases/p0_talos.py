@@ -56,7 +56,7 @@ class TalosHost(PhaseBase):
         talos = ctx.talos()
         talosconfig = ctx.talosconfig_path
         a.write_file(ctx.site.path("node-ip"), o.node_ip + "\n", mode=0o644)
-        a.write_file(ctx.site.path("app-url"), o.effective_app_url + "\n", mode=0o644)
+        a.write_file(ctx.site.path("app-url"), ctx.login_url + "\n", mode=0o644)
 
         with ctx.step("maintenance API", node=o.node_ip):
             a.command(cmd.argv_get_disks(o.node_ip), lambda: None, default=None)

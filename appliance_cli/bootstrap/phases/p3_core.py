@@ -150,8 +150,13 @@ class Core(PhaseBase):
         publish_facts(ctx, "login ready", "done")
 
     def _apply_values(self, ctx: BootstrapContext, mode: str) -> None:
-        a, o = ctx.actions, ctx.options
-        for cm in fluxlayout.values_configmaps(ctx.release, app_url=o.effective_app_url, bootstrap_mode=mode):  # type: ignore[arg-type]
+        a = ctx.actions
+        mode_ = mode  # "fresh" | "recover", checked by fluxlayout
+        for cm in fluxlayout.values_configmaps(
+            ctx.release,
+            app_url=ctx.login_url,
+            bootstrap_mode=mode_,  # type: ignore[arg-type]
+        ):
             a.apply(ctx.kube, cm)
         a.apply(
             ctx.kube,
@@ -159,7 +164,7 @@ class Core(PhaseBase):
                 ctx.release,
                 appliance_repo_url=ctx.appliance_repo_url,
                 appliance_branch=ctx.appliance_branch,
-                app_url=o.effective_app_url,
+                app_url=ctx.login_url,
                 bootstrap_mode=mode,  # type: ignore[arg-type]
             ),
         )

@@ -1,0 +1,156 @@
+"""`appliance bootstrap` end to end against the lab (real HTTP, simulated Talos node and controllers)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from appliance_cli.bootstrap import engine
+from appliance_cli.bootstrap.options import build_options
+from appliance_cli.errors import Interrupted
+from appliance_cli.lab.store import RESOURCE_TYPES
+from appliance_cli.progress import ProgressEvent
+from tests.cli_runner import Result, invoke
+from tests.lab_fixture import LabHandle, running_lab
+
+pytestmark = pytest.mark.slow
+SPEED = 60.0
+ARGS = ["bootstrap", "--site-id", "lab", "--release-version", "1.0-rc5", "--node-ip", "127.0.0.1"]
+
+
+@pytest.fixture
+def fresh_lab(request: pytest.FixtureRequest) -> Iterator[LabHandle]:
+    marker = request.node.get_closest_marker("lab")
+    scenario = marker.kwargs.get("scenario", "healthy") if marker else "healthy"
+    with running_lab(scenario=scenario, speed=SPEED, bootstrapped=False) as handle:
+        yield handle
+        errors = list(handle.lab.controllers.errors)
+    assert not errors, f"lab controllers raised: {errors}"
+
+
+def bootstrap(*extra: str, mode: str = "fresh") -> Result:
+    return invoke([*ARGS, "--bootstrap-mode", mode, "--progress", "plain", *extra])
+
+
+def store_dump(lab: LabHandle) -> str:
+    assert lab.store is not None
+    out: dict[str, Any] = {}
+    for rt in RESOURCE_TYPES:
+        pairs, _ = lab.store.snapshot(rt)
+        out[rt.key] = [[list(k), obj] for k, obj in pairs]
+    return json.dumps(out, sort_keys=True, default=str)
+
+
+def site_bytes(lab: LabHandle) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(lab.site_dir.iterdir()) if p.is_file()}
+
+
+def kinds_count(lab: LabHandle, key: str, namespace: str | None = None) -> int:
+    return len(lab.list(key, namespace))
+
+
+@pytest.mark.lab(scenario="healthy")
+def test_healthy_reaches_login_ready_then_fully_healthy(fresh_lab: LabHandle) -> None:
+    r = bootstrap()
+    assert r.exit_code == 0, r.output
+    out = r.stdout
+    token = (fresh_lab.site_dir / "status-token").read_text().strip()
+    status_line = f"Appliance status UI: URL {fresh_lab.status_url} Token {token}"
+    assert out.count(status_line) == 1
+    login_line = f"Alga is ready to log in: {fresh_lab.login_url}"
+    assert login_line in out
+    # the status page is announced before the login URL, and login before the final report
+    assert out.index(status_line) < out.index(login_line) < out.index("Rollup: fully_healthy")
+    for n, title in enumerate(["Talos host", "Platform", "Status service", "Core", "Background", "Health"]):
+        assert f"[phase {n}/5] {title}: started" in out
+        assert f"[phase {n}/5] {title}: done in" in out
+    assert (fresh_lab.site_dir / "kubeconfig").stat().st_mode & 0o777 == 0o600
+    assert (fresh_lab.site_dir / "status-token").stat().st_mode & 0o777 == 0o600
+    facts = fresh_lab.get("v1/configmaps", "appliance-system", "appliance-facts")
+    assert facts is not None and json.loads(facts["data"]["facts.json"])["releaseVersion"] == "1.0-rc5"
+    sel = fresh_lab.get("v1/configmaps", "alga-system", "appliance-release-selection")
+    assert sel is not None and sel["data"]["bootstrapMode"] == "recover"  # promoted after the app bootstrap
+
+    # A second run is a fast verification that applies no object.
+    rv_before = fresh_lab.store.resource_version if fresh_lab.store else 0
+    again = bootstrap(mode="recover")
+    assert again.exit_code == 0, again.output
+    assert "objects applied this run: 0" in again.stdout
+    assert again.stdout.count("already done, verified") == 5
+    assert status_line in again.stdout  # same token, shown again
+    assert fresh_lab.store is not None
+    assert fresh_lab.store.resource_version >= rv_before
+
+
+@pytest.mark.lab(scenario="missing-background-tag")
+def test_missing_background_tag_is_ready_with_background_issues_exit_0(fresh_lab: LabHandle) -> None:
+    r = bootstrap()
+    assert r.exit_code == 0, r.output
+    assert "Rollup: ready_with_background_issues" in r.stdout
+    assert "image_tag_not_found [workflow-worker]" in r.stdout
+    assert "warning" in r.stderr and "workflow-worker" in r.stderr
+
+
+@pytest.mark.lab(scenario="postgres-subpath")
+def test_postgres_subpath_stops_early_with_the_blocker(fresh_lab: LabHandle) -> None:
+    r = bootstrap()
+    assert r.exit_code == 1, r.output
+    assert "storage_pvc_subpath_failed" in r.stderr
+    assert "context deadline exceeded" not in r.output
+    assert "[phase 1/5] Platform: failed" in r.stdout
+    # the failed smoke test cleaned up after itself
+    assert fresh_lab.list("v1/pods", "appliance-system") == []
+    journal = json.loads((fresh_lab.site_dir / "journal.json").read_text())
+    assert journal["phases"]["1"]["state"] == "failed"
+
+
+@pytest.mark.lab(scenario="healthy")
+def test_dry_run_leaves_the_lab_store_and_site_dir_byte_identical(fresh_lab: LabHandle) -> None:
+    store_before, site_before = store_dump(fresh_lab), site_bytes(fresh_lab)
+    r = bootstrap("--dry-run")
+    assert r.exit_code == 0, r.output
+    assert "Plan (dry run" in r.stdout
+    assert store_dump(fresh_lab) == store_before
+    assert site_bytes(fresh_lab) == site_before
+
+
+@pytest.mark.parametrize("stop_at_phase", [1, 3])
+def test_interrupt_then_recover_keeps_the_token_and_duplicates_nothing(
+    stop_at_phase: int, _isolated_home: Path
+) -> None:
+    with running_lab(scenario="healthy", speed=SPEED, bootstrapped=False) as lab:
+        stop = threading.Event()
+
+        class StopAt:
+            def emit(self, event: ProgressEvent) -> None:
+                if event.phase == stop_at_phase and event.state == "waiting":
+                    stop.set()
+
+            def close(self) -> None:
+                return None
+
+        opts = build_options(
+            bootstrap_mode="fresh", release_version="1.0-rc5", node_ip="127.0.0.1", site_id="lab"
+        )
+        with pytest.raises(Interrupted) as exc:
+            engine.run(opts, reporter=StopAt(), announce=lambda s: None, stop=stop)
+        assert "--bootstrap-mode recover" in (exc.value.hint or "")
+        journal = json.loads((lab.site_dir / "journal.json").read_text())
+        assert journal["phases"][str(stop_at_phase)]["state"] == "interrupted"
+        token = (lab.site_dir / "status-token").read_text() if stop_at_phase > 2 else None
+
+        r = bootstrap(mode="recover")
+        assert r.exit_code == 0, r.output
+        if token is not None:
+            assert (lab.site_dir / "status-token").read_text() == token
+        assert kinds_count(lab, "kustomize.toolkit.fluxcd.io/v1/kustomizations", "flux-system") == 3
+        assert kinds_count(lab, "source.toolkit.fluxcd.io/v1/gitrepositories", "flux-system") == 2
+        assert lab.list("v1/pods", "appliance-system") == [] or all(
+            "appliance-smoke" not in p["metadata"]["name"] for p in lab.list("v1/pods", "appliance-system")
+        )
+        assert lab.list("v1/persistentvolumeclaims", "appliance-system") == []
