@@ -58,14 +58,15 @@ def container_config_error(index: SnapshotIndex) -> list[Finding]:
                     msg = msg or te.message
                     break
             comp = index.component_of_pod(pod)
-            detail = CONFIG_ERROR.search(msg) or re.search(r".+", msg or "configuration error")
+            named = CONFIG_ERROR.search(msg)
+            detail = named.group(0) if named else (msg or "configuration error")
             out.append(
                 finding(
                     "container_config_error",
                     component=comp,
                     name=None if comp else key_of(pod)[1],
                     tier=None if comp else unowned_tier(key_of(pod)[0]),
-                    reason=f"Container {cs.get('name')!r} cannot start: {detail.group(0) if detail else msg}",
+                    reason=f"Container {cs.get('name')!r} cannot start: {detail}",
                     evidence=evidence,
                 )
             )
