@@ -288,9 +288,11 @@ def compute_tiers(index: SnapshotIndex, findings: list[Finding], login_url: str 
     web_ready = web is not None and _component_readiness(index, web).ready
     probe = index.snapshot.probes.login
     probe_ok = probe is not None and login_probe_ok(probe.status_code, probe.location, login_url)
-    login_ready = platform.ready and core.ready and bootstrap.ready and web_ready and probe_ok
-    if not (platform.ready and core.ready):
-        login_msg = "waiting for platform and core"
+    # DESIGN §5: core + bootstrap + web + probe. The platform tier is not part of it: Flux losing
+    # its source after the install does not stop people logging in.
+    login_ready = core.ready and bootstrap.ready and web_ready and probe_ok
+    if not core.ready:
+        login_msg = "waiting for core" if platform.ready else "waiting for platform and core"
     elif not bootstrap.ready:
         login_msg = "waiting for bootstrap"
     elif not web_ready:
@@ -639,10 +641,15 @@ def classify(
     index = build_index(
         snapshot, now=now, catalog=catalog, release_images=_release_images(catalog, release, release_images)
     )
-    findings = rank(_fold_and_explain(_merge(run_rules(index)), index), catalog)
-    blockers = [_blocker(f) for f in findings]
+    findings = _fold_and_explain(_merge(run_rules(index)), index)
     the_urls = urls(index)
     tiers = compute_tiers(index, findings, the_urls.login_url)
+    if tiers.login.ready:
+        # People can log in: whatever remains does not block login, whatever its tier.
+        for f in findings:
+            f.login_blocking = False
+    findings = rank(findings, catalog)
+    blockers = [_blocker(f) for f in findings]
     ops = active_operations(index, findings)
     return StatusDocument(
         site_id=snapshot.site.site_id,

@@ -292,3 +292,16 @@ def test_advisory_issue_with_login_ready_says_login_is_not_affected() -> None:
     assert doc.rollup.state == "ready_with_background_issues"
     assert "login is not affected" in doc.rollup.message
     assert doc.rollup.next_action.startswith("Log in to Alga, then review: Talos API unreachable")
+
+
+def test_flux_source_lost_after_install_does_not_stop_login() -> None:
+    from .test_rules import dns_refused
+
+    cl = healthy_cluster()
+    dns_refused(cl)
+    doc = run(cl)
+    assert not doc.tiers.platform.ready and doc.tiers.login.ready
+    assert doc.rollup.state == "ready_with_background_issues"
+    assert doc.top_blockers[0].code == "dns_resolution_failed"
+    assert not any(b.login_blocking for b in doc.top_blockers), "login works: nothing blocks it"
+    assert doc.top_blockers[0].severity == "warning"
