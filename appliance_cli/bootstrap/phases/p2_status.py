@@ -8,6 +8,7 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from appliance_cli import fluxlayout
+from appliance_cli.bootstrap.facts import publish_facts
 from appliance_cli.bootstrap.kubeops import can_read_cluster, get_or_none
 from appliance_cli.bootstrap.phases.base import PhaseBase
 from appliance_cli.bootstrap.waits import Seen, wait_until
@@ -109,6 +110,7 @@ class StatusService(PhaseBase):
             ):
                 a.apply(ctx.kube, ks)
         ctx._memo["status_token"] = token
+        publish_facts(ctx, "status service", "done")
 
     def after(self, ctx: BootstrapContext) -> None:
         a = ctx.actions

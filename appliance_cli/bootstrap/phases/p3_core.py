@@ -4,11 +4,11 @@ recover promotion, facts published for the in-cluster status service."""
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from appliance_cli import fluxlayout
+from appliance_cli.bootstrap.facts import now as _now
+from appliance_cli.bootstrap.facts import publish_facts, record_revisions
 from appliance_cli.bootstrap.kubeops import can_read_cluster, flux_ready, get_or_none
 from appliance_cli.bootstrap.phases.base import PhaseBase
 from appliance_cli.bootstrap.waits import Seen, wait_for_status
@@ -20,45 +20,11 @@ if TYPE_CHECKING:
     from appliance_cli.status.model import StatusDocument
 
 Obj = dict[str, Any]
-FACTS_NS = "appliance-system"
-FACTS_CM = "appliance-facts"
 KS_KEY = "kustomize.toolkit.fluxcd.io/v1/kustomizations"
 CORE_BOUND = 1800.0
 BOOTSTRAP_BOUND = 900.0
 LOGIN_BOUND = 600.0
 LOGIN_STATES = frozenset({"ready_to_log_in", "ready_with_background_issues", "fully_healthy"})
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def facts_configmap(ctx: BootstrapContext, *, step: str, state: str) -> Obj:
-    j = ctx.journal
-    facts = {
-        "siteId": ctx.site.site_id,
-        "releaseVersion": ctx.release.version,
-        "seedUsers": j.fact("seedUsers"),
-        "revisions": j.fact("revisions", {}),
-        "phaseTimings": j.timings(),
-        "currentPhase": {"phase": ctx.phase_title, "step": step, "state": state, "updatedAt": _now()},
-        "imageChecks": j.fact("imageChecks", []),
-        "bootstrapMode": j.fact("appBootstrapMode"),
-    }
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {
-            "name": FACTS_CM,
-            "namespace": FACTS_NS,
-            "labels": {"app.kubernetes.io/part-of": "alga-appliance"},
-        },
-        "data": {"facts.json": json.dumps(facts, sort_keys=True)},
-    }
-
-
-def publish_facts(ctx: BootstrapContext, step: str, state: str) -> None:
-    ctx.actions.apply(ctx.kube, facts_configmap(ctx, step=step, state=state))
 
 
 def default_image_check(ctx: BootstrapContext) -> ReleaseCheck | None:
@@ -147,6 +113,8 @@ class Core(PhaseBase):
         if not a.dry_run:
             ctx.announce(f"Alga is ready to log in: {ctx.login_url}")
         a.note(f"show the login URL {ctx.login_url} as soon as LOGIN_READY holds")
+        if not a.dry_run:
+            record_revisions(ctx)
         publish_facts(ctx, "login ready", "done")
 
     def _apply_values(self, ctx: BootstrapContext, mode: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from appliance_cli import fluxlayout
+from appliance_cli.bootstrap.facts import publish_facts
 from appliance_cli.bootstrap.phases.base import PhaseBase
 from appliance_cli.bootstrap.waits import Seen, wait_for_status
 from appliance_cli.errors import ApplianceError
@@ -33,6 +34,7 @@ class Background(PhaseBase):
 
     def run(self, ctx: BootstrapContext) -> None:
         a = ctx.actions
+        publish_facts(ctx, "alga-background", "applying")
         with ctx.step("alga-background Kustomization"):
             for ks in fluxlayout.tier_kustomizations(
                 branch=ctx.appliance_branch,

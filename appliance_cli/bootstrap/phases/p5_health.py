@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from appliance_cli.bootstrap.facts import publish_facts
 from appliance_cli.bootstrap.phases.base import PhaseBase
-from appliance_cli.bootstrap.phases.p3_core import publish_facts
 
 if TYPE_CHECKING:
     from appliance_cli.bootstrap.context import BootstrapContext

@@ -268,3 +268,71 @@ def test_fresh_mode_is_promoted_to_recover_in_the_values() -> None:
     )
     assert facts["releaseVersion"] == "1.0-rc5" and facts["siteId"] == "test-site"
     assert set(facts) >= {"seedUsers", "revisions", "phaseTimings", "currentPhase", "imageChecks"}
+
+
+def _check(missing: dict[str, str]) -> Any:
+    from appliance_cli.adapters.registry import ImageCheckResult
+    from appliance_cli.releases import load_release
+    from appliance_cli.status.image_preflight import classify_release_check
+
+    release = load_release("1.0-rc5")
+    results = [
+        ImageCheckResult.model_validate(
+            {
+                "key": key,
+                "image": ref.reference,
+                "outcome": "missing" if key in missing else "present",
+                "checkedAt": "2026-01-01T00:00:00Z",
+            }
+        )
+        for key, ref in release.images.items()
+    ]
+    return classify_release_check("1.0-rc5", results)
+
+
+def test_missing_core_image_stops_phase_3_before_anything_is_applied() -> None:
+    h = Harness()
+    adapters = h.adapters()
+    adapters.image_check = lambda ctx: _check({"alga-core": "x"})
+    opts = build_options(**BASE)
+    with pytest.raises(ActionRequired) as exc:
+        engine.run(opts, reporter=RecordingReporter(), announce=lambda s: None, adapters=adapters)
+    assert "ghcr.io/nine-minds/alga-psa-ee:979e2079" in exc.value.message
+    assert "--skip-image-tag-validation" in (exc.value.hint or "")
+    assert not any(a.startswith("ConfigMap alga-system/") for a in h.cluster.applies)
+    assert not any("alga-core" in a for a in h.cluster.applies)
+
+
+def test_missing_core_image_with_skip_flag_continues_with_a_warning() -> None:
+    h = Harness()
+    adapters = h.adapters()
+    adapters.image_check = lambda ctx: _check({"alga-core": "x"})
+    opts = build_options(**BASE, skip_image_tag_validation=True)
+    result = engine.run(opts, reporter=RecordingReporter(), announce=lambda s: None, adapters=adapters)
+    assert result.exit_code == 0
+    assert any("--skip-image-tag-validation" in w for w in result.warnings)
+
+
+def test_missing_background_image_is_a_warning_naming_the_image() -> None:
+    h = Harness()
+    adapters = h.adapters()
+    adapters.image_check = lambda ctx: _check({"workflow-worker": "x"})
+    opts = build_options(**BASE)
+    result = engine.run(opts, reporter=RecordingReporter(), announce=lambda s: None, adapters=adapters)
+    assert result.exit_code == 0
+    assert any("ghcr.io/nine-minds/workflow-worker:61e4a00e" in w for w in result.warnings)
+    cm = h.cluster.get("v1/configmaps", "appliance-system", "appliance-facts")
+    facts = json.loads(cm["data"]["facts.json"])
+    assert {c["component"]: c["outcome"] for c in facts["imageChecks"]}["workflow-worker"] == "missing"
+
+
+def test_prepull_starts_the_core_image_pull_after_the_talos_api() -> None:
+    h = Harness()
+    import time
+
+    run(h, prepull_images=True)
+    deadline = time.monotonic() + 5
+    while "pull_image ghcr.io/nine-minds/alga-psa-ee:979e2079" not in h.talos.calls:
+        assert time.monotonic() < deadline, h.talos.calls
+        time.sleep(0.01)
+    assert h.talos.calls.index("apply_config") < h.talos.calls.index("bootstrap_etcd")
