@@ -60,8 +60,9 @@ def serve_status(
         Path | None,
         typer.Option(
             "--token-file",
-            help="File holding the status token. Default: $ALGA_STATUS_TOKEN, the mounted Secret in-cluster, "
-            "else the site's status-token file.",
+            help="File holding the status token (re-read when it changes). Default: "
+            "$ALGA_APPLIANCE_STATUS_TOKEN, $ALGA_APPLIANCE_STATUS_TOKEN_FILE or the mounted Secret "
+            "in-cluster, else the site's status-token file.",
             rich_help_panel="Service",
         ),
     ] = None,
@@ -77,11 +78,13 @@ def serve_status(
         raise UsageError("kubeconfig file not found", param="--kubeconfig")
     from appliance_cli.site import Site
     from appliance_cli.status.live import resolve_site_id
-    from appliance_cli.web.auth import load_token
+    from appliance_cli.web.auth import resolve_token
 
     sid = site_id or ("appliance-single-node" if in_cluster else resolve_site_id(None))
     site = Site.open(sid)
-    token = load_token(token_file=token_file, in_cluster=in_cluster, site_token_file=site.status_token_file)
+    token, source = resolve_token(
+        token_file=token_file, in_cluster=in_cluster, site_token_file=site.status_token_file
+    )
     from appliance_cli.web.server import StatusServer
 
     server = StatusServer(
@@ -92,6 +95,7 @@ def serve_status(
         port=port,
         site_id=sid,
         interval=interval,
+        token_file=source,
     )
     try:
         server.start()

@@ -26,9 +26,11 @@ from appliance_cli.errors import UsageError
 
 SESSION_COOKIE = "alga_status_session"
 QUERY_TOKEN_KEYS = frozenset({"token", "access_token", "auth", "bearer", "apikey", "api_key", "key"})
-TOKEN_ENV = "ALGA_STATUS_TOKEN"
-TOKEN_FILE_ENV = "ALGA_STATUS_TOKEN_FILE"
-IN_CLUSTER_TOKEN_FILE = Path("/var/run/secrets/alga-status/token")
+TOKEN_ENV = "ALGA_APPLIANCE_STATUS_TOKEN"
+TOKEN_FILE_ENV = "ALGA_APPLIANCE_STATUS_TOKEN_FILE"
+# where flux/base/platform/appliance-status.yaml mounts the Secret's `token` key
+IN_CLUSTER_TOKEN_FILE = Path("/etc/appliance-status/token")
+TOKEN_RELOAD_SECONDS = 2.0
 MIN_TOKEN_LENGTH = 16
 
 
@@ -52,17 +54,46 @@ class _Failures:
 
 @dataclass
 class Authenticator:
+    """``token_file``, when given, is re-read when it changes (a rotated Secret reaches a
+    running pod through its volume); a new token ends every session."""
+
     token: str
     config: AuthConfig = field(default_factory=AuthConfig)
+    token_file: Path | None = None
     _sessions: dict[str, float] = field(default_factory=dict)
     _failures: dict[str, _Failures] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _checked_at: float = 0.0
+    _mtime: int | None = None
 
     # -- tokens --------------------------------------------------------------------------------
+    def _current_token(self) -> str:
+        if self.token_file is None:
+            return self.token
+        now = time.monotonic()
+        with self._lock:
+            if now - self._checked_at < TOKEN_RELOAD_SECONDS:
+                return self.token
+            self._checked_at = now
+            try:
+                mtime = self.token_file.stat().st_mtime_ns
+                if self._mtime is None:
+                    self._mtime = mtime
+                elif mtime != self._mtime:
+                    fresh = _checked(self.token_file.read_text().strip(), str(self.token_file))
+                    self._mtime = mtime
+                    if fresh != self.token:
+                        self.token = fresh
+                        self._sessions.clear()
+            except (OSError, UsageError):
+                pass  # keep the token we have; a half-written or missing file is not a new token
+            return self.token
+
     def token_ok(self, given: str | None) -> bool:
+        token = self._current_token()
         if not given:
             return False
-        return hmac.compare_digest(given.encode("utf-8", "replace"), self.token.encode())
+        return hmac.compare_digest(given.encode("utf-8", "replace"), token.encode())
 
     # -- sessions ------------------------------------------------------------------------------
     def new_session(self) -> str:
@@ -126,8 +157,15 @@ class Authenticator:
 def load_token(
     *, token_file: Path | None = None, in_cluster: bool = False, site_token_file: Path | None = None
 ) -> str:
-    """The status token: ``--token-file``, else ``$ALGA_STATUS_TOKEN`` (the Secret as env),
-    else ``$ALGA_STATUS_TOKEN_FILE`` or the mounted Secret file in-cluster, else the site's file.
+    return resolve_token(token_file=token_file, in_cluster=in_cluster, site_token_file=site_token_file)[0]
+
+
+def resolve_token(
+    *, token_file: Path | None = None, in_cluster: bool = False, site_token_file: Path | None = None
+) -> tuple[str, Path | None]:
+    """The status token and the file it came from: ``--token-file``, else
+    ``$ALGA_APPLIANCE_STATUS_TOKEN`` (the Secret as env), else ``$ALGA_APPLIANCE_STATUS_TOKEN_FILE``
+    or the mounted Secret file in-cluster, else the site's ``status-token`` file.
     """
     candidates: list[tuple[Path, str]] = []
     if token_file is not None:
@@ -135,7 +173,7 @@ def load_token(
     else:
         env = os.environ.get(TOKEN_ENV, "").strip()
         if env:
-            return _checked(env, TOKEN_ENV)
+            return _checked(env, TOKEN_ENV), None
         env_file = os.environ.get(TOKEN_FILE_ENV)
         if env_file:
             candidates.append((Path(env_file), TOKEN_FILE_ENV))
@@ -145,7 +183,7 @@ def load_token(
             candidates.append((site_token_file, str(site_token_file)))
     for path, param in candidates:
         try:
-            return _checked(path.read_text().strip(), param)
+            return _checked(path.read_text().strip(), param), path
         except FileNotFoundError:
             raise UsageError(
                 "status token file not found",

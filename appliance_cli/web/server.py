@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("appliance_cli.web.server")
 
 Collect = Callable[[], tuple[ClusterSnapshot, StatusDocument]]
-NODE_IP_ENV = "ALGA_NODE_IP"
-LOGIN_URL_ENV = "ALGA_LOGIN_URL"
+NODE_IP_ENV = "ALGA_APPLIANCE_NODE_IP"
+LOGIN_URL_ENV = "ALGA_APPLIANCE_LOGIN_URL"
 
 
 class LiveCollector:
@@ -143,12 +143,13 @@ class StatusServer:
         interval: float = 5.0,
         collect: Collect | None = None,
         auth_config: AuthConfig | None = None,
+        token_file: Path | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.site_id = site_id
         self.state = StatusState(interval)
-        self.auth = Authenticator(token=token, config=auth_config or AuthConfig())
+        self.auth = Authenticator(token=token, config=auth_config or AuthConfig(), token_file=token_file)
         self.loop = CollectorLoop(
             collect or LiveCollector(site_id=site_id, kubeconfig=kubeconfig, in_cluster=in_cluster),
             self.state,

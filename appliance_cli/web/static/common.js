@@ -1,4 +1,4 @@
-/* Shared helpers for the status pages: DOM building without innerHTML, polling, formatting. */
+/* Shared helpers for the status pages: DOM building from text nodes only, polling, formatting. */
 "use strict";
 
 var Status = (function () {

@@ -251,3 +251,26 @@ def test_schema_route_serves_the_committed_schema(http: httpx.Client) -> None:
         (Path(__file__).resolve().parents[3] / "schemas" / "status.schema.json").read_text()
     )
     assert http.get("/api/status/schema", headers=BEARER).json() == committed
+
+
+def test_a_rotated_token_file_replaces_the_token_and_ends_sessions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from appliance_cli.web import auth as auth_mod
+
+    monkeypatch.setattr(auth_mod, "TOKEN_RELOAD_SECONDS", 0.0)
+    f = tmp_path / "token"
+    f.write_text(TOKEN)
+    a = Authenticator(token=TOKEN, token_file=f)
+    sid = a.new_session()
+    assert a.token_ok(TOKEN) and a.session_ok(sid)
+    new = "rotated-token-0123456789abcdef"
+    f.write_text(new)
+    os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 1_000_000_000))
+    assert a.token_ok(new) and not a.token_ok(TOKEN)
+    assert not a.session_ok(sid)
+    f.write_text("short")  # a broken file keeps the current token
+    os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 2_000_000_000))
+    assert a.token_ok(new)
