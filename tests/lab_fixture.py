@@ -96,7 +96,9 @@ class LabHandle:
             if ca:
                 verify = ssl.create_default_context(cadata=base64.b64decode(ca).decode())
             self._http = httpx.Client(
-                base_url=self.api_url, verify=verify, timeout=10,
+                base_url=self.api_url,
+                verify=verify,
+                timeout=10,
                 headers={"Authorization": f"Bearer {self.token}"},
             )
         return self._http
@@ -148,18 +150,22 @@ class LabHandle:
         _ = plural
         return out
 
-    def list(self, key: str, namespace: str | None = None, **params: str) -> list[dict[str, Any]]:
+    def list_objects(self, key: str, namespace: str | None = None, **params: str) -> list[dict[str, Any]]:
         api_version, _plural = key.rsplit("/", 1)
         rt = next(r for r in BY_KIND.values() if r.key == key)
-        path = self._path(api_version, rt.kind, namespace) if namespace else (
-            (f"/apis/{rt.api_version}" if rt.group else f"/api/{rt.version}") + f"/{rt.plural}"
+        path = (
+            self._path(api_version, rt.kind, namespace)
+            if namespace
+            else ((f"/apis/{rt.api_version}" if rt.group else f"/api/{rt.version}") + f"/{rt.plural}")
         )
         resp = self.http().get(path, params=params)
         resp.raise_for_status()
         items: list[dict[str, Any]] = resp.json()["items"]
         return items
 
-    def condition(self, key: str, namespace: str | None, name: str, ctype: str = "Ready") -> dict[str, Any] | None:
+    def condition(
+        self, key: str, namespace: str | None, name: str, ctype: str = "Ready"
+    ) -> dict[str, Any] | None:
         obj = self.get(key, namespace, name)
         for c in ((obj or {}).get("status") or {}).get("conditions") or []:
             if c.get("type") == ctype:
@@ -171,11 +177,17 @@ class LabHandle:
         return bool(c and c.get("status") == "True")
 
     def events(self, namespace: str | None = None) -> list[dict[str, Any]]:
-        return self.list("v1/events", namespace)
+        return self.list_objects("v1/events", namespace)
 
     # -- waiting ---------------------------------------------------------------------------
-    def wait_for(self, predicate: Callable[[], Any], *, timeout: float = 20.0, what: str = "condition",
-                 interval: float = 0.05) -> Any:
+    def wait_for(
+        self,
+        predicate: Callable[[], Any],
+        *,
+        timeout: float = 20.0,
+        what: str = "condition",
+        interval: float = 0.05,
+    ) -> Any:
         """Poll ``predicate`` until it returns something truthy, at most ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
         last: Any = None
@@ -187,10 +199,15 @@ class LabHandle:
         raise LabTimeout(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
     # -- what bootstrap applies ------------------------------------------------------------
-    def bootstrap_objects(self, *, release_version: str = "1.0-rc5", branch: str = "main",
-                          repo_url: str = "https://github.com/Nine-Minds/alga-psa-appliance.git",
-                          status_token: str = "lab-status-token", tiers: tuple[str, ...] = (
-                              "platform", "core", "background")) -> list[dict[str, Any]]:
+    def bootstrap_objects(
+        self,
+        *,
+        release_version: str = "1.0-rc5",
+        branch: str = "main",
+        repo_url: str = "https://github.com/Nine-Minds/alga-psa-appliance.git",
+        status_token: str = "lab-status-token",
+        tiers: tuple[str, ...] = ("platform", "core", "background"),
+    ) -> list[dict[str, Any]]:
         """The objects ``appliance bootstrap`` applies, in order (built with ``fluxlayout``)."""
         import base64
 
@@ -203,21 +220,41 @@ class LabHandle:
         objs: list[dict[str, Any]] = []
         objs += fluxlayout.namespaces()
         objs += LabFluxAdapter().install_manifests(None)
-        objs.append({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
-                     "metadata": {"name": "local-path",
-                                  "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
-                     "provisioner": "rancher.io/local-path", "volumeBindingMode": "WaitForFirstConsumer",
-                     "reclaimPolicy": "Delete"})
-        objs.append({"apiVersion": "v1", "kind": "Secret",
-                     "metadata": {"name": "appliance-status-auth", "namespace": "appliance-system"},
-                     "type": "Opaque", "data": {"token": base64.b64encode(status_token.encode()).decode()}})
+        objs.append(
+            {
+                "apiVersion": "storage.k8s.io/v1",
+                "kind": "StorageClass",
+                "metadata": {
+                    "name": "local-path",
+                    "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+                },
+                "provisioner": "rancher.io/local-path",
+                "volumeBindingMode": "WaitForFirstConsumer",
+                "reclaimPolicy": "Delete",
+            }
+        )
+        objs.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": "appliance-status-auth", "namespace": "appliance-system"},
+                "type": "Opaque",
+                "data": {"token": base64.b64encode(status_token.encode()).decode()},
+            }
+        )
         objs += fluxlayout.git_repositories(release, appliance_repo_url=repo_url, appliance_branch=branch)
         objs += fluxlayout.values_configmaps(release, app_url=app_url, bootstrap_mode="fresh")
-        objs.append(fluxlayout.release_selection_configmap(release, appliance_repo_url=repo_url,
-                                                           appliance_branch=branch, app_url=app_url,
-                                                           bootstrap_mode="fresh"))
-        objs += fluxlayout.tier_kustomizations(branch=branch, repo_url=repo_url, release=release,
-                                               tiers=list(tiers))  # type: ignore[arg-type]
+        objs.append(
+            fluxlayout.release_selection_configmap(
+                release,
+                appliance_repo_url=repo_url,
+                appliance_branch=branch,
+                app_url=app_url,
+                bootstrap_mode="fresh",
+            )
+        )
+        wanted: list[Any] = list(tiers)
+        objs += fluxlayout.tier_kustomizations(branch=branch, repo_url=repo_url, release=release, tiers=wanted)
         return objs
 
     def apply_bootstrap_objects(self, **kw: Any) -> list[dict[str, Any]]:
@@ -241,8 +278,14 @@ def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 @contextmanager
-def running_lab(*, scenario: Any = "healthy", speed: float = 50.0, bootstrapped: bool = True,
-                site_id: str = "lab", site_dir: Path | None = None) -> Iterator[LabHandle]:
+def running_lab(
+    *,
+    scenario: Any = "healthy",
+    speed: float = 50.0,
+    bootstrapped: bool = True,
+    site_id: str = "lab",
+    site_dir: Path | None = None,
+) -> Iterator[LabHandle]:
     """An in-process lab (context manager)."""
     from appliance_cli.lab.runtime import Lab
 
@@ -271,8 +314,13 @@ def lab_process(request: pytest.FixtureRequest) -> Iterator[LabHandle]:
     from appliance_cli.lab import manage
 
     opts = _options(request)
-    info = manage.lab_up(scenario=opts["scenario"], speed=opts["speed"], site_id=opts["site_id"],
-                         bootstrapped=opts["bootstrapped"], parent_pid=os.getpid())
+    info = manage.lab_up(
+        scenario=opts["scenario"],
+        speed=opts["speed"],
+        site_id=opts["site_id"],
+        bootstrapped=opts["bootstrapped"],
+        parent_pid=os.getpid(),
+    )
     assert info is not None
     handle = LabHandle(site_dir=Path(str(info["kubeconfig"])).parent, info=info)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -152,15 +153,11 @@ def lab_down(*, site_id: str) -> str:
         pid = int(info["pid"])
         if pid == os.getpid():
             raise UsageError("this lab runs inside this process; stop it there", param="--site-id")
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         if not _wait_gone(pid, STOP_TIMEOUT):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             _wait_gone(pid, 2.0)
         stopped = f"Stopped the lab (pid {pid}). "
     lab_owned = (site.root / "lab.json").exists() or (site.root / "lab.log").exists() or info is not None

@@ -39,7 +39,7 @@ class Timings(BaseModel):
     smoke: float = 2.0
     crash_after: float = Field(4.0, alias="crashAfter")
     backoff: float = 10.0
-    helm_timeout: float = Field(120.0, alias="helmTimeout", description="cap on HelmRelease spec.timeout")
+    helm_timeout: float = Field(600.0, alias="helmTimeout", description="cap on HelmRelease spec.timeout")
     rollout: float = 3.0
 
 

@@ -7,6 +7,7 @@ seeded users), which is not Kubernetes state.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
@@ -140,7 +141,7 @@ class Ctx:
     # -- objects -------------------------------------------------------------------------------
     def ensure_namespace(self, name: str) -> None:
         if self.store.try_get(NS, None, name) is None:
-            try:
+            with contextlib.suppress(Exception):
                 self.store.create(
                     NS,
                     {
@@ -149,8 +150,6 @@ class Ctx:
                         "status": {"phase": "Active"},
                     },
                 )
-            except Exception:
-                pass
 
     def event(
         self,
@@ -202,10 +201,8 @@ class Ctx:
             "reportingComponent": component,
             "reportingInstance": NODE_NAME if component == "kubelet" else "",
         }
-        try:
+        with contextlib.suppress(Exception):
             self.store.create(EVENTS, ev, ns)
-        except Exception:
-            pass
 
     def mutate(self, rt: ResourceType, obj: Obj, fn: Any) -> Obj | None:
         meta = obj["metadata"]

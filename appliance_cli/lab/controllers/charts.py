@@ -198,9 +198,7 @@ def fix_of(patch: Obj) -> str | None:
 def _matches(obj: Obj, target: Obj) -> bool:
     if target.get("kind") and target["kind"] != obj.get("kind"):
         return False
-    if target.get("name") and target["name"] != obj["metadata"].get("name"):
-        return False
-    return True
+    return not (target.get("name") and target["name"] != obj["metadata"].get("name"))
 
 
 def _align_containers(obj: Obj, patch: Obj) -> None:

@@ -16,6 +16,7 @@ Each controller acts only once its Deployment in flux-system is available.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -328,7 +329,8 @@ class Flux:
                 ctx.event(
                     ks,
                     "ReconciliationSucceeded",
-                    f"Reconciliation finished in {go_duration(took)}, next run in {spec.get('interval', '10m')}",
+                    f"Reconciliation finished in {go_duration(took)}, "
+                    f"next run in {spec.get('interval', '10m')}",
                     component="kustomize-controller",
                 )
                 run.stage = "done"
@@ -336,7 +338,10 @@ class Flux:
             if failed_early or took >= timeout:
                 what = ", ".join(failed_early or failing)
                 if failed_early:
-                    msg = f"health check failed after {go_duration(took)}: failed early due to stalled resources: [{what}]"
+                    msg = (
+                        f"health check failed after {go_duration(took)}: "
+                        f"failed early due to stalled resources: [{what}]"
+                    )
                 else:
                     msg = f"health check failed after {go_duration(took)}: timeout waiting for: [{what}]"
                 self._status(
@@ -403,7 +408,9 @@ class Flux:
                     if body["metadata"].get(k):
                         cur["metadata"].setdefault(k, {}).update(body["metadata"][k])
 
-            out: Obj = self.ctx.store.mutate(rt, body["metadata"].get("namespace"), body["metadata"]["name"], fn)
+            out: Obj = self.ctx.store.mutate(
+                rt, body["metadata"].get("namespace"), body["metadata"]["name"], fn
+            )
             return out
 
     def _health(self, applied: list[tuple[str, str, str, str]]) -> tuple[list[str], list[str]]:
@@ -454,7 +461,8 @@ class Flux:
                         "Ready",
                         False,
                         "ArtifactFailed",
-                        f"HelmChart '{helmchart}' is not ready: latest generation of object has not been reconciled",
+                        f"HelmChart '{helmchart}' is not ready: "
+                        "latest generation of object has not been reconciled",
                     )
                 ],
             )
@@ -607,7 +615,10 @@ class Flux:
                 if failed_job
                 else "context deadline exceeded"
             )
-            msg = f"Helm install failed for release {target_ns}/{release_name} with chart {chart_label}: {cause}"
+            msg = (
+                f"Helm install failed for release {target_ns}/{release_name} "
+                f"with chart {chart_label}: {cause}"
+            )
             self._status(
                 HELMRELEASES,
                 hr,
@@ -628,10 +639,8 @@ class Flux:
         cm = self.ctx.store.try_get(CONFIGMAPS, "alga-system", "appliance-release-selection")
         out: dict[str, str] = {}
         if cm is not None:
-            try:
+            with contextlib.suppress(ValueError):
                 out.update(json.loads((cm.get("data") or {}).get("images.json", "{}")))
-            except ValueError:
-                pass
         if not out:
             try:
                 from appliance_cli.releases import load_release

@@ -151,12 +151,13 @@ class Kubelet:
                 [
                     f"{_log_ts()} Loading config; env=docker,zone=,configDir=config",
                     f"{_log_ts()} Loading config files=[config/docker.yaml]",
-                    '{"level":"info","msg":"Build info.","server-version":"1.25.2","logging-call-at":"main.go:148"}',
+                    '{"level":"info","msg":"Build info.","server-version":"1.25.2",'
+                    '"logging-call-at":"main.go:148"}',
                 ],
                 [
-                    '{"level":"fatal","msg":"sql schema version compatibility check failed","error":"unable to read '
-                    'DB schema version keyspace/database: temporal error: pq: relation \\"schema_version\\" does not '
-                    'exist","logging-call-at":"main.go:171"}',
+                    '{"level":"fatal","msg":"sql schema version compatibility check failed",'
+                    '"error":"unable to read DB schema version keyspace/database: temporal error: '
+                    'pq: relation \\"schema_version\\" does not exist","logging-call-at":"main.go:171"}',
                 ],
                 exit_code=1,
                 reason="Error",
@@ -187,8 +188,8 @@ class Kubelet:
                         "PostgreSQL is ready",
                         "Running database migrations (knex migrate:latest)",
                         'migration file "20250310140000_add_tenant_to_users.cjs" failed',
-                        'migration failed with error: alter table "users" add column "tenant" uuid not null - '
-                        'column "tenant" of relation "users" already exists',
+                        'migration failed with error: alter table "users" add column "tenant" uuid '
+                        'not null - column "tenant" of relation "users" already exists',
                         "Error: migrations failed; bootstrap aborted",
                     ],
                     exit_code=1,
@@ -386,10 +387,9 @@ class Kubelet:
                 if not c.ready and self._elapsed(c) >= ctx.t.ready:
                     c.ready = True
                 return
-            if prog.kind == "wait-db":
-                if not self._db_ready(meta["namespace"]):
-                    c.t0 = time.monotonic()
-                    return
+            if prog.kind == "wait-db" and not self._db_ready(meta["namespace"]):
+                c.t0 = time.monotonic()
+                return
             if self._elapsed(c) < prog.after:
                 return
             ctx.store.append_pod_log(meta["namespace"], meta["name"], c.name, prog.end_logs)

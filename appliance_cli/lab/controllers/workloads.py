@@ -4,6 +4,7 @@ the cluster add-ons Talos installs (CoreDNS)."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 from typing import Any
@@ -513,10 +514,9 @@ class Workloads:
                     component="statefulset-controller",
                 )
             elif (pod["metadata"].get("labels") or {}).get("controller-revision-hash") != rev:
-                try:  # a template change: delete and recreate (OnDelete is not simulated)
+                # a template change: delete and recreate (OnDelete is not simulated)
+                with contextlib.suppress(NotFound):
                     ctx.store.delete(PODS, ns, pod_name)
-                except NotFound:
-                    pass
                 continue
             current += 1
             if self._pod_ready(pod):
@@ -724,7 +724,7 @@ class Workloads:
                 },
             )
 
-            def bind(o: Obj) -> None:
+            def bind(o: Obj, pv_name: str = pv_name, modes: Any = modes, size: Any = size) -> None:
                 o["spec"]["volumeName"] = pv_name
                 o["spec"].setdefault("storageClassName", "local-path")
                 ann = o["metadata"].setdefault("annotations", {})

@@ -27,8 +27,7 @@ def _dead_pid() -> int:
 
 @pytest.mark.parametrize(
     "content",
-    [None, "not json", json.dumps({"talosUrl": "http://127.0.0.1:1"}), json.dumps({"pid": "1"}),
-     "DEAD"],
+    [None, "not json", json.dumps({"talosUrl": "http://127.0.0.1:1"}), json.dumps({"pid": "1"}), "DEAD"],
     ids=["no-file", "garbage", "no-pid", "pid-not-int", "dead-pid"],
 )
 def test_no_live_lab_gets_the_real_adapters(content: str | None) -> None:

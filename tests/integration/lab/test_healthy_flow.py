@@ -30,11 +30,16 @@ def test_healthy_tiers_become_ready_in_dependency_order(lab: LabHandle) -> None:
         assert ks["status"]["lastAppliedRevision"] == revision
         assert ks["status"]["observedGeneration"] == ks["metadata"]["generation"]
         ready = next(c for c in ks["status"]["conditions"] if c["type"] == "Ready")
-        assert ready == ready | {"reason": "ReconciliationSucceeded", "message": f"Applied revision: {revision}"}
+        assert ready == ready | {
+            "reason": "ReconciliationSucceeded",
+            "message": f"Applied revision: {revision}",
+        }
     hr = lab.get(HR, "alga-system", "alga-core")
     assert hr is not None
     ready = next(c for c in hr["status"]["conditions"] if c["type"] == "Ready")
-    assert ready["message"].startswith("Helm install succeeded for release msp/alga-core.v1 with chart sebastian@")
+    assert ready["message"].startswith(
+        "Helm install succeeded for release msp/alga-core.v1 with chart sebastian@"
+    )
 
 
 @pytest.mark.lab(scenario="healthy", speed=60)
@@ -44,11 +49,18 @@ def test_healthy_core_workloads_names_status_and_login(lab: LabHandle) -> None:
     deploy = lab.get("apps/v1/deployments", "msp", "alga-core-sebastian")
     assert deploy is not None
     st = deploy["status"]
-    assert (st["replicas"], st["readyReplicas"], st["updatedReplicas"], st["availableReplicas"]) == (1, 1, 1, 1)
+    assert (st["replicas"], st["readyReplicas"], st["updatedReplicas"], st["availableReplicas"]) == (
+        1,
+        1,
+        1,
+        1,
+    )
     assert st["observedGeneration"] == deploy["metadata"]["generation"]
     assert {c["type"]: c["reason"] for c in st["conditions"]} == {
-        "Available": "MinimumReplicasAvailable", "Progressing": "NewReplicaSetAvailable"}
-    pods = lab.list("v1/pods", "msp")
+        "Available": "MinimumReplicasAvailable",
+        "Progressing": "NewReplicaSetAvailable",
+    }
+    pods = lab.list_objects("v1/pods", "msp")
     names = {p["metadata"]["name"] for p in pods}
     assert {"db-0", "redis-0"} <= names
     web = [n for n in names if n.startswith("alga-core-sebastian-") and "bootstrap" not in n]
@@ -59,8 +71,9 @@ def test_healthy_core_workloads_names_status_and_login(lab: LabHandle) -> None:
     # the image comes from the release (via the values ConfigMap)
     web_pod = next(p for p in pods if p["metadata"]["name"] == web[0])
     assert web_pod["spec"]["containers"][0]["image"] == "ghcr.io/nine-minds/alga-psa-ee:979e2079"
-    pulls = [e for e in lab.events("msp") if e["reason"] == "Pulling"
-             and e["involvedObject"]["name"] == web[0]]
+    pulls = [
+        e for e in lab.events("msp") if e["reason"] == "Pulling" and e["involvedObject"]["name"] == web[0]
+    ]
     assert pulls and pulls[0]["message"] == 'Pulling image "ghcr.io/nine-minds/alga-psa-ee:979e2079"'
     # PVCs bound by local-path, with the provisioner's host path
     pvc = lab.get("v1/persistentvolumeclaims", "msp", "db-data-db-0")
@@ -68,10 +81,14 @@ def test_healthy_core_workloads_names_status_and_login(lab: LabHandle) -> None:
     pv = lab.get("v1/persistentvolumes", None, pvc["spec"]["volumeName"])
     assert pv is not None
     assert pv["spec"]["hostPath"]["path"] == (
-        f"/var/mnt/local-path-provisioner/pvc-{pvc['metadata']['uid']}_msp_db-data-db-0")
+        f"/var/mnt/local-path-provisioner/pvc-{pvc['metadata']['uid']}_msp_db-data-db-0"
+    )
     # bootstrap Job complete
-    jobs = [j for j in lab.list("batch/v1/jobs", "msp")
-            if j["metadata"]["name"].startswith("alga-core-sebastian-bootstrap-")]
+    jobs = [
+        j
+        for j in lab.list_objects("batch/v1/jobs", "msp")
+        if j["metadata"]["name"].startswith("alga-core-sebastian-bootstrap-")
+    ]
     assert len(jobs) == 1
     assert len(jobs[0]["metadata"]["name"].removeprefix("alga-core-sebastian-bootstrap-")) == 5
     assert jobs[0]["status"]["succeeded"] == 1
@@ -90,9 +107,15 @@ def test_seed_users_probe_over_exec_websocket(lab: LabHandle) -> None:
     api = lab.api_client()
     try:
         out = stream(
-            client.CoreV1Api(api).connect_get_namespaced_pod_exec, "db-0", "msp", container="postgres",
+            client.CoreV1Api(api).connect_get_namespaced_pod_exec,
+            "db-0",
+            "msp",
+            container="postgres",
             command=["psql", "-U", "postgres", "-d", "server", "-tAc", "select count(*) from users"],
-            stderr=True, stdin=False, stdout=True, tty=False,
+            stderr=True,
+            stdin=False,
+            stdout=True,
+            tty=False,
         )
     finally:
         api.close()

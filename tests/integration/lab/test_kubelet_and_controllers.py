@@ -9,25 +9,50 @@ import pytest
 
 from tests.lab_fixture import LabHandle
 
-STORAGE_CLASS = {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "local-path"},
-                 "provisioner": "rancher.io/local-path", "volumeBindingMode": "WaitForFirstConsumer"}
+STORAGE_CLASS = {
+    "apiVersion": "storage.k8s.io/v1",
+    "kind": "StorageClass",
+    "metadata": {"name": "local-path"},
+    "provisioner": "rancher.io/local-path",
+    "volumeBindingMode": "WaitForFirstConsumer",
+}
 
 
 def _smoke(kind: str, **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": f"smoke-{kind}", "namespace": "appliance-system",
-                         "labels": {"appliance.alga-psa.io/smoke": kind}},
-            "spec": {"restartPolicy": "Never", **spec}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": f"smoke-{kind}",
+            "namespace": "appliance-system",
+            "labels": {"appliance.alga-psa.io/smoke": kind},
+        },
+        "spec": {"restartPolicy": "Never", **spec},
+    }
 
 
 def _storage_objects() -> list[dict[str, Any]]:
-    pvc = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-           "metadata": {"name": "appliance-storage-smoke", "namespace": "appliance-system"},
-           "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "local-path",
-                    "resources": {"requests": {"storage": "64Mi"}}}}
-    pod = _smoke("storage", containers=[{"name": "storage", "image": "busybox:1.36",
-                                         "volumeMounts": [{"name": "data", "mountPath": "/data", "subPath": "smoke"}]}],
-                 volumes=[{"name": "data", "persistentVolumeClaim": {"claimName": "appliance-storage-smoke"}}])
+    pvc = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "appliance-storage-smoke", "namespace": "appliance-system"},
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "storageClassName": "local-path",
+            "resources": {"requests": {"storage": "64Mi"}},
+        },
+    }
+    pod = _smoke(
+        "storage",
+        containers=[
+            {
+                "name": "storage",
+                "image": "busybox:1.36",
+                "volumeMounts": [{"name": "data", "mountPath": "/data", "subPath": "smoke"}],
+            }
+        ],
+        volumes=[{"name": "data", "persistentVolumeClaim": {"claimName": "appliance-storage-smoke"}}],
+    )
     return [pvc, pod]
 
 
@@ -42,8 +67,10 @@ def test_smoke_pods_succeed_and_the_pvc_waits_for_its_consumer(lab: LabHandle) -
     lab.apply(STORAGE_CLASS)
     pvc, pod = _storage_objects()
     lab.apply(pvc)
-    lab.wait_for(lambda: any(e["reason"] == "WaitForFirstConsumer" for e in lab.events("appliance-system")),
-                 what="WaitForFirstConsumer event")
+    lab.wait_for(
+        lambda: any(e["reason"] == "WaitForFirstConsumer" for e in lab.events("appliance-system")),
+        what="WaitForFirstConsumer event",
+    )
     ev = next(e for e in lab.events("appliance-system") if e["reason"] == "WaitForFirstConsumer")
     assert ev["message"] == "waiting for first consumer to be created before binding"
     got = lab.get("v1/persistentvolumeclaims", "appliance-system", "appliance-storage-smoke")
@@ -59,8 +86,11 @@ def test_smoke_pods_succeed_and_the_pvc_waits_for_its_consumer(lab: LabHandle) -
     assert (term["exitCode"], term["reason"]) == (0, "Completed")
     bound = lab.get("v1/persistentvolumeclaims", "appliance-system", "appliance-storage-smoke")
     assert bound is not None and bound["status"]["phase"] == "Bound"
-    reasons = [e["reason"] for e in lab.events("appliance-system")
-               if e["involvedObject"]["name"] == "appliance-storage-smoke"]
+    reasons = [
+        e["reason"]
+        for e in lab.events("appliance-system")
+        if e["involvedObject"]["name"] == "appliance-storage-smoke"
+    ]
     assert {"WaitForFirstConsumer", "Provisioning", "ProvisioningSucceeded"} <= set(reasons)
 
 
@@ -74,12 +104,15 @@ def test_storage_smoke_pod_hits_the_subpath_error(lab: LabHandle) -> None:
     def waiting() -> Any:
         pod = lab.get("v1/pods", "appliance-system", "smoke-storage")
         for cs in ((pod or {}).get("status") or {}).get("containerStatuses") or []:
-            return (cs.get("state") or {}).get("waiting", {}).get("reason") == "CreateContainerConfigError" and cs
+            return (cs.get("state") or {}).get("waiting", {}).get(
+                "reason"
+            ) == "CreateContainerConfigError" and cs
         return None
 
     cs = lab.wait_for(waiting, what="CreateContainerConfigError")
     assert cs["state"]["waiting"]["message"] == (
-        'failed to create subPath directory for volumeMount "data" of container "storage"')
+        'failed to create subPath directory for volumeMount "data" of container "storage"'
+    )
 
 
 @pytest.mark.lab(scenario="healthy", speed=60)
@@ -87,27 +120,36 @@ def test_coredns_rolls_out_after_a_restart_annotation(lab: LabHandle) -> None:
     def available() -> Any:
         d = lab.get("apps/v1/deployments", "kube-system", "coredns")
         conds = {c["type"]: c for c in ((d or {}).get("status") or {}).get("conditions", [])}
-        ok = conds.get("Available", {}).get("status") == "True" and conds.get("Progressing", {}).get(
-            "reason") == "NewReplicaSetAvailable"
+        ok = (
+            conds.get("Available", {}).get("status") == "True"
+            and conds.get("Progressing", {}).get("reason") == "NewReplicaSetAvailable"
+        )
         return d if ok and d["status"].get("observedGeneration") == d["metadata"]["generation"] else None
 
     before = lab.wait_for(available, what="coredns available")
     cm = lab.get("v1/configmaps", "kube-system", "coredns")
     assert cm is not None and "forward . /etc/resolv.conf" in cm["data"]["Corefile"]
-    old_pods = {p["metadata"]["name"] for p in lab.list("v1/pods", "kube-system")}
+    old_pods = {p["metadata"]["name"] for p in lab.list_objects("v1/pods", "kube-system")}
     resp = lab.http().patch(
         "/apis/apps/v1/namespaces/kube-system/deployments/coredns",
         content='{"spec":{"template":{"metadata":{"annotations":{"kubectl.kubernetes.io/restartedAt":"now"}}}}}',
         headers={"Content-Type": "application/strategic-merge-patch+json"},
     )
     assert resp.status_code == 200
-    after = lab.wait_for(lambda: (d := available()) and d["metadata"]["generation"] > before["metadata"]["generation"]
-                         and d, what="coredns rolled out")
+    after = lab.wait_for(
+        lambda: (d := available()) and d["metadata"]["generation"] > before["metadata"]["generation"] and d,
+        what="coredns rolled out",
+    )
     assert after["status"]["updatedReplicas"] == 1
-    rss = lab.list("apps/v1/replicasets", "kube-system")
+    rss = lab.list_objects("apps/v1/replicasets", "kube-system")
     assert sorted(rs["spec"]["replicas"] for rs in rss) == [0, 1]
-    lab.wait_for(lambda: {p["metadata"]["name"] for p in lab.list("v1/pods", "kube-system")}.isdisjoint(old_pods),
-                 what="old coredns pod gone")
+
+    def old_gone() -> bool:
+        return {p["metadata"]["name"] for p in lab.list_objects("v1/pods", "kube-system")}.isdisjoint(
+            old_pods
+        )
+
+    lab.wait_for(old_gone, what="old coredns pod gone")
 
 
 @pytest.mark.lab(scenario="healthy", speed=60)
@@ -124,14 +166,24 @@ def test_node_ready_and_pods_watched_with_the_official_client(lab: LabHandle) ->
         assert node.status.node_info.os_image == "Talos (v1.12.0)"
         rv = core.list_namespaced_pod("kube-system").metadata.resource_version
         lab.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "demo"}})
-        lab.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "demo"},
-                   "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}})
+        lab.apply(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": "web", "namespace": "demo"},
+                "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]},
+            }
+        )
         seen: list[str] = []
         w = watch.Watch()
         for ev in w.stream(core.list_namespaced_pod, "demo", resource_version=rv, timeout_seconds=10):
             pod = ev["object"]
             seen.append(pod.status.phase or "")
-            if pod.status.phase == "Running" and pod.status.container_statuses and pod.status.container_statuses[0].ready:
+            if (
+                pod.status.phase == "Running"
+                and pod.status.container_statuses
+                and pod.status.container_statuses[0].ready
+            ):
                 w.stop()
         assert seen[-1] == "Running" and "Pending" in seen
     finally:

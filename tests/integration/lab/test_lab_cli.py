@@ -14,8 +14,13 @@ from tests.cli_runner import invoke
 
 
 def _kubectl_nodes(kubeconfig: str) -> str:
-    return subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "get", "nodes", "-o", "name"],
-                          capture_output=True, text=True, timeout=30, check=True).stdout
+    return subprocess.run(
+        ["kubectl", "--kubeconfig", kubeconfig, "get", "nodes", "-o", "name"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
 
 
 def test_up_status_down_and_second_up_refused() -> None:
@@ -56,11 +61,14 @@ def test_up_status_down_and_second_up_refused() -> None:
     assert status.exit_code == 1 and "No lab is running" in status.output
 
 
-@pytest.mark.parametrize(("args", "needle"), [
-    (["lab", "up", "--scenario", "nope"], "temporal-autosetup"),
-    (["lab", "up", "--speed", "0"], "--speed"),
-    (["lab", "up", "--site-id", "Bad_Id"], "--site-id"),
-])
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["lab", "up", "--scenario", "nope"], "temporal-autosetup"),
+        (["lab", "up", "--speed", "0"], "--speed"),
+        (["lab", "up", "--site-id", "Bad_Id"], "--site-id"),
+    ],
+)
 def test_bad_input_exits_2_and_starts_nothing(args: list[str], needle: str) -> None:
     result = invoke(args)
     assert result.exit_code == 2
@@ -75,9 +83,21 @@ def test_lab_process_dies_with_its_parent(tmp_path: object) -> None:
 
     site_dir = appliance_home() / "orphan"
     parent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    child = subprocess.Popen([sys.executable, "-m", "appliance_cli.lab.runtime", "--site-dir", str(site_dir),
-                              "--speed", "50", "--parent-pid", str(parent.pid)],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "appliance_cli.lab.runtime",
+            "--site-dir",
+            str(site_dir),
+            "--speed",
+            "50",
+            "--parent-pid",
+            str(parent.pid),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and not (site_dir / "lab.json").exists():

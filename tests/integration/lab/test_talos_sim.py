@@ -14,13 +14,18 @@ from appliance_cli.lab.talos_client import LabTalosAdapter
 from appliance_cli.lab.talos_sim import TalosSim, TalosSimServer, TalosTimings, validate_machine_config
 from appliance_cli.site import atomic_write
 
-INSTALLER = "factory.talos.dev/installer/376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba:v1.12.0"
+INSTALLER = (
+    "factory.talos.dev/installer/376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba:v1.12.0"
+)
 
 
 @pytest.fixture
 def node() -> Iterator[tuple[TalosSim, LabTalosAdapter]]:
-    sim = TalosSim(speed=100, timings=TalosTimings(install=20, reboot=10, kubernetes_start=5),
-                   kubeconfig_text="apiVersion: v1\nkind: Config\n")
+    sim = TalosSim(
+        speed=100,
+        timings=TalosTimings(install=20, reboot=10, kubernetes_start=5),
+        kubeconfig_text="apiVersion: v1\nkind: Config\n",
+    )
     server = TalosSimServer(sim).start()
     try:
         yield sim, LabTalosAdapter(server.url)
@@ -30,11 +35,17 @@ def node() -> Iterator[tuple[TalosSim, LabTalosAdapter]]:
 
 def _request(**kw: object) -> GenConfigRequest:
     base: dict[str, object] = dict(
-        cluster_name="alga-appliance", endpoint="https://127.0.0.1:6443", node_ip="127.0.0.1",
-        talos_version="v1.12.0", kubernetes_version="v1.31.4", install_disk="/dev/sda",
+        cluster_name="alga-appliance",
+        endpoint="https://127.0.0.1:6443",
+        node_ip="127.0.0.1",
+        talos_version="v1.12.0",
+        kubernetes_version="v1.31.4",
+        install_disk="/dev/sda",
         installer_image=INSTALLER,
-        extra_documents=("apiVersion: v1alpha1\nkind: HostnameConfig\nauto: off\n",
-                         "apiVersion: v1alpha1\nkind: ResolverConfig\nnameservers:\n  - address: 1.1.1.1\n"),
+        extra_documents=(
+            "apiVersion: v1alpha1\nkind: HostnameConfig\nauto: off\n",
+            "apiVersion: v1alpha1\nkind: ResolverConfig\nnameservers:\n  - address: 1.1.1.1\n",
+        ),
     )
     base.update(kw)
     return GenConfigRequest(**base)  # type: ignore[arg-type]
@@ -55,11 +66,14 @@ def test_maintenance_mode_lists_the_disk(node: tuple[TalosSim, LabTalosAdapter])
     _, talos = node
     info = talos.maintenance_info("127.0.0.1")
     assert info.reachable
-    assert [(d.dev_path, d.size_bytes, d.transport) for d in info.disks] == [("/dev/sda", 128_000_000_000, "virtio")]
+    assert [(d.dev_path, d.size_bytes, d.transport) for d in info.disks] == [
+        ("/dev/sda", 128_000_000_000, "virtio")
+    ]
 
 
-def test_generated_config_is_schema_valid_and_carries_the_request(node: tuple[TalosSim, LabTalosAdapter],
-                                                                   tmp_path: Path) -> None:
+def test_generated_config_is_schema_valid_and_carries_the_request(
+    node: tuple[TalosSim, LabTalosAdapter], tmp_path: Path
+) -> None:
     _, talos = node
     gen = talos.gen_config(_request(), tmp_path)
     assert validate_machine_config(gen.controlplane_yaml) == []
@@ -77,19 +91,29 @@ def test_generated_config_is_schema_valid_and_carries_the_request(node: tuple[Ta
     ("document", "needle"),
     [
         ("apiVersion: v1alpha1\nkind: HostnameConfig\nauto: sometimes\n", "HostnameConfig: auto:"),
-        ("apiVersion: v1alpha1\nkind: ResolverConfig\nnameserverz: []\n", "ResolverConfig: (root): Additional properties"),
-        ("apiVersion: v1alpha1\nkind: NoSuchConfig\n", 'unknown document type: apiVersion "v1alpha1", kind "NoSuchConfig"'),
+        (
+            "apiVersion: v1alpha1\nkind: ResolverConfig\nnameserverz: []\n",
+            "ResolverConfig: (root): Additional properties",
+        ),
+        (
+            "apiVersion: v1alpha1\nkind: NoSuchConfig\n",
+            'unknown document type: apiVersion "v1alpha1", kind "NoSuchConfig"',
+        ),
     ],
 )
-def test_invalid_document_is_rejected_with_a_talos_error(node: tuple[TalosSim, LabTalosAdapter], tmp_path: Path,
-                                                         document: str, needle: str) -> None:
+def test_invalid_document_is_rejected_with_a_talos_error(
+    node: tuple[TalosSim, LabTalosAdapter], tmp_path: Path, document: str, needle: str
+) -> None:
     sim, talos = node
     gen = talos.gen_config(_request(extra_documents=(document,)), tmp_path)
     cfg = tmp_path / "controlplane.yaml"
     atomic_write(cfg, gen.controlplane_yaml)
     with pytest.raises(CommandError) as exc:
         talos.apply_config("127.0.0.1", cfg)
-    assert "rpc error: code = InvalidArgument desc = configuration validation failed: 1 error occurred:" in exc.value.stderr
+    assert (
+        "rpc error: code = InvalidArgument desc = configuration validation failed: 1 error occurred:"
+        in exc.value.stderr
+    )
     assert needle in exc.value.stderr
     assert exc.value.argv[:3] == ["talosctl", "apply-config", "--insecure"]
     assert sim.state == "maintenance"  # nothing changed
@@ -104,8 +128,9 @@ def test_missing_install_disk_is_rejected(node: tuple[TalosSim, LabTalosAdapter]
         talos.apply_config("127.0.0.1", cfg)
 
 
-def test_install_reboot_secure_api_bootstrap_once_and_kubeconfig(node: tuple[TalosSim, LabTalosAdapter],
-                                                                 tmp_path: Path) -> None:
+def test_install_reboot_secure_api_bootstrap_once_and_kubeconfig(
+    node: tuple[TalosSim, LabTalosAdapter], tmp_path: Path
+) -> None:
     sim, talos = node
     gen = talos.gen_config(_request(), tmp_path)
     cfg, tc = tmp_path / "controlplane.yaml", tmp_path / "talosconfig"
@@ -146,5 +171,8 @@ def test_second_bootstrap_answers_already_exists(node: tuple[TalosSim, LabTalosA
 
 
 def test_yaml_off_stays_a_string() -> None:
-    text = "version: v1alpha1\nmachine: {type: controlplane, ca: {crt: x}}\n---\napiVersion: v1alpha1\nkind: HostnameConfig\nauto: off\n"
+    text = (
+        "version: v1alpha1\nmachine: {type: controlplane, ca: {crt: x}}\n"
+        "---\napiVersion: v1alpha1\nkind: HostnameConfig\nauto: off\n"
+    )
     assert not any("HostnameConfig" in p for p in validate_machine_config(text))
