@@ -254,7 +254,9 @@ class LabHandle:
             )
         )
         wanted: list[Any] = list(tiers)
-        objs += fluxlayout.tier_kustomizations(branch=branch, repo_url=repo_url, release=release, tiers=wanted)
+        objs += fluxlayout.tier_kustomizations(
+            branch=branch, repo_url=repo_url, release=release, tiers=wanted
+        )
         return objs
 
     def apply_bootstrap_objects(self, **kw: Any) -> list[dict[str, Any]]:
@@ -285,12 +287,13 @@ def running_lab(
     bootstrapped: bool = True,
     site_id: str = "lab",
     site_dir: Path | None = None,
+    faults: Any = None,
 ) -> Iterator[LabHandle]:
     """An in-process lab (context manager)."""
     from appliance_cli.lab.runtime import Lab
 
     root = site_dir or appliance_home() / site_id
-    lab = Lab(root, scenario, speed=speed, site_id=site_id, bootstrapped=bootstrapped).start()
+    lab = Lab(root, scenario, speed=speed, site_id=site_id, bootstrapped=bootstrapped, faults=faults).start()
     handle = LabHandle(site_dir=root, info=lab.info(), store=lab.store, lab=lab)
     try:
         yield handle

@@ -208,7 +208,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--site-id", default="lab")
     parser.add_argument("--bootstrapped", action="store_true")
     parser.add_argument("--parent-pid", type=int, default=None)
+    parser.add_argument("--fault-latency-ms", type=float, default=0.0)
+    parser.add_argument("--fault-error-rate", type=float, default=0.0)
+    parser.add_argument("--fault-throttle-rate", type=float, default=0.0)
+    parser.add_argument("--fault-drop-rate", type=float, default=0.0)
+    parser.add_argument(
+        "--fault-outage",
+        action="append",
+        default=[],
+        metavar="START:END",
+        help="seconds after start during which the API drops every connection (repeatable)",
+    )
     args = parser.parse_args(argv)
+    faults: FaultConfig | None = None
+    if (
+        args.fault_latency_ms
+        or args.fault_error_rate
+        or args.fault_throttle_rate
+        or args.fault_drop_rate
+        or (args.fault_outage)
+    ):
+        windows = tuple(tuple(float(x) for x in w.split(":", 1)) for w in args.fault_outage)
+        faults = FaultConfig(
+            latency_ms=args.fault_latency_ms,
+            error_rate=args.fault_error_rate,
+            throttle_rate=args.fault_throttle_rate,
+            drop_rate=args.fault_drop_rate,
+            outage_windows=windows,
+        )
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stop = threading.Event()
 
@@ -229,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         talos_port=args.talos_port,
         site_id=args.site_id,
         bootstrapped=args.bootstrapped,
+        faults=faults,
     )
     lab.start()
     sys.stderr.write(

@@ -563,13 +563,13 @@ class Flux:
             rt = BY_KIND.get((av, kind))
             if rt is None:
                 continue
-            obj = ctx.store.try_get(rt, ns, oname)
-            if obj is None:
+            live = ctx.store.try_get(rt, ns, oname)
+            if live is None:
                 if kind == "Job":
                     continue  # a finished Job the chart cleaned up
                 pending.append(f"{kind}/{ns}/{oname}")
                 continue
-            ok, failed = workload_ready(obj)
+            ok, failed = workload_ready(live)
             if kind == "Job" and ok and name == "alga-core":
                 ctx.seeded_users = ctx.scenario.seed_users
             if failed and kind == "Job":
