@@ -13,8 +13,8 @@ def announcer(options: BootstrapOptions) -> Announcer:
     progress they go to stderr so stdout stays one JSON object per line."""
 
     def announce(line: str) -> None:
-        if options.progress == "json":
-            console.display_info(line)
+        if options.progress == "json":  # one unwrapped line on stderr
+            console.err().print(line, markup=False, highlight=False, soft_wrap=True)
         else:
             console.display_text(line)
 

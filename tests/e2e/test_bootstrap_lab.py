@@ -154,3 +154,29 @@ def test_interrupt_then_recover_keeps_the_token_and_duplicates_nothing(
             "appliance-smoke" not in p["metadata"]["name"] for p in lab.list("v1/pods", "appliance-system")
         )
         assert lab.list("v1/persistentvolumeclaims", "appliance-system") == []
+
+
+def test_explicit_kubeconfig_of_an_installed_cluster_is_reused_and_phase_0_verified(
+    _isolated_home: Path,
+) -> None:
+    with running_lab(scenario="healthy", speed=SPEED, bootstrapped=True) as lab:
+        kubeconfig, talosconfig = lab.site_dir / "kubeconfig", lab.site_dir / "talosconfig"
+        before = (kubeconfig.read_bytes(), talosconfig.read_bytes())
+        r = bootstrap("--kubeconfig", str(kubeconfig), "--talosconfig", str(talosconfig))
+        assert r.exit_code == 0, r.output
+        assert "[phase 0/5] Talos host: already done, verified" in r.stdout
+        assert (kubeconfig.read_bytes(), talosconfig.read_bytes()) == before
+        assert not (lab.site_dir / "controlplane.yaml").exists()
+
+
+def test_json_progress_is_one_object_per_line(_isolated_home: Path) -> None:
+    with running_lab(scenario="healthy", speed=SPEED, bootstrapped=False):
+        r = invoke([*ARGS, "--bootstrap-mode", "fresh", "--progress", "json"])
+        assert r.exit_code == 0, r.output
+        lines = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
+        events = [json.loads(ln) for ln in lines]
+        assert {"phase", "step", "state", "timestamp", "details"} <= set(events[0])
+        assert any(e["state"] == "waiting" and "lastSaw" in e["details"] for e in events)
+        token = (_isolated_home / "lab" / "status-token").read_text().strip()
+        assert token not in "\n".join(lines)  # the token is never in progress output
+        assert f"Token {token}" in r.stderr  # it is announced once, on stderr in JSON mode
