@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from appliance_cli.bootstrap.actions import Actions, PlannedAction
 from appliance_cli.bootstrap.context import Adapters, Announcer, BootstrapContext, default_adapters
 from appliance_cli.bootstrap.journal import Journal
+from appliance_cli.bootstrap.kubeops import get_or_none
 from appliance_cli.bootstrap.options import BootstrapOptions
 from appliance_cli.bootstrap.phases.base import PhaseBase
 from appliance_cli.bootstrap.phases.p0_talos import TalosHost
@@ -102,10 +103,23 @@ def build_context(
     )
 
 
+def _holds_appliance(ctx: BootstrapContext) -> bool:
+    """The journal says the app was installed, or the cluster already has ``alga-core``."""
+    if ctx.journal.completed(3):
+        return True
+    if not ctx.kubeconfig_path.is_file():
+        return False
+    try:
+        ks = get_or_none(ctx, "kustomize.toolkit.fluxcd.io/v1/kustomizations", "flux-system", "alga-core")
+    except ApplianceError:
+        return False
+    return ks is not None
+
+
 def _guard_fresh(ctx: BootstrapContext, reset: ResetHook | None) -> None:
     """``fresh`` over an installed appliance needs --force and runs the reset plan first."""
     o = ctx.options
-    if o.bootstrap_mode != "fresh" or not ctx.journal.completed(3):
+    if o.bootstrap_mode != "fresh" or not _holds_appliance(ctx):
         return
     if not o.force:
         raise UsageError(

@@ -336,3 +336,14 @@ def test_prepull_starts_the_core_image_pull_after_the_talos_api() -> None:
         assert time.monotonic() < deadline, h.talos.calls
         time.sleep(0.01)
     assert h.talos.calls.index("apply_config") < h.talos.calls.index("bootstrap_etcd")
+
+
+def test_fresh_against_a_cluster_with_appliance_data_but_no_journal_needs_force(tmp_path: Any) -> None:
+    h = Harness()
+    run(h)
+    Site.open("test-site").journal_file.unlink()
+    kc = Site.open("test-site").kubeconfig
+    with pytest.raises(UsageError) as exc:
+        run(h, kubeconfig=str(kc))
+    assert exc.value.param == "--bootstrap-mode"
+    assert "recover" in (exc.value.hint or "")
