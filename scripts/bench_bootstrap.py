@@ -44,9 +44,10 @@ def main() -> None:
             journal = json.loads((lab.site_dir / "journal.json").read_text())
             phases = {k: v.get("seconds") for k, v in sorted(journal["phases"].items())}
             rollup = result.status.rollup.state if result.status else None
+            delta = (lab.store.resource_version if lab.store else 0) - rv
             print(
                 f"{mode:8s} exit={result.exit_code} rollup={rollup} wall={seconds:.2f}s "
-                f"applied={result.applied} store-rv-delta={(lab.store.resource_version if lab.store else 0) - rv}"
+                f"applied={result.applied} store-rv-delta={delta}"
             )
             print(f"         phase seconds: {phases}")
 
