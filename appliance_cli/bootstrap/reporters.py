@@ -187,31 +187,38 @@ class RichReporter:
         self.state = LiveState()
         self._lock = threading.Lock()
         self._printed = 0
-        self._live: Live = Live(self._render(), console=console.err(), refresh_per_second=4, transient=False)
+        # get_renderable: every refresh recomputes the view, so elapsed times tick between events
+        self._live: Live = Live(
+            console=console.err(), refresh_per_second=4, transient=False, get_renderable=self._render
+        )
         self._live.start()
 
     def _render(self) -> RenderableType:
         from rich.text import Text
 
+        with self._lock:
+            lines = self.state.lines()
         text = Text()
-        for line in self.state.lines():
+        for line in lines:
             style = "green" if line.startswith("✓") else "red" if line.startswith("✗") else ""
             style = "yellow" if line.startswith("⚠") else style
             text.append(line + "\n", style=style or None)
         return text
 
     def emit(self, event: ProgressEvent) -> None:
+        # State changes under our lock; Rich's own lock is taken only outside it (no inversion
+        # with the refresh thread, which takes Rich's lock and then ours in ``_render``).
         with self._lock:
             self.state.update(event)
-            for msg in self.state.messages[self._printed :]:
-                self._live.console.print(msg, markup=False, highlight=False)
+            new = self.state.messages[self._printed :]
             self._printed = len(self.state.messages)
-            self._live.update(self._render())
+        for msg in new:
+            self._live.console.print(msg, markup=False, highlight=False)
+        self._live.refresh()
 
     def close(self) -> None:
-        with self._lock:
-            self._live.update(self._render())
-            self._live.stop()
+        self._live.refresh()
+        self._live.stop()
 
 
 def make_reporter(mode: str | None) -> Reporter:
