@@ -68,6 +68,50 @@ def _same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
+_HEADERS_RAW = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+_NO_STORE = (b"cache-control", b"no-store")
+
+
+class _Guard:
+    """Pure ASGI middleware: auth decision, security headers, path-only access log.
+
+    (Starlette's ``BaseHTTPMiddleware`` costs a task and a stream per request; this does not.)
+    """
+
+    def __init__(self, app: Any, decide: Any) -> None:
+        self.app = app
+        self.decide = decide
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        static = path.startswith("/static/")
+        status = {"code": 0}
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                headers = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control" or static
+                ]
+                present = {k.lower() for k, _ in headers}
+                headers.extend(h for h in _HEADERS_RAW if h[0] not in present)
+                if not static:
+                    headers.append(_NO_STORE)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        answer = await self.decide(Request(scope, receive))
+        if answer is None:
+            await self.app(scope, receive, send_with_headers)
+        else:
+            await answer(scope, receive, send_with_headers)
+        if access_log.isEnabledFor(logging.INFO):
+            access_log.info("%s %s %s", scope["method"], path, status["code"])
+
+
 def create_app(state: StatusState, auth: Authenticator) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, title="Alga PSA appliance status")
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
@@ -93,44 +137,36 @@ def create_app(state: StatusState, auth: Authenticator) -> FastAPI:
         block = f'<p class="error" role="alert" id="login-error">{html.escape(error)}</p>' if error else ""
         return HTMLResponse(login_tpl.safe_substitute(error_block=block), status_code=status_code)
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next: Any) -> Response:
+    async def decide(request: Request) -> Response | None:
+        """``None`` lets the request through; otherwise the answer to send instead."""
         path = request.url.path
-        response: Response
         if _query_has_token(request):
             # never accept a token in a URL, right or wrong
-            response = JSONResponse(
+            return JSONResponse(
                 {"detail": "credentials in the query string are not accepted"}, status_code=401
             )
-        elif path in PUBLIC_PATHS or path.startswith("/static/"):
-            response = await call_next(request)
-        else:
-            client = _client_key(request)
-            header = request.headers.get("authorization", "")
+        if path in PUBLIC_PATHS or path.startswith("/static/"):
+            return None
+        client = _client_key(request)
+        header = request.headers.get("authorization", "")
+        locked = auth.locked_for(client)
+        if header:
+            scheme, _, given = header.partition(" ")
+            if locked:
+                return too_many(locked)
+            if scheme.lower() == "bearer" and auth.token_ok(given.strip()):
+                auth.record_success(client)
+                return None
+            delay = auth.record_failure(client)
+            if delay:
+                await asyncio.sleep(delay)
             locked = auth.locked_for(client)
-            if header:
-                scheme, _, given = header.partition(" ")
-                if locked:
-                    response = too_many(locked)
-                elif scheme.lower() == "bearer" and auth.token_ok(given.strip()):
-                    auth.record_success(client)
-                    response = await call_next(request)
-                else:
-                    delay = auth.record_failure(client)
-                    if delay:
-                        await asyncio.sleep(delay)
-                    locked = auth.locked_for(client)
-                    response = too_many(locked) if locked else unauthorized(request, "invalid token")
-            elif auth.session_ok(request.cookies.get(SESSION_COOKIE)):
-                response = await call_next(request)
-            else:
-                response = unauthorized(request)
-        for k, v in SECURITY_HEADERS.items():
-            response.headers.setdefault(k, v)
-        if not path.startswith("/static/"):
-            response.headers["Cache-Control"] = "no-store"
-        access_log.info("%s %s %s", request.method, path, response.status_code)
-        return response
+            return too_many(locked) if locked else unauthorized(request, "invalid token")
+        if auth.session_ok(request.cookies.get(SESSION_COOKIE)):
+            return None
+        return unauthorized(request)
+
+    app.add_middleware(_Guard, decide=decide)
 
     @app.get("/healthz")
     async def healthz() -> Response:

@@ -212,8 +212,9 @@ class StatusServer:
         return self
 
     def serve_forever(self) -> None:
-        """Run until Ctrl-C (``appliance serve-status``)."""
-        self.start()
+        """Run until Ctrl-C (``appliance serve-status``); starts the server unless it runs already."""
+        if self._server is None:
+            self.start()
         try:
             while self._thread is not None and self._thread.is_alive():
                 self._thread.join(timeout=0.5)

@@ -127,6 +127,9 @@ def test_serve_status_command_serves_until_stopped(site: Site) -> None:
         assert ok, proc.stderr.read() if proc.poll() is not None else "not listening"
         r = httpx.get(f"{url}/api/status", headers={"Authorization": f"Bearer {STATUS_TOKEN}"}, timeout=5)
         assert r.status_code in (200, 503)
+        time.sleep(0.5)  # the service keeps serving (not a wait for a condition: a check it did not exit)
+        assert proc.poll() is None
+        assert httpx.get(f"{url}/healthz", timeout=2).status_code == 200
     finally:
         proc.terminate()
         out, err = proc.communicate(timeout=20)
