@@ -20,7 +20,6 @@ import secrets
 import signal
 import sys
 import threading
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -269,7 +268,6 @@ def main(argv: list[str] | None = None) -> int:
                 break
     finally:
         lab.stop()
-    _ = time
     return 0
 
 

@@ -74,8 +74,8 @@ class _PlaceholderStatusHandler(_LoginHandler):
 class _ReservedServer:
     """An HTTP server whose port is bound at once but which listens only when ``open()``."""
 
-    def __init__(self, handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1") -> None:
-        self.httpd = HTTPServer((host, 0), handler, bind_and_activate=False)
+    def __init__(self, handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1", port: int = 0) -> None:
+        self.httpd = HTTPServer((host, port), handler, bind_and_activate=False)
         self.httpd.allow_reuse_address = True
         self.httpd.server_bind()
         self.port = int(self.httpd.server_address[1])
@@ -162,14 +162,8 @@ class Endpoints:
         try:
             from appliance_cli.web.server import StatusServer  # type: ignore[import-not-found,unused-ignore]
         except ImportError:
-            server = _ReservedServer(_PlaceholderStatusHandler)
-            server.httpd.server_close()
-            server.httpd = HTTPServer(("127.0.0.1", self.status_port), _PlaceholderStatusHandler)
-            server.port = self.status_port
-            server._thread = threading.Thread(
-                target=server.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-            )
-            server._thread.start()
+            server = _ReservedServer(_PlaceholderStatusHandler, port=self.status_port)
+            server.start()
             self.status_placeholder = server
             self.status_note = "placeholder (appliance_cli.web.server not available)"
             return

@@ -32,9 +32,7 @@ from appliance_cli.lab.controllers.base import (
     DEPLOYMENTS,
     GITREPOS,
     HELMRELEASES,
-    JOBS,
     KUSTOMIZATIONS,
-    STATEFULSETS,
     Ctx,
     condition,
     get_condition,
@@ -43,7 +41,7 @@ from appliance_cli.lab.controllers.base import (
     set_condition,
 )
 from appliance_cli.lab.controllers.charts import CHARTS, apply_post_renderers, render_chart
-from appliance_cli.lab.store import BY_KIND, AlreadyExists, NotFound, Obj, StoreError, now_rfc3339
+from appliance_cli.lab.store import BY_KIND, AlreadyExists, Obj, StoreError, now_rfc3339
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
 
@@ -694,6 +692,3 @@ def workload_ready(obj: Obj) -> tuple[bool, bool]:
         failed = ready.get("status") == "False" and is_true(obj, "Stalled")
         return False, failed
     return True, False
-
-
-_ = (JOBS, STATEFULSETS, NotFound)
