@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from typing import Any
 
 import pytest
 
@@ -112,3 +113,18 @@ def test_lab_process_dies_with_its_parent(tmp_path: object) -> None:
             if p.poll() is None:
                 p.kill()
                 p.wait()
+
+
+@pytest.mark.lab(scenario="healthy", speed=50, site_id="proc")
+def test_lab_process_fixture_serves_the_official_client(lab_process: Any) -> None:
+    from kubernetes import client
+
+    info = json.loads((appliance_home() / "proc" / "lab.json").read_text())
+    assert info["pid"] != os.getpid() and _pid_alive(int(info["pid"]))
+    api = lab_process.api_client()
+    try:
+        core = client.CoreV1Api(api)
+        lab_process.wait_for(lambda: core.list_node().items, what="node registered")
+        assert core.list_node().items[0].metadata.name == "talos-lab-cp1"
+    finally:
+        api.close()
