@@ -12,6 +12,7 @@ behave the same way.
 
 from __future__ import annotations
 
+import copy
 import random
 import time
 from dataclasses import dataclass, field
@@ -250,17 +251,18 @@ class Kubelet:
     def reconcile(self) -> None:
         if not self.ctx.kubernetes_up.is_set():
             return
-        pods, _ = self.ctx.store.list(PODS)
+        refs, _ = self.ctx.store.snapshot(PODS)  # read-only; copied below only when worked on
         live = set()
-        for pod in pods:
-            uid = pod["metadata"]["uid"]
+        for _key, ref in refs:
+            uid = ref["metadata"]["uid"]
             live.add(uid)
-            phase = (pod.get("status") or {}).get("phase")
-            if phase in ("Succeeded", "Failed") and uid not in self.containers:
+            # Adopt only pods nobody has run yet: a pod seeded already Running, Succeeded
+            # or Failed (e.g. by a benchmark) is left as it is.
+            if uid not in self.containers and (ref.get("status") or {}).get("phase") not in (None, "Pending"):
                 continue
-            if pod["metadata"].get("deletionTimestamp"):
+            if ref["metadata"].get("deletionTimestamp"):
                 continue
-            self._pod(pod)
+            self._pod(copy.deepcopy(ref))
         for uid in [u for u in self.containers if u not in live]:
             del self.containers[uid]
 
