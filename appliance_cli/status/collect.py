@@ -127,6 +127,8 @@ class CollectOptions:
     talos_health: Callable[[], HealthResult] | None = None
     redact_extra: tuple[str, ...] = ()
     release_facts: dict[str, Any] = field(default_factory=dict)
+    # in-cluster there is no site directory: take the site id bootstrap published, if any
+    site_id_from_facts: bool = False
 
 
 def _now() -> str:
@@ -351,7 +353,7 @@ def collect(
             api_requests=requests, seconds=round(time.monotonic() - started, 4), unavailable=unavailable
         ),
         site=SiteInfo(
-            site_id=opts.site_id,
+            site_id=str(facts.get("siteId") or opts.site_id) if opts.site_id_from_facts else opts.site_id,
             node_ip=opts.node_ip,
             app_url=opts.app_url,
             status_url=opts.status_url,

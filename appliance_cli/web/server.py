@@ -76,6 +76,7 @@ class LiveCollector:
                 login_url=login,
                 status_url=f"http://{node_ip}:8080" if node_ip else None,
                 exec_seed_probe=False,
+                site_id_from_facts=True,
             )
         from appliance_cli.site import Site
         from appliance_cli.status.live import site_options

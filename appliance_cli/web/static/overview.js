@@ -20,8 +20,10 @@
     if (ready && url) { $("login-url").href = url; $("login-url").textContent = url; }
 
     var bp = doc.bootstrap;
+    var since = bp && bp.updatedAt ? (Date.parse(doc.timestamp) - Date.parse(bp.updatedAt)) / 1000 : NaN;
     $("phase").textContent = bp && bp.phase
-      ? bp.phase + (bp.step ? " — " + bp.step : "") + (bp.state ? " (" + bp.state + ")" : "")
+      ? bp.phase + (bp.step ? " — " + bp.step : "") + (bp.state ? " (" + bp.state + ")" : "") +
+        (isNaN(since) ? "" : ", last update " + Status.duration(since) + " before this status")
       : "No bootstrap phase published.";
 
     var ops = $("operations");

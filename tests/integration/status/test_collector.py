@@ -242,7 +242,8 @@ def test_configmaps_are_only_the_appliance_ones_and_published_facts_are_read(
                 "labels": {"app.kubernetes.io/part-of": "alga-appliance"},
             },
             "data": {
-                "facts.json": '{"releaseVersion": "1.0-rc5", "seedUsers": {"count": 3}, '
+                "facts.json": '{"siteId": "customer-1", "releaseVersion": "1.0-rc5", '
+                '"seedUsers": {"count": 3}, '
                 '"currentPhase": {"phase": "Core", "step": "wait", "state": "running"}}'
             },
         },
@@ -254,6 +255,41 @@ def test_configmaps_are_only_the_appliance_ones_and_published_facts_are_read(
     assert (snap.probes.seed_users.count, snap.probes.seed_users.source) == (3, "published")
     assert snap.site.release_version == "1.0-rc5"
     assert snap.release_facts["bootstrap"]["phase"] == "Core"
+    assert snap.site.site_id == "lab"
+    in_cluster = collect(
+        KubeClient.from_kubeconfig(kubeconfig), CollectOptions(site_id="x", site_id_from_facts=True)
+    )
+    assert in_cluster.site.site_id == "customer-1"
+
+
+def test_in_cluster_collector_uses_env_node_ip_and_the_published_app_url(
+    store: Store, kubeconfig: Path, login: _Login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from appliance_cli.web.server import LiveCollector
+
+    seed_healthy(store)
+    store.create(
+        BY_KEY["v1/configmaps"],
+        {
+            "metadata": {
+                "name": "appliance-release-selection",
+                "namespace": "alga-system",
+                "labels": {"app.kubernetes.io/part-of": "alga-appliance"},
+            },
+            "data": {"releaseVersion": "1.0-rc5", "appUrl": login.url},
+        },
+    )
+    monkeypatch.setenv("ALGA_APPLIANCE_NODE_IP", "127.0.0.1")
+    monkeypatch.setattr(
+        KubeClient, "in_cluster", classmethod(lambda cls, timeout=5.0: cls.from_kubeconfig(kubeconfig))
+    )
+    collector = LiveCollector(site_id="appliance-single-node", kubeconfig=None, in_cluster=True)
+    first, _ = collector()
+    assert first.site.node_ip == "127.0.0.1" and first.site.status_url == "http://127.0.0.1:8080"
+    second, doc = collector()
+    assert second.probes.login is not None and second.probes.login.url == login.url
+    assert second.probes.login.status_code == 307 and login.hits
+    assert doc.urls.login_url == login.url
 
 
 def test_collect_status_for_a_site_without_kubeconfig_says_what_to_run_first() -> None:
