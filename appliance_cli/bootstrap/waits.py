@@ -95,6 +95,7 @@ def wait_until(
     last = Seen(False, "nothing yet")
     pull: dict[str, Any] | None = None
     stopper = stop or threading.Event()
+    polls = 0
     while True:
         try:
             last = check()
@@ -131,7 +132,11 @@ def wait_until(
                 f"gave up after {bound_seconds:g}s waiting for {what}; last saw: {last.last_seen}",
                 hint="run 'appliance status' for the full picture, then re-run with --bootstrap-mode recover",
             )
-        if stopper.wait(min(interval, max(0.0, deadline - now))):
+        # Poll soon at first, then back off to ``interval``: short waits end quickly, long
+        # waits do not hammer the API.
+        delay = min(interval, 0.2 * (1.5**polls))
+        polls += 1
+        if stopper.wait(min(delay, max(0.0, deadline - now))):
             raise KeyboardInterrupt
 
 

@@ -51,7 +51,7 @@ def site_bytes(lab: LabHandle) -> dict[str, bytes]:
 
 
 def kinds_count(lab: LabHandle, key: str, namespace: str | None = None) -> int:
-    return len(lab.list(key, namespace))
+    return len(lab.list_objects(key, namespace))
 
 
 @pytest.mark.lab(scenario="healthy")
@@ -104,7 +104,7 @@ def test_postgres_subpath_stops_early_with_the_blocker(fresh_lab: LabHandle) -> 
     assert "context deadline exceeded" not in r.output
     assert "[phase 1/5] Platform: failed" in r.stdout
     # the failed smoke test cleaned up after itself
-    assert fresh_lab.list("v1/pods", "appliance-system") == []
+    assert fresh_lab.list_objects("v1/pods", "appliance-system") == []
     journal = json.loads((fresh_lab.site_dir / "journal.json").read_text())
     assert journal["phases"]["1"]["state"] == "failed"
 
@@ -150,10 +150,11 @@ def test_interrupt_then_recover_keeps_the_token_and_duplicates_nothing(
             assert (lab.site_dir / "status-token").read_text() == token
         assert kinds_count(lab, "kustomize.toolkit.fluxcd.io/v1/kustomizations", "flux-system") == 3
         assert kinds_count(lab, "source.toolkit.fluxcd.io/v1/gitrepositories", "flux-system") == 2
-        assert lab.list("v1/pods", "appliance-system") == [] or all(
-            "appliance-smoke" not in p["metadata"]["name"] for p in lab.list("v1/pods", "appliance-system")
+        assert lab.list_objects("v1/pods", "appliance-system") == [] or all(
+            "appliance-smoke" not in p["metadata"]["name"]
+            for p in lab.list_objects("v1/pods", "appliance-system")
         )
-        assert lab.list("v1/persistentvolumeclaims", "appliance-system") == []
+        assert lab.list_objects("v1/persistentvolumeclaims", "appliance-system") == []
 
 
 def test_explicit_kubeconfig_of_an_installed_cluster_is_reused_and_phase_0_verified(
@@ -180,3 +181,55 @@ def test_json_progress_is_one_object_per_line(_isolated_home: Path) -> None:
         token = (_isolated_home / "lab" / "status-token").read_text().strip()
         assert token not in "\n".join(lines)  # the token is never in progress output
         assert f"Token {token}" in r.stderr  # it is announced once, on stderr in JSON mode
+
+
+@pytest.mark.parametrize(("sig", "at"), [("SIGINT", "[phase 2/5]"), ("SIGKILL", "[phase 3/5] Core: waiting")])
+def test_killed_bootstrap_process_resumes_with_recover(sig: str, at: str, _isolated_home: Path) -> None:
+    """The real CLI in a child process, stopped mid-run by Ctrl-C (SIGINT) or killed (SIGKILL)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    with running_lab(scenario="healthy", speed=SPEED / 3, bootstrapped=False) as lab:
+        cmd = [
+            sys.executable,
+            "-m",
+            "appliance_cli",
+            *ARGS,
+            "--bootstrap-mode",
+            "fresh",
+            "--progress",
+            "plain",
+        ]
+        env = {**os.environ, "ALGA_APPLIANCE_HOME": str(_isolated_home)}
+        out_file, err_file = _isolated_home / "out.txt", _isolated_home / "err.txt"
+        with out_file.open("w") as out_fh, err_file.open("w") as err_fh:
+            proc = subprocess.Popen(cmd, stdout=out_fh, stderr=err_fh, text=True, env=env)
+            deadline = time.monotonic() + 120
+            while not any(line.startswith(at) for line in out_file.read_text().splitlines()):
+                assert proc.poll() is None, out_file.read_text()
+                assert time.monotonic() < deadline, out_file.read_text()
+                time.sleep(0.05)
+            proc.send_signal(getattr(signal, sig))
+            proc.wait(timeout=60)
+        out, err = out_file.read_text(), err_file.read_text()
+        if sig == "SIGINT":
+            assert proc.returncode == 130, (out, err)
+            assert "resume with: appliance bootstrap --bootstrap-mode recover" in err, (out, err)
+            journal = json.loads((lab.site_dir / "journal.json").read_text())
+            assert "interrupted" in {p["state"] for p in journal["phases"].values()}
+        else:
+            assert proc.returncode == -signal.SIGKILL
+        token = (
+            (lab.site_dir / "status-token").read_text() if (lab.site_dir / "status-token").exists() else None
+        )
+
+        r = bootstrap(mode="recover")
+        assert r.exit_code == 0, r.output
+        if token is not None:
+            assert (lab.site_dir / "status-token").read_text() == token
+        assert kinds_count(lab, "kustomize.toolkit.fluxcd.io/v1/kustomizations", "flux-system") == 3
+        assert kinds_count(lab, "source.toolkit.fluxcd.io/v1/gitrepositories", "flux-system") == 2
+        assert lab.list_objects("v1/persistentvolumeclaims", "appliance-system") == []
