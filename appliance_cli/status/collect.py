@@ -23,9 +23,11 @@ events:
 * the login probe (HTTP, no redirects followed) — not a Kubernetes request;
 * a Talos health check only when Kubernetes is unreachable.
 
-API errors are state, not crashes: an unreachable API gives ``reachability.kubernetes``
-false with the real error; a 403 (or any error) on one list records
-``collection.unavailable[key]`` and the rest is classified.
+API errors are state, not crashes: an API from which nothing could be listed (refused,
+timed out, unauthorized) gives ``reachability.kubernetes`` false with the real error; a 403
+(or any error) on one list records ``collection.unavailable[key]`` and the rest is
+classified. A list answered 429/5xx is tried once more (so the count can exceed the
+constant only under server errors, by at most one per resource).
 """
 
 from __future__ import annotations
@@ -158,9 +160,20 @@ def bound_events(lst: Obj, keep: int = EVENTS_KEPT) -> Obj:
 
 def _list_one(kube: KubeSource, key: str) -> Obj:
     spec = LIST_SPECS.get(key, ListSpec())
-    lst = kube.list_raw(
-        key, label_selector=spec.label_selector, field_selector=spec.field_selector, limit=spec.limit
-    )
+
+    def once() -> Obj:
+        return kube.list_raw(
+            key, label_selector=spec.label_selector, field_selector=spec.field_selector, limit=spec.limit
+        )
+
+    try:
+        lst = once()
+    except KubeUnreachable as exc:
+        # A server that answered 429/5xx gets one more try; one that did not answer gets none
+        # (a down API must not double the wait).
+        if exc.status is None:
+            raise
+        lst = once()
     if key == "v1/events":
         lst = bound_events(lst)
     return lst
@@ -309,9 +322,9 @@ def collect(
                 else:
                     resources[key] = result
 
-    reachable = kube is not None and (
-        bool(resources) or not all(isinstance(e, KubeUnreachable) for e in errors.values())
-    )
+    # Nothing listed at all (refused, unauthorized, every answer an error) means the API
+    # cannot be used: that is the root cause to report, with the server's own words.
+    reachable = kube is not None and bool(resources)
     kube_reach = KubeReachability(reachable=reachable, error=None)
     if not reachable:
         first = next(iter(errors.values()), None)

@@ -55,6 +55,7 @@ class Proxy:
 
     upstream_port: int
     forbid: str | None = None
+    fail_once: set[str] = field(default_factory=set)
     paths: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
@@ -85,6 +86,20 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
                 proxy.paths.append(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
+            failing = next((f for f in proxy.fail_once if f in self.path.split("?")[0]), None)
+            if failing is not None:
+                with proxy.lock:
+                    proxy.fail_once.discard(failing)
+                data = (
+                    b'{"kind":"Status","apiVersion":"v1","status":"Failure",'
+                    b'"reason":"ServiceUnavailable","code":503}'
+                )
+                self.send_response(503)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
             if proxy.forbid and proxy.forbid in self.path.split("?")[0]:
                 data = (
                     b'{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Forbidden","code":403,'

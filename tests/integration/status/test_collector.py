@@ -131,6 +131,28 @@ def test_unreachable_api_is_state_with_the_real_error(tmp_path: Path) -> None:
     assert doc.rollup.state == "failed_action_required"
 
 
+def test_a_wrong_token_is_reported_as_an_unusable_api_with_the_servers_words(
+    store: Store, lab: Any, tmp_path: Path
+) -> None:
+    from appliance_cli.lab.apiserver import write_kubeconfig
+
+    seed_healthy(store)
+    kc = write_kubeconfig(tmp_path / "kc", lab.url, "not-the-token")
+    snap = collect(KubeClient.from_kubeconfig(kc), _opts())
+    assert not snap.reachability.kubernetes.reachable
+    assert "Unauthorized" in (snap.reachability.kubernetes.error or "")
+    assert classify_live(snap).top_blockers[0].code == "kubernetes_api_unreachable"
+
+
+def test_a_503_answer_is_retried_once(store: Store, kubeconfig: Path, proxy: Proxy) -> None:
+    seed_healthy(store)
+    proxy.fail_once = {"/pods"}
+    snap = collect(KubeClient.from_kubeconfig(kubeconfig), _opts())
+    assert snap.collection.unavailable == {}
+    assert len(snap.items("v1/pods")) > 0
+    assert snap.collection.api_requests == len(RESOURCE_KEYS) + 1 + 1  # + the retry + the seed exec
+
+
 def test_talos_is_checked_only_when_kubernetes_is_unreachable(
     tmp_path: Path, kubeconfig: Path, store: Store
 ) -> None:
