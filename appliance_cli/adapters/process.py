@@ -42,6 +42,13 @@ def redact(text: str, secrets: Sequence[str] = ()) -> str:
     return text
 
 
+def _drop(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
 @dataclass(frozen=True)
 class Completed:
     argv: tuple[str, ...]
@@ -76,7 +83,7 @@ class SubprocessRunner:
         check: bool = True,
         secrets: Sequence[str] = (),
     ) -> Completed:
-        shown = [redact(a, secrets) for a in argv]
+        shown = [_drop(a, secrets) for a in argv]
         full_env = {**os.environ, **(env or {})}
         try:
             proc = subprocess.run(
@@ -105,19 +112,22 @@ class SubprocessRunner:
                 stdout=redact(out, secrets),
                 stderr=redact(err, secrets),
             ) from None
-        result = Completed(
-            tuple(shown), proc.returncode, redact(proc.stdout, secrets), redact(proc.stderr, secrets)
-        )
         if check and proc.returncode != 0:
-            last = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:] or [""]
+            # Output that leaves as an error (printed, logged) is redacted.
+            stdout, stderr = redact(proc.stdout, secrets), redact(proc.stderr, secrets)
+            last = (stderr.strip() or stdout.strip()).splitlines()[-1:] or [""]
             raise CommandError(
                 f"{' '.join(shown)} failed (exit {proc.returncode}): {last[0]}",
                 argv=shown,
                 returncode=proc.returncode,
-                stdout=result.stdout,
-                stderr=result.stderr,
+                stdout=stdout,
+                stderr=stderr,
             )
-        return result
+        # A successful command's output is data for the caller (manifests, JSON): returned as
+        # is, except for the secrets the caller named.
+        return Completed(
+            tuple(shown), proc.returncode, _drop(proc.stdout, secrets), _drop(proc.stderr, secrets)
+        )
 
 
 Responder = Callable[[Sequence[str]], Completed | None]
