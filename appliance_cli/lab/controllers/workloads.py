@@ -549,6 +549,7 @@ class Workloads:
             c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
             for c in st.get("conditions") or []
         ):
+            self._ttl_after_finished(job)
             return
         spec = job.get("spec") or {}
         backoff_limit = int(spec.get("backoffLimit", 6))
@@ -616,6 +617,18 @@ class Workloads:
         status = {k: v for k, v in status.items() if v != 0 or k in ("startTime",)}
         if _differs(st, status):
             ctx.set_status(JOBS, job, status)
+
+    def _ttl_after_finished(self, job: Obj) -> None:
+        """The TTL-after-finished controller: a finished Job (and its pods) goes after its TTL."""
+        ttl = (job.get("spec") or {}).get("ttlSecondsAfterFinished")
+        if ttl is None or not self.ctx.due(f"ttl:{job['metadata']['uid']}", float(ttl)):
+            return
+        meta = job["metadata"]
+        for pod in self._children(PODS, job):
+            with contextlib.suppress(NotFound):
+                self.ctx.store.delete(PODS, meta["namespace"], pod["metadata"]["name"])
+        with contextlib.suppress(NotFound):
+            self.ctx.store.delete(JOBS, meta["namespace"], meta["name"])
 
     # -- local-path provisioner --------------------------------------------------------------
     def _provision(self) -> None:

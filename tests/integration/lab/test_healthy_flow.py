@@ -153,3 +153,30 @@ def test_status_placeholder_without_the_web_package(lab: LabHandle, monkeypatch:
     lab.wait_for(healthz, timeout=10, what="placeholder /healthz")
     page = httpx.get(lab.status_url + "/", timeout=2)
     assert page.status_code == 503 and "not available in this build" in page.text
+
+
+@pytest.mark.lab(scenario="healthy", speed=120)
+def test_finished_bootstrap_job_is_deleted_after_its_ttl_and_seeds_stay(lab: LabHandle) -> None:
+    lab.apply_bootstrap_objects(tiers=("platform", "core"))
+    lab.wait_for(lambda: lab.ready(KS, "flux-system", "alga-core"), timeout=30, what="alga-core Ready")
+
+    def bootstrap_jobs() -> list[dict[str, object]]:
+        return [
+            j
+            for j in lab.list_objects("batch/v1/jobs", "msp")
+            if str(j["metadata"]["name"]).startswith("alga-core-sebastian-bootstrap-")
+        ]
+
+    lab.wait_for(
+        lambda: not bootstrap_jobs(), timeout=30, what="bootstrap Job deleted (ttlSecondsAfterFinished)"
+    )
+    assert not [p for p in lab.list_objects("v1/pods", "msp", labelSelector="job-name")]
+    assert lab.ready(HR, "alga-system", "alga-core")
+    assert lab.store is not None
+    out = lab.store.run_exec(
+        "msp",
+        "db-0",
+        "postgres",
+        ["psql", "-U", "postgres", "-d", "server", "-tAc", "select count(*) from users"],
+    )
+    assert out == ("7\n", "", 0)

@@ -84,7 +84,10 @@ def test_slow_core_pull_is_an_active_pull_then_ready(lab: LabHandle) -> None:
         if pod is None:
             return None
         msgs = _messages(lab, pod["metadata"]["name"])
-        if f'Pulling image "{image}"' in msgs and not any(m.startswith("Successfully pulled") for m in msgs):
+        pulling_now = f'Pulling image "{image}"' in msgs and not any(
+            m.startswith("Successfully pulled") for m in msgs
+        )
+        if pulling_now and _waiting(pod).get("reason") == "ContainerCreating":
             return pod
         return None
 
