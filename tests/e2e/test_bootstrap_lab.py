@@ -119,7 +119,7 @@ def test_dry_run_leaves_the_lab_store_and_site_dir_byte_identical(fresh_lab: Lab
     assert site_bytes(fresh_lab) == site_before
 
 
-@pytest.mark.parametrize("stop_at_phase", [1, 3])
+@pytest.mark.parametrize("stop_at_phase", [0, 1, 2, 3, 4])
 def test_interrupt_then_recover_keeps_the_token_and_duplicates_nothing(
     stop_at_phase: int, _isolated_home: Path
 ) -> None:

@@ -63,9 +63,13 @@ class TalosHost(PhaseBase):
             info = talos.maintenance_info(o.node_ip) if not a.dry_run else None
         configured = False
         if info is not None and not info.reachable:
+            applied_before = bool(ctx.journal.fact("machineConfigApplied"))
             if talosconfig.is_file() and talos.secure_api_ready(o.node_ip, talosconfig):
                 configured = True  # the node already runs its config: resume at etcd bootstrap
                 ctx.report("node already configured: secure API answers", "info")
+            elif talosconfig.is_file() and applied_before:
+                configured = True  # applied by an earlier run: the node is installing/rebooting
+                ctx.report("machine config applied earlier: waiting for the node to come back", "info")
             else:
                 raise PhaseError(
                     self.title,
@@ -173,6 +177,9 @@ class TalosHost(PhaseBase):
             a.command(
                 cmd.argv_apply_config(o.node_ip, cp), lambda: talos.apply_config(o.node_ip, cp), default=None
             )
+            if not a.dry_run:
+                ctx.journal.set_fact("machineConfigApplied", True)
+                ctx.journal.save()
 
     def after(self, ctx: BootstrapContext) -> None:
         o = ctx.options
