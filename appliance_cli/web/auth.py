@@ -31,6 +31,7 @@ TOKEN_FILE_ENV = "ALGA_APPLIANCE_STATUS_TOKEN_FILE"
 # where flux/base/platform/appliance-status.yaml mounts the Secret's `token` key
 IN_CLUSTER_TOKEN_FILE = Path("/etc/appliance-status/token")
 TOKEN_RELOAD_SECONDS = 2.0
+MAX_TRACKED_CLIENTS = 10_000
 MIN_TOKEN_LENGTH = 16
 
 
@@ -135,6 +136,12 @@ class Authenticator:
         now = time.monotonic()
         cfg = self.config
         with self._lock:
+            if len(self._failures) > MAX_TRACKED_CLIENTS:  # many addresses: forget the expired ones
+                self._failures = {
+                    k: v
+                    for k, v in self._failures.items()
+                    if now - v.first <= cfg.window_seconds or v.locked_until > now
+                }
             f = self._failures.get(client)
             if f is None or (now - f.first > cfg.window_seconds and f.locked_until <= now):
                 f = _Failures(count=0, first=now)

@@ -186,15 +186,20 @@ class StatusServer:
         import socket
 
         server = self._uvicorn()
-        if self.port == 0:
-            sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
+        # Bind here, in the caller's thread: a busy port is an OSError for the caller, not a
+        # message in a background thread.
+        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
+        try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.host, 0))
-            self.port = sock.getsockname()[1]
-            server.config.port = self.port
-            sockets = [sock]
-        else:
-            sockets = None
+            sock.bind((self.host, self.port))
+        except OSError as exc:
+            sock.close()
+            raise OSError(
+                exc.errno, f"the status service could not listen on {self.host}:{self.port}: {exc.strerror}"
+            ) from exc
+        self.port = sock.getsockname()[1]
+        server.config.port = self.port
+        sockets = [sock]
         self._server = server
         self.loop.start()
         self._thread = threading.Thread(

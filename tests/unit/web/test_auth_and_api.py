@@ -274,3 +274,23 @@ def test_a_rotated_token_file_replaces_the_token_and_ends_sessions(
     f.write_text("short")  # a broken file keeps the current token
     os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 2_000_000_000))
     assert a.token_ok(new)
+
+
+def test_a_busy_port_is_an_error_not_a_hang() -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1)
+        port = sock.getsockname()[1]
+        srv = StatusServer(
+            kubeconfig=None,
+            in_cluster=False,
+            token=TOKEN,
+            host="127.0.0.1",
+            port=port,
+            site_id="lab",
+            collect=healthy,
+        )
+        with pytest.raises(OSError, match="could not listen"):
+            srv.start(timeout=10)
