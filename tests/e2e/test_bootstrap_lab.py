@@ -85,7 +85,12 @@ def test_healthy_reaches_login_ready_then_fully_healthy(fresh_lab: LabHandle) ->
     assert (fresh_lab.site_dir / "kubeconfig").stat().st_mode & 0o777 == 0o600
     assert (fresh_lab.site_dir / "status-token").stat().st_mode & 0o777 == 0o600
     facts = fresh_lab.get("v1/configmaps", "appliance-system", "appliance-facts")
-    assert facts is not None and json.loads(facts["data"]["facts.json"])["releaseVersion"] == "1.0-rc5"
+    assert facts is not None
+    published = json.loads(facts["data"]["facts.json"])
+    assert published["releaseVersion"] == "1.0-rc5" and published["siteId"] == "lab"
+    assert published["seedUsers"]["count"] > 0  # probed by exec in msp/db-0
+    assert published["currentPhase"]["phase"] == "Health"
+    assert any(k.startswith("Kustomization/alga-core") for k in published["revisions"])
     sel = fresh_lab.get("v1/configmaps", "alga-system", "appliance-release-selection")
     assert sel is not None and sel["data"]["bootstrapMode"] == "recover"  # promoted after the app bootstrap
 
