@@ -201,7 +201,14 @@ def test_json_progress_is_one_object_per_line(_isolated_home: Path) -> None:
         assert f"Token {token}" in r.stderr  # it is announced once, on stderr in JSON mode
 
 
-@pytest.mark.parametrize(("sig", "at"), [("SIGINT", "[phase 2/5]"), ("SIGKILL", "[phase 3/5] Core: waiting")])
+@pytest.mark.parametrize(
+    ("sig", "at"),
+    [
+        ("SIGINT", "[phase 2/5]"),
+        ("SIGKILL", "[phase 1/5] Platform: waiting for https smoke test"),
+        ("SIGKILL", "[phase 3/5] Core: waiting"),
+    ],
+)
 def test_killed_bootstrap_process_resumes_with_recover(sig: str, at: str, _isolated_home: Path) -> None:
     """The real CLI in a child process, stopped mid-run by Ctrl-C (SIGINT) or killed (SIGKILL)."""
     import os
@@ -251,3 +258,7 @@ def test_killed_bootstrap_process_resumes_with_recover(sig: str, at: str, _isola
         assert kinds_count(lab, "kustomize.toolkit.fluxcd.io/v1/kustomizations", "flux-system") == 3
         assert kinds_count(lab, "source.toolkit.fluxcd.io/v1/gitrepositories", "flux-system") == 2
         assert lab.list_objects("v1/persistentvolumeclaims", "appliance-system") == []
+        smoke = [
+            p for p in lab.list_objects("v1/pods", "appliance-system") if "smoke" in p["metadata"]["name"]
+        ]
+        assert smoke == []  # including those a killed run left behind

@@ -194,7 +194,8 @@ class Platform(PhaseBase):
 
     def run(self, ctx: BootstrapContext) -> None:
         run_id = secrets.token_hex(3)
-        ctx._memo["smoke_pods"] = []
+        ctx._memo["smoke_pods"] = self._leftovers(ctx)  # from a run that was killed: removed below
+        self.cleanup(ctx)
         if ctx.options.dns_servers:
             self._coredns(ctx)
         self._namespace(ctx)
@@ -364,6 +365,15 @@ class Platform(PhaseBase):
                 ),
                 default=None,
             )
+
+    def _leftovers(self, ctx: BootstrapContext) -> list[str]:
+        if not can_read_cluster(ctx):
+            return []
+        try:
+            pods = ctx.kube().list_raw("v1/pods", SMOKE_NS, label_selector=SMOKE_LABEL).get("items") or []
+        except ApplianceError:
+            return []
+        return [str(p["metadata"]["name"]) for p in pods]
 
     def cleanup(self, ctx: BootstrapContext) -> None:
         a = ctx.actions

@@ -347,3 +347,25 @@ def test_fresh_against_a_cluster_with_appliance_data_but_no_journal_needs_force(
         run(h, kubeconfig=str(kc))
     assert exc.value.param == "--bootstrap-mode"
     assert "recover" in (exc.value.hint or "")
+
+
+def test_smoke_pods_left_by_a_killed_run_are_removed_by_the_next_phase_1() -> None:
+    h = Harness()
+    run(h)
+    leftover = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": "appliance-smoke-dns-dead01",
+            "namespace": "appliance-system",
+            "labels": {"appliance.alga-psa.io/smoke": "dns"},
+        },
+    }
+    h.cluster.put(leftover)
+    journal = Site.open("test-site").journal_file
+    data = json.loads(journal.read_text())
+    data["phases"]["1"]["state"] = "running"  # killed in phase 1
+    journal.write_text(json.dumps(data))
+    result, _, _ = run(h, bootstrap_mode="recover")
+    assert result.exit_code == 0
+    assert h.cluster.count("Pod", "appliance-system") == 0
