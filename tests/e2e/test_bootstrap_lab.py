@@ -262,3 +262,21 @@ def test_killed_bootstrap_process_resumes_with_recover(sig: str, at: str, _isola
             p for p in lab.list_objects("v1/pods", "appliance-system") if "smoke" in p["metadata"]["name"]
         ]
         assert smoke == []  # including those a killed run left behind
+
+
+@pytest.mark.parametrize(
+    ("scenario", "code", "phase_line"),
+    [
+        ("dns-refused", "dns_resolution_failed", "[phase 1/5] Platform: failed"),
+        ("bootstrap-job-fails", "bootstrap_job_failed", "[phase 3/5] Core: failed"),
+    ],
+)
+def test_login_blocking_scenarios_exit_1_with_their_blocker(
+    scenario: str, code: str, phase_line: str, _isolated_home: Path
+) -> None:
+    with running_lab(scenario=scenario, speed=SPEED, bootstrapped=False):
+        r = bootstrap()
+        assert r.exit_code == 1, r.output
+        assert f"error: {code}:" in r.stderr
+        assert phase_line in r.stdout
+        assert "hint:" in r.stderr  # the blocker's next action
