@@ -163,6 +163,10 @@ class KubeClient:
         from kubernetes import client
 
         configuration.retries = False
+        # Callers list in parallel (status collection, reset planning): keep a connection per
+        # thread instead of the client's default of 5 per CPU, which drops connections on
+        # small machines ("Connection pool is full") and costs a TLS handshake each time.
+        configuration.connection_pool_maxsize = max(int(configuration.connection_pool_maxsize or 0), 32)
         self.configuration = configuration
         self.api: Any = client.ApiClient(configuration)
         self.timeout = timeout
@@ -335,11 +339,26 @@ class KubeClient:
             )
         )
 
-    def delete(self, key: str, namespace: str | None, name: str, *, missing_ok: bool = True) -> Obj | None:
-        """Delete one object; a missing object is fine unless ``missing_ok`` is false."""
+    def delete(
+        self,
+        key: str,
+        namespace: str | None,
+        name: str,
+        *,
+        missing_ok: bool = True,
+        propagation: str | None = None,
+    ) -> Obj | None:
+        """Delete one object; a missing object is fine unless ``missing_ok`` is false.
+
+        ``propagation`` (``Background``/``Foreground``/``Orphan``) says what happens to the
+        object's dependents; the server's default for a Job is to orphan its pods.
+        """
         path = resource_path(key, namespace, name)
+        query = [("propagationPolicy", propagation)] if propagation else None
         try:
-            return self._json(self._request("DELETE", path, what=f"delete {key} {namespace or ''}/{name}"))
+            return self._json(
+                self._request("DELETE", path, query=query, what=f"delete {key} {namespace or ''}/{name}")
+            )
         except KubeNotFound:
             if missing_ok:
                 return None
