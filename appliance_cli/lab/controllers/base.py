@@ -2,7 +2,7 @@
 
 Controllers keep no copy of object state: they read and write ``lab.store`` only. What they
 remember privately is time (when a step started) and what the node "has" (pulled images,
-seeded users), which is not Kubernetes state.
+seeded users, volume directories on its disk), which is not Kubernetes state.
 """
 
 from __future__ import annotations
@@ -105,6 +105,8 @@ class Ctx:
         self._lock = threading.Lock()
         self.pulled_images: set[str] = set()
         self.seeded_users = 0
+        # The node's disk under the local-path root: the directories volumes live in.
+        self.host_dirs: set[str] = set()
         self.kubernetes_up = threading.Event()
         self.t = scenario.timings
 

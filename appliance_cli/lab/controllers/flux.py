@@ -20,6 +20,7 @@ import contextlib
 import copy
 import hashlib
 import json
+import queue
 import re
 import time
 from dataclasses import dataclass
@@ -82,6 +83,8 @@ class Flux:
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
         self.runs: dict[str, _Run] = {}
+        # Deleted Kustomizations arrive here as they were at deletion (suspended or not).
+        self._deleted = ctx.store.watch(KUSTOMIZATIONS)
 
     # -- helpers ---------------------------------------------------------------------------
     def controller_ready(self, name: str) -> bool:
@@ -122,13 +125,41 @@ class Flux:
         store = self.ctx.store
         if self.controller_ready("source-controller"):
             for gr in store.list(GITREPOS)[0]:
-                self._gitrepo(gr)
+                if not _suspended(gr):
+                    self._gitrepo(gr)
         if self.controller_ready("kustomize-controller"):
+            self._garbage_collect()
             for ks in store.list(KUSTOMIZATIONS)[0]:
-                self._kustomization(ks)
+                if not _suspended(ks):
+                    self._kustomization(ks)
         if self.controller_ready("helm-controller"):
             for hr in store.list(HELMRELEASES)[0]:
-                self._helmrelease(hr)
+                if not _suspended(hr):
+                    self._helmrelease(hr)
+
+    def _garbage_collect(self) -> None:
+        """A deleted Kustomization with ``prune`` that was not suspended takes what it applied
+        (its status inventory) with it; a suspended one leaves everything in place."""
+        while True:
+            try:
+                ev = self._deleted.queue.get_nowait()
+            except queue.Empty:
+                return
+            if ev is None or ev.type != "DELETED":
+                continue
+            ks = ev.object
+            if not (ks.get("spec") or {}).get("prune") or _suspended(ks):
+                continue
+            for entry in reversed(((ks.get("status") or {}).get("inventory") or {}).get("entries") or []):
+                parts = str(entry.get("id", "")).split("_", 3)
+                if len(parts) != 4:
+                    continue
+                ns, name, group, kind = parts
+                version = str(entry.get("v", ""))
+                rt = BY_KIND.get((f"{group}/{version}" if group else version, kind))
+                if rt is not None:
+                    with contextlib.suppress(StoreError):
+                        self.ctx.store.delete(rt, ns or None, name)
 
     # -- GitRepository -----------------------------------------------------------------------
     def _gitrepo(self, gr: Obj) -> None:
@@ -648,6 +679,10 @@ class Flux:
             except Exception:
                 pass
         return out
+
+
+def _suspended(obj: Obj) -> bool:
+    return bool((obj.get("spec") or {}).get("suspend"))
 
 
 def st_gen(obj: Obj) -> int:

@@ -30,6 +30,7 @@ from appliance_cli.lab.controllers.base import (
     set_condition,
 )
 from appliance_cli.lab.store import Obj, now_rfc3339
+from appliance_cli.reset import wipe
 
 SMOKE_LABEL = "appliance.alga-psa.io/smoke"
 DB_CONTAINER = "postgres"
@@ -103,6 +104,8 @@ class Kubelet:
         pod_spec = pod.get("spec") or {}
         smoke = labels.get(SMOKE_LABEL)
         t = self.ctx.t
+        if labels.get(wipe.WIPE_LABEL) == wipe.WIPE_JOB_NAME:
+            return self._wipe(pod, spec)
         if smoke == "dns":
             if sc.dns_refused:
                 return Program(
@@ -213,6 +216,34 @@ class Kubelet:
         if (pod_spec.get("restartPolicy") or "Always") != "Always":
             return Program("complete", t.smoke, [], ["done"])
         return Program("serve", 0.0, [f"{_log_ts()} {name} starting", f"{_log_ts()} {name} ready"])
+
+    def _wipe(self, pod: Obj, spec: Obj) -> Program:
+        """The reset's wipe container: empties the hostPath directory it mounts on the node's
+        disk, sparing the entries named in ``KEEP``, and prints what its script prints."""
+        mounts = {m.get("name"): m.get("mountPath") for m in spec.get("volumeMounts") or []}
+        env = {e.get("name"): e.get("value") or "" for e in spec.get("env") or []}
+        target = next(
+            (
+                str(v["hostPath"]["path"]).rstrip("/")
+                for v in (pod.get("spec") or {}).get("volumes") or []
+                if v.get("hostPath") and mounts.get(v.get("name")) == env.get("WIPE_DIR")
+            ),
+            None,
+        )
+        if target is None:
+            cant = f"cd: can't cd to {env.get('WIPE_DIR')}"
+            return Program("fail", self.ctx.t.smoke, [], [cant], exit_code=2, reason="Error")
+        keep = {k for k in str(env.get("KEEP")).splitlines() if k}
+        removed: set[str] = set()
+        for path in sorted(self.ctx.host_dirs):
+            entry = wipe.entry_of(path, target)
+            if entry and entry not in keep:
+                self.ctx.host_dirs.discard(path)
+                removed.add(entry)
+        if removed:
+            self.ctx.seeded_users = 0  # the database's files went with them
+        lines = wipe.log_lines(len(removed), str(env.get("WIPE_PATH") or target), [])
+        return Program("complete", self.ctx.t.smoke, [], lines)
 
     # -- helpers ---------------------------------------------------------------------------
     def _elapsed(self, c: Container) -> float:

@@ -32,7 +32,8 @@ from appliance_cli.lab.controllers.base import (
 )
 from appliance_cli.lab.store import AlreadyExists, NotFound, Obj, ResourceType, now_rfc3339
 
-LOCAL_PATH_DIR = "/var/mnt/local-path-provisioner"
+LOCAL_PATH_DIR = "/var/local-path-provisioner"  # the root when the provisioner's ConfigMap names none
+LOCAL_PATH_CONFIG = ("local-path-storage", "local-path-config")
 COREFILE = """.:53 {
     errors
     health {
@@ -259,6 +260,37 @@ class Workloads:
         for job in self.ctx.store.list(JOBS)[0]:
             self._job(job)
         self._provision()
+        self._reclaim()
+
+    def local_path_root(self) -> str:
+        """The first path of the provisioner's ``config.json`` (as the real provisioner reads it)."""
+        cm = self.ctx.store.try_get(CONFIGMAPS, *LOCAL_PATH_CONFIG)
+        try:
+            node_map = json.loads(((cm or {}).get("data") or {}).get("config.json") or "{}")
+            paths = [p for e in node_map.get("nodePathMap") or [] for p in e.get("paths") or []]
+        except (ValueError, AttributeError):
+            paths = []
+        return str(paths[0]).rstrip("/") if paths else LOCAL_PATH_DIR
+
+    def _reclaim(self) -> None:
+        """A volume whose claim is gone is Released (reclaimPolicy Retain: its data stays on the
+        node) or deleted together with its directory (Delete), as the provisioner does."""
+        ctx = self.ctx
+        claims = {
+            (p["metadata"]["namespace"], p["metadata"]["name"]): p["metadata"].get("uid")
+            for p in ctx.store.list(PVCS)[0]
+        }
+        for pv in ctx.store.list(PVS)[0]:
+            spec = pv.get("spec") or {}
+            ref = spec.get("claimRef") or {}
+            if not ref or claims.get((ref.get("namespace"), ref.get("name"))) == ref.get("uid"):
+                continue
+            if spec.get("persistentVolumeReclaimPolicy") == "Delete":
+                with contextlib.suppress(NotFound):
+                    ctx.store.delete(PVS, None, pv["metadata"]["name"])
+                ctx.host_dirs.discard(str((spec.get("hostPath") or {}).get("path")))
+            elif (pv.get("status") or {}).get("phase") != "Released":
+                ctx.set_status(PVS, pv, {"phase": "Released"})
 
     def _children(self, rt: ResourceType, owner: Obj) -> list[Obj]:
         ns = owner["metadata"]["namespace"]
@@ -687,6 +719,8 @@ class Workloads:
             if not ctx.due(key, ctx.t.pvc_bind):
                 continue
             pv_name = f"pvc-{meta['uid']}"
+            host_path = f"{self.local_path_root()}/{pv_name}_{ns}_{name}"
+            policy = (sc or {}).get("reclaimPolicy") or "Delete"
             size = ((pvc.get("spec") or {}).get("resources") or {}).get("requests", {}).get("storage", "1Gi")
             modes = (pvc.get("spec") or {}).get("accessModes") or ["ReadWriteOnce"]
             self._create(
@@ -704,7 +738,7 @@ class Workloads:
                         "capacity": {"storage": size},
                         "accessModes": modes,
                         "hostPath": {
-                            "path": f"{LOCAL_PATH_DIR}/{pv_name}_{ns}_{name}",
+                            "path": host_path,
                             "type": "DirectoryOrCreate",
                         },
                         "claimRef": {
@@ -714,7 +748,7 @@ class Workloads:
                             "name": name,
                             "uid": meta["uid"],
                         },
-                        "persistentVolumeReclaimPolicy": "Delete",
+                        "persistentVolumeReclaimPolicy": policy,
                         "storageClassName": "local-path",
                         "volumeMode": "Filesystem",
                         "nodeAffinity": {
@@ -747,6 +781,7 @@ class Workloads:
                 ann["volume.kubernetes.io/storage-provisioner"] = "rancher.io/local-path"
                 o["status"] = {"phase": "Bound", "accessModes": modes, "capacity": {"storage": size}}
 
+            ctx.host_dirs.add(host_path)
             ctx.mutate(PVCS, pvc, bind)
             ctx.event(
                 pvc,
