@@ -41,10 +41,6 @@ class UsageError(ApplianceError):
         self.param = param
 
 
-class NotImplementedYet(UsageError):
-    """A command that is registered but not built yet says so and exits 2."""
-
-
 class ReleaseError(UsageError):
     """An unknown or malformed release manifest."""
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from appliance_cli import fluxlayout
 from appliance_cli.bootstrap.actions import Actions, PlannedAction
 from appliance_cli.bootstrap.context import Adapters, Announcer, BootstrapContext, default_adapters
 from appliance_cli.bootstrap.journal import Journal
@@ -104,16 +105,20 @@ def build_context(
 
 
 def _holds_appliance(ctx: BootstrapContext) -> bool:
-    """The journal says the app was installed, or the cluster already has ``alga-core``."""
+    """The journal says the app was installed, or the cluster has ``alga-core`` or app data
+    (volume claims in the app namespace, e.g. left by an interrupted reset)."""
     if ctx.journal.completed(3):
         return True
     if not ctx.kubeconfig_path.is_file():
         return False
     try:
         ks = get_or_none(ctx, "kustomize.toolkit.fluxcd.io/v1/kustomizations", "flux-system", "alga-core")
+        if ks is not None:
+            return True
+        claims = ctx.kube().list_raw("v1/persistentvolumeclaims", fluxlayout.APP_NAMESPACE)
     except ApplianceError:
         return False
-    return ks is not None
+    return bool(claims.get("items"))
 
 
 def _guard_fresh(ctx: BootstrapContext, reset: ResetHook | None) -> None:

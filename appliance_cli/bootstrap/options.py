@@ -221,8 +221,6 @@ class BootstrapOptions(BaseModel):
             net = ipaddress.ip_interface(self.static_address).network
             if ipaddress.ip_address(self.static_gateway) not in net:
                 raise _FlagError("--static-gateway", f"{self.static_gateway} is not inside {net}")
-        if self.dry_run and self.force:
-            raise _FlagError("--force", "cannot be combined with --dry-run (a dry run changes nothing)")
         if self.force and self.bootstrap_mode != "fresh":
             raise _FlagError(
                 "--force", "only applies with --bootstrap-mode fresh (recover never deletes data)"

@@ -28,18 +28,19 @@ LAST_PHASE = 5
 MARKERS = {"done": "✓", "running": "▸", "failed": "✗", "warning": "⚠", "skipped": "✓", "pending": "·"}
 
 
-def _prefix(event: ProgressEvent) -> str:
+def _prefix(event: ProgressEvent, label: str = "phase", total: int = LAST_PHASE) -> str:
     if event.phase is None:
-        return "[bootstrap]"
-    return f"[phase {event.phase}/{LAST_PHASE}] {event.phase_title or ''}:"
+        return "[bootstrap]" if label == "phase" else f"[{label}]"
+    return f"[{label} {event.phase}/{total}] {event.phase_title or ''}:"
 
 
 def _is_phase_event(event: ProgressEvent) -> bool:
     return bool(event.details.get("scope") == "phase")
 
 
-def plain_line(event: ProgressEvent) -> str:
-    """The plain rendering of one event."""
+def plain_line(event: ProgressEvent, label: str = "phase", total: int = LAST_PHASE) -> str:
+    """The plain rendering of one event (``label``/``total``: "[phase 3/5]", "[reset 2/6]")."""
+    prefix = _prefix(event, label, total)
     d = event.details
     if _is_phase_event(event):
         words = {
@@ -49,23 +50,26 @@ def plain_line(event: ProgressEvent) -> str:
             "failed": "failed",
             "info": str(d.get("note", "")),
         }
-        return f"{_prefix(event)} {words.get(event.state, event.state)}".rstrip()
+        return f"{prefix} {words.get(event.state, event.state)}".rstrip()
     if event.state == "waiting":
         extra = f"{d.get('elapsedSeconds', 0):.0f}s/{d.get('boundSeconds', 0):.0f}s"
         pull = d.get("activePull")
         if pull:
             extra += f", pulling {pull.get('image')} for {pull.get('elapsedSeconds') or 0}s"
-        return f"{_prefix(event)} waiting for {event.step} (last saw: {d.get('lastSaw', '-')}; {extra})"
+        return f"{prefix} waiting for {event.step} (last saw: {d.get('lastSaw', '-')}; {extra})"
     marker = {"warning": "⚠ ", "failed": "✗ ", "done": "✓ "}.get(event.state, "")
-    return f"{_prefix(event)} {marker}{event.step}"
+    return f"{prefix} {marker}{event.step}"
 
 
 class PlainReporter:
     """Plain lines; a wait prints a line only when what it saw changes (or every 30 s)."""
 
-    def __init__(self, heartbeat_seconds: float = 30.0) -> None:
+    def __init__(
+        self, heartbeat_seconds: float = 30.0, *, label: str = "phase", total: int = LAST_PHASE
+    ) -> None:
         self._last_wait: dict[str, tuple[str, float]] = {}
         self._heartbeat = heartbeat_seconds
+        self._label, self._total = label, total
 
     def emit(self, event: ProgressEvent) -> None:
         if event.state == "waiting":
@@ -75,7 +79,7 @@ class PlainReporter:
             if prev and prev[0] == seen and now - prev[1] < self._heartbeat:
                 return
             self._last_wait[event.step] = (seen, now)
-        console.display_text(plain_line(event))
+        console.display_text(plain_line(event, self._label, self._total))
 
     def close(self) -> None:
         return None
@@ -126,11 +130,13 @@ class LiveState:
     wait_bound: float | None = None
     pull: dict[str, Any] | None = None
     messages: list[str] = field(default_factory=list)
+    label: str = "phase"
+    total: int = LAST_PHASE
 
     def update(self, event: ProgressEvent) -> None:
         if event.phase is None:
             if event.state in ("warning", "failed", "info"):
-                self.messages.append(plain_line(event))
+                self.messages.append(plain_line(event, self.label, self.total))
             return
         row = self.phases.setdefault(event.phase, _PhaseRow(event.phase, event.phase_title or ""))
         if _is_phase_event(event):
@@ -145,7 +151,7 @@ class LiveState:
         row.step = event.step
         if event.state == "warning":
             row.warnings += 1
-            self.messages.append(plain_line(event))
+            self.messages.append(plain_line(event, self.label, self.total))
         if event.state == "waiting":
             self.waiting_for = event.step
             self.last_saw = str(event.details.get("lastSaw", ""))
@@ -165,7 +171,7 @@ class LiveState:
                 elapsed = time.monotonic() - row.started
             tail = f" — {row.step}" if row.state == "running" and row.step else ""
             t = f" ({elapsed:.0f}s)" if elapsed is not None else ""
-            out.append(f"{MARKERS.get(row.state, '·')} phase {n}/{LAST_PHASE} {row.title}{t}{tail}")
+            out.append(f"{MARKERS.get(row.state, '·')} {self.label} {n}/{self.total} {row.title}{t}{tail}")
         if self.waiting_for:
             elapsed, bound = self.wait_elapsed or 0, self.wait_bound or 0
             out.append(f"  waiting for {self.waiting_for} ({elapsed:.0f}s of {bound:.0f}s)")
@@ -181,10 +187,10 @@ class LiveState:
 class RichReporter:
     """A Rich live view on stderr; warnings and failures are also printed above it."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, label: str = "phase", total: int = LAST_PHASE) -> None:
         from rich.live import Live
 
-        self.state = LiveState()
+        self.state = LiveState(label=label, total=total)
         self._lock = threading.Lock()
         self._printed = 0
         # get_renderable: every refresh recomputes the view, so elapsed times tick between events
@@ -221,12 +227,14 @@ class RichReporter:
         self._live.stop()
 
 
-def make_reporter(mode: str | None) -> Reporter:
-    """``rich`` on a TTY unless told otherwise; ``plain`` otherwise; ``json``; ``null``."""
+def make_reporter(mode: str | None, *, label: str = "phase", total: int = LAST_PHASE) -> Reporter:
+    """``rich`` on a TTY unless told otherwise; ``plain`` otherwise; ``json``; ``null``.
+
+    ``label``/``total`` name the numbered units: bootstrap's phases, reset's steps."""
     if mode == "null":
         return NullReporter()
     if mode == "json":
         return JsonReporter()
     if mode == "plain" or (mode is None and not console.is_tty()):
-        return PlainReporter()
-    return RichReporter()
+        return PlainReporter(label=label, total=total)
+    return RichReporter(label=label, total=total)

@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -83,20 +81,15 @@ def bootstrap(
     # In a dry run the plan is the output; step events would only repeat it.
     quiet = options.dry_run and options.progress != "json"
     reporter = reporters.make_reporter("null" if quiet else options.progress)
-    stop = threading.Event()
-    previous: Any = signal.getsignal(signal.SIGINT)
-    if threading.current_thread() is threading.main_thread():
+    from appliance_cli.cli._interrupt import stoppable
+    from appliance_cli.reset.run import bootstrap_hook
 
-        def on_sigint(signum: int, frame: object) -> None:
-            stop.set()
-            raise KeyboardInterrupt
-
-        signal.signal(signal.SIGINT, on_sigint)
     try:
-        result = engine.run(options, reporter=reporter, announce=summary.announcer(options), stop=stop)
+        with stoppable() as stop:
+            result = engine.run(
+                options, reporter=reporter, announce=summary.announcer(options), reset=bootstrap_hook, stop=stop
+            )
     finally:
         reporter.close()
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, previous)
     summary.show(options, result)
     raise typer.Exit(result.exit_code)

@@ -387,7 +387,23 @@ class Platform(PhaseBase):
             a.delete(f"Pod {SMOKE_NS}/{name}", lambda n=name: gone("v1/pods", n))  # type: ignore[misc]
         ctx._memo["smoke_pods"] = []
         if ctx._memo.pop("smoke_pvc", False):
+            volume = self._smoke_volume(ctx)
             a.delete(
                 f"PersistentVolumeClaim {SMOKE_NS}/{SMOKE_PVC}",
                 lambda: gone("v1/persistentvolumeclaims", SMOKE_PVC),
             )
+            if volume:  # the StorageClass retains volumes: the smoke test's own goes explicitly
+                a.delete(
+                    f"PersistentVolume {volume}",
+                    lambda: kube().delete("v1/persistentvolumes", None, volume),
+                )
+
+    def _smoke_volume(self, ctx: BootstrapContext) -> str | None:
+        if ctx.actions.dry_run or not can_read_cluster(ctx):
+            return None
+        try:
+            pvc = ctx.kube().get("v1/persistentvolumeclaims", SMOKE_NS, SMOKE_PVC)
+        except ApplianceError:
+            return None
+        name = (pvc.get("spec") or {}).get("volumeName")
+        return str(name) if name else None

@@ -52,7 +52,6 @@ def _files(home: Path) -> list[Path]:
         (["--kubeconfig", "/nonexistent/kubeconfig"], "--kubeconfig"),
         (["--talosconfig", "/nonexistent/talosconfig"], "--talosconfig"),
         (["--site-id", "Bad Site"], "--site-id"),
-        (["--dry-run", "--force"], "--force"),
         (["--require-remote-branch"], "--require-remote-branch"),
         (["--branch-override", "bad..branch"], "--branch-override"),
         (["--progress", "fancy"], "--progress"),

@@ -1,0 +1,1 @@
+"""`appliance reset`: a plan read from the live cluster, shown first, carried out step by step."""
