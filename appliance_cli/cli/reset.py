@@ -32,12 +32,11 @@ def reset(
     kubeconfig: Annotated[Path | None, typer.Option("--kubeconfig", help="Kubeconfig of the appliance's cluster. Default: <site>/kubeconfig.", rich_help_panel=SRC)] = None,
     config_dir: Annotated[Path | None, typer.Option("--config-dir", help="The site files are here instead of $ALGA_APPLIANCE_HOME/<site-id>/.", rich_help_panel=SRC)] = None,
 ) -> None:
-    """Delete the Alga application and its data so it can be installed fresh; keep Talos,
-    Kubernetes, Flux, the status page and its token.
+    """Delete the Alga application and its data for a fresh install; Talos, Kubernetes and the status page stay.
 
-    Preview with --dry-run; run with --force. Safe to repeat: a reset that was interrupted
-    finishes when run again. Exit 0 when the reset verified, 1 when it did not (or the
-    cluster is unreachable), 2 for bad input (nothing changed), 130 when interrupted.
+    Preview with --dry-run; run with --force. Safe to repeat: a reset that was interrupted finishes when run again.
+
+    Exit 0 when the reset verified, 1 when it did not (or the cluster is unreachable), 2 for bad input (nothing changed), 130 when interrupted.
     """
     if dry_run and force:
         raise UsageError("choose one: --dry-run previews, --force executes", param="--force")
