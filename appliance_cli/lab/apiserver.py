@@ -33,7 +33,7 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 from appliance_cli.lab import api_discovery as disc
-from appliance_cli.lab import api_patch, api_tables
+from appliance_cli.lab import api_patch, api_protobuf, api_tables
 from appliance_cli.lab.api_defaults import apply_create_defaults
 from appliance_cli.lab.api_faults import Fault, FaultConfig, FaultInjector
 from appliance_cli.lab.api_selectors import BadRequest, combine, field_matcher, label_matcher
@@ -729,10 +729,19 @@ class _Handler(BaseHTTPRequestHandler):
         return "as=Table" in self.headers.get("Accept", "")
 
     def _body_json(self) -> Obj:
+        """The request body as an object: JSON, YAML or Kubernetes protobuf, by Content-Type."""
         raw = self._read_body()
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         try:
-            data = json.loads(raw or b"null")
-        except ValueError as exc:
+            if ctype == api_protobuf.MEDIA_TYPE:
+                data: Any = api_protobuf.decode_object(raw)
+            elif ctype == "application/yaml":
+                data = yaml.safe_load(raw) if raw.strip() else None
+            else:
+                data = json.loads(raw or b"null")
+        except api_protobuf.UnsupportedKind as exc:
+            raise ApiError(415, "UnsupportedMediaType", str(exc), {}) from None
+        except (ValueError, yaml.YAMLError) as exc:
             raise ApiError(400, "BadRequest", f"error decoding body: {exc}") from None
         if not isinstance(data, dict):
             raise ApiError(400, "BadRequest", "Object 'Kind' is missing in request body")
