@@ -21,6 +21,7 @@ class _Model(BaseModel):
 class Workload(_Model):
     kind: Literal["Deployment", "StatefulSet", "DaemonSet"]
     name: str
+    container: str | None = None  # the main container, where one is addressed by name
 
 
 class Component(_Model):

@@ -70,8 +70,15 @@ LOG_TAIL_LINES = 50
 MAX_LOG_TAILS = 6
 LOGIN_PROBE_TIMEOUT = 3.0
 SEED_PROBE_TIMEOUT = 8.0
-SEED_POD = ("msp", "db-0", "postgres")
 SEED_COMMAND = ["psql", "-U", "postgres", "-d", "server", "-tAc", "select count(*) from users"]
+
+
+def seed_pod() -> tuple[str, str, str]:
+    """(namespace, pod, container) of the database, where the seed-user count is read."""
+    from appliance_cli.catalog import load_catalog
+
+    db = load_catalog().component("db")
+    return db.namespace, f"{db.workload.name}-0", db.workload.container or db.workload.name
 
 
 class KubeSource(Protocol):
@@ -219,7 +226,7 @@ def _log_tails(kube: KubeSource, pods: list[Obj], extra: tuple[str, ...]) -> dic
 
 
 def _seed_probe_exec(kube: KubeSource, pods: list[Obj]) -> SeedUsersProbe:
-    ns, name, container = SEED_POD
+    ns, name, container = seed_pod()
     pod = next(
         (
             p

@@ -28,12 +28,35 @@ LOGIN_STATES = frozenset({"ready_to_log_in", "ready_with_background_issues", "fu
 
 
 def default_image_check(ctx: BootstrapContext) -> ReleaseCheck | None:
-    """The registry preflight; the lab has no registry, so there it is skipped (None)."""
-    if ctx.is_lab:
-        return None
+    """The registry preflight (``status.image_preflight.check_release``).
+
+    On the lab, every registry host of the release is mapped to the lab's registry
+    (``registryUrl`` in ``lab.json``, plain HTTP on loopback, no credentials): the same
+    check as on hardware, answered by the lab. A lab that publishes no registry is not
+    asked (None: the check is reported as skipped).
+    """
     from appliance_cli.status.image_preflight import check_release
 
-    return check_release(ctx.release)
+    if not ctx.is_lab:
+        return check_release(ctx.release)
+    lab_registry = _lab_registry(ctx.lab_info.get("registryUrl"))
+    if lab_registry is None:
+        return None
+    hosts = {ref.registry for ref in ctx.release.images.values()}
+    return check_release(
+        ctx.release,
+        mirrors=dict.fromkeys(sorted(hosts), lab_registry),
+        insecure_registries=[lab_registry],
+        credentials={},
+    )
+
+
+def _lab_registry(url: object) -> str | None:
+    """``http://127.0.0.1:5000`` → ``127.0.0.1:5000`` (a mirror target is ``host:port``)."""
+    if not isinstance(url, str) or not url.startswith("http://"):
+        return None
+    address = url.removeprefix("http://").rstrip("/")
+    return address if address and "/" not in address else None
 
 
 def _tier(name: str) -> Any:
@@ -158,14 +181,12 @@ class Core(PhaseBase):
                     )
                     return
                 raise ActionRequired(
-                    f"release {ctx.release.version} references core image(s) that do not exist: {names}; "
+                    f"image_tag_not_found: release {ctx.release.version} references core image(s) "
+                    f"that do not exist: {names}; "
                     "nothing was applied",
                     hint="publish the missing tag or fix the release manifest "
                     "(or re-run with --skip-image-tag-validation to try anyway)",
                 )
-
-
-SEED_COMMAND = ["psql", "-U", "postgres", "-d", "server", "-tAc", "select count(*) from users"]
 
 
 def _seed_count(ctx: BootstrapContext, doc: StatusDocument) -> int | None:
@@ -175,7 +196,9 @@ def _seed_count(ctx: BootstrapContext, doc: StatusDocument) -> int | None:
     if fn is None:
         return None
     try:
-        stdout, _stderr, code = fn("msp", "db-0", "postgres", SEED_COMMAND, 20)
+        from appliance_cli.status.collect import SEED_COMMAND, seed_pod
+
+        stdout, _stderr, code = fn(*seed_pod(), SEED_COMMAND, 20)
     except (ApplianceError, TypeError, ValueError):
         return None
     try:

@@ -18,7 +18,7 @@ import yaml
 from appliance_cli.lab.scenario import Scenario
 from appliance_cli.lab.store import Obj
 
-DB_CONTAINER = "postgres"
+DB_CONTAINER = "db"  # the chart's database container (catalog: component db)
 CHARTS: dict[str, tuple[str, str]] = {
     "alga-core": ("sebastian", "0.1.0"),
     "pgbouncer": ("pgbouncer", "1.0.0"),

@@ -29,11 +29,11 @@ from appliance_cli.lab.controllers.base import (
     is_true,
     set_condition,
 )
+from appliance_cli.lab.registry import image_digest
 from appliance_cli.lab.store import Obj, now_rfc3339
 from appliance_cli.reset import wipe
 
 SMOKE_LABEL = "appliance.alga-psa.io/smoke"
-DB_CONTAINER = "postgres"
 
 ProgramKind = Literal["serve", "complete", "fail", "crash", "wait-db"]
 
@@ -486,7 +486,7 @@ class Kubelet:
                 "name": c.name,
                 "image": c.image,
                 "imageID": (
-                    f"{c.image.split(':')[0]}@sha256:{'0' * 8}{abs(hash(c.image)) % 10**56:056d}"
+                    f"{c.image.split(':')[0]}@{image_digest(c.image)}"
                     if c.image in self.ctx.pulled_images
                     else ""
                 ),

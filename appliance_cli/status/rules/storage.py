@@ -34,12 +34,13 @@ UNBOUND_PVC = "unbound immediate PersistentVolumeClaims"
     ),
     signals=(
         'container waiting reason CreateContainerConfigError with message "failed to create '
-        'subPath directory for volumeMount \\"db-data\\" of container \\"postgres\\""',
+        'subPath directory for volumeMount \\"db-data\\" of container \\"db\\""',
         'Warning Failed event "Error: failed to create subPath directory for volumeMount ..."',
     ),
     remediation=(
         "Check the storage provisioner's host path (local-path on Talos needs a writable "
-        "/var/mnt path and the right permissions) and the volume's ownership. Delete the "
+        "directory under /var, bind-mounted into the kubelet, with the right permissions) and "
+        "the volume's ownership. Delete the "
         "failed PVC only if it holds no data, then let the StatefulSet recreate it."
     ),
     next_action="Fix the volume's host path permissions (local-path storage), then restart the pod.",

@@ -81,7 +81,7 @@ def test_healthy_core_workloads_names_status_and_login(lab: LabHandle) -> None:
     pv = lab.get("v1/persistentvolumes", None, pvc["spec"]["volumeName"])
     assert pv is not None
     assert pv["spec"]["hostPath"]["path"] == (
-        f"/var/mnt/local-path-provisioner/pvc-{pvc['metadata']['uid']}_msp_db-data-db-0"
+        f"/var/local-path-provisioner/pvc-{pvc['metadata']['uid']}_msp_db-data-db-0"
     )
     # bootstrap Job complete
     jobs = [
@@ -110,7 +110,7 @@ def test_seed_users_probe_over_exec_websocket(lab: LabHandle) -> None:
             client.CoreV1Api(api).connect_get_namespaced_pod_exec,
             "db-0",
             "msp",
-            container="postgres",
+            container="db",
             command=["psql", "-U", "postgres", "-d", "server", "-tAc", "select count(*) from users"],
             stderr=True,
             stdin=False,
@@ -176,7 +176,7 @@ def test_finished_bootstrap_job_is_deleted_after_its_ttl_and_seeds_stay(lab: Lab
     out = lab.store.run_exec(
         "msp",
         "db-0",
-        "postgres",
+        "db",
         ["psql", "-U", "postgres", "-d", "server", "-tAc", "select count(*) from users"],
     )
     assert out == ("7\n", "", 0)

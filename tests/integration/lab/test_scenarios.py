@@ -100,7 +100,7 @@ def test_slow_core_pull_is_an_active_pull_then_ready(lab: LabHandle) -> None:
 @pytest.mark.lab(scenario="postgres-subpath", speed=60)
 def test_postgres_subpath_config_error_then_helm_timeout(lab: LabHandle) -> None:
     lab.apply_bootstrap_objects(tiers=("platform", "core"))
-    msg = 'failed to create subPath directory for volumeMount "db-data" of container "postgres"'
+    msg = 'failed to create subPath directory for volumeMount "db-data" of container "db"'
     db = lab.wait_for(
         lambda: (
             (p := lab.get("v1/pods", "msp", "db-0"))
@@ -270,7 +270,7 @@ def test_bootstrap_job_fails_with_backoff_limit_and_migration_log(lab: LabHandle
     out = lab.store.run_exec(
         "msp",
         "db-0",
-        "postgres",
+        "db",
         ["psql", "-U", "postgres", "-d", "server", "-tAc", "select count(*) from users"],
     )
     assert out is not None and out[2] == 1 and 'relation "users" does not exist' in out[1]

@@ -65,7 +65,7 @@ def _opts(login_url: str | None = None, **kw: Any) -> CollectOptions:
 
 def _seed_answer(store: Store, count: str = "7\n") -> None:
     def handler(ns: str, pod: str, container: str, command: list[str]) -> tuple[str, str, int] | None:
-        if (ns, pod, container) == ("msp", "db-0", "postgres") and command[:1] == ["psql"]:
+        if (ns, pod, container) == ("msp", "db-0", "db") and command[:1] == ["psql"]:
             return count, "", 0
         return None
 

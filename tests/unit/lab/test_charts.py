@@ -31,7 +31,7 @@ def test_db_subpath_fix(scenario: str, fixed: bool) -> None:
     objs = render_chart("alga-core", {}, {}, "abcde")
     applied = apply_post_renderers(objs, _hr("alga-core"), load_scenario(scenario))
     db = _container(_obj(objs, "StatefulSet", "db"))
-    assert db["name"] == "postgres"
+    assert db["name"] == "db"  # the patch addresses the chart's container by its name
     mount = next(m for m in db["volumeMounts"] if m["name"] == "db-data")
     assert ("subPath" not in mount) is fixed
     assert ({"name": "PGDATA", "value": "/var/lib/postgresql/data/data"} in db.get("env", [])) is fixed

@@ -30,7 +30,7 @@ IMAGES = {
     "temporal": "docker.io/temporalio/auto-setup:1.24.2",
     "temporal-ui": "docker.io/temporalio/ui:2.26.2",
 }
-CONTAINER = {"db": "postgres", "redis": "redis", "alga-core": "web"}
+CONTAINER = {"db": "db", "redis": "redis", "alga-core": "web"}
 
 
 def ts(minutes_ago: float = 0.0) -> str:
