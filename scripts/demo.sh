@@ -13,6 +13,9 @@ while [[ $# -gt 0 ]]; do
     *) echo "demo.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
+if [[ -z "${APPLIANCE:-}" ]]; then
+  bash "$here/scripts/setup.sh"   # .venv with the package, once
+fi
 "$appliance" lab up --scenario "$scenario" --speed "$speed"
 trap '"$appliance" lab down >/dev/null 2>&1 || true' EXIT
 set +e
