@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 
 class KubeApi(Protocol):
-    """What bootstrap needs from ``adapters.kube.KubeClient`` (plain JSON in and out)."""
+    """What bootstrap and reset need from ``adapters.kube.KubeClient`` (plain JSON in and out)."""
 
     def list_raw(
         self,
@@ -44,7 +44,21 @@ class KubeApi(Protocol):
         self, key: str, namespace: str | None, name: str, patch: dict[str, Any]
     ) -> dict[str, Any]: ...
 
-    def delete(self, key: str, namespace: str | None, name: str) -> Any: ...
+    def delete(
+        self,
+        key: str,
+        namespace: str | None,
+        name: str,
+        *,
+        missing_ok: bool = ...,
+        propagation: str | None = ...,
+    ) -> Any: ...
+
+    def create(self, obj: dict[str, Any]) -> dict[str, Any]: ...
+
+    def pod_logs(
+        self, namespace: str, pod: str, container: str | None = None, tail_lines: int = 50
+    ) -> list[str]: ...
 
 
 @dataclass

@@ -25,7 +25,7 @@ from appliance_cli.reset.plan import (
 )
 
 if TYPE_CHECKING:
-    from appliance_cli.reset.kube import ResetKube
+    from appliance_cli.bootstrap.context import KubeApi
     from appliance_cli.reset.model import ResetPlan
 
 Obj = dict[str, Any]
@@ -82,7 +82,7 @@ class Executor:
 
     def __init__(
         self,
-        kube: ResetKube,
+        kube: KubeApi,
         reporter: Reporter,
         *,
         embedded: bool = False,

@@ -23,7 +23,7 @@ from appliance_cli.reset.model import (
 )
 
 if TYPE_CHECKING:
-    from appliance_cli.reset.kube import ResetKube
+    from appliance_cli.bootstrap.context import KubeApi
 
 Obj = dict[str, Any]
 
@@ -39,7 +39,7 @@ STATUS_DEPLOYMENT = (fluxlayout.STATUS_NAMESPACE, "appliance-status")
 STATUS_SECRET = (fluxlayout.STATUS_NAMESPACE, "appliance-status-auth")
 
 
-def _items(kube: ResetKube, key: str, namespace: str | None = None, selector: str | None = None) -> list[Obj]:
+def _items(kube: KubeApi, key: str, namespace: str | None = None, selector: str | None = None) -> list[Obj]:
     """A LIST; an API that is not installed (no Flux CRDs yet) is an empty list."""
     try:
         items = kube.list_raw(key, namespace, label_selector=selector).get("items") or []
@@ -48,7 +48,7 @@ def _items(kube: ResetKube, key: str, namespace: str | None = None, selector: st
     return [i for i in items if isinstance(i, dict)]
 
 
-def _get(kube: ResetKube, key: str, namespace: str | None, name: str) -> Obj | None:
+def _get(kube: KubeApi, key: str, namespace: str | None, name: str) -> Obj | None:
     try:
         return kube.get(key, namespace, name)
     except KubeNotFound:
@@ -83,7 +83,7 @@ def _host_path(pv: Obj) -> str | None:
     return str(path) if path else None
 
 
-def read_cluster(kube: ResetKube) -> dict[str, Any]:
+def read_cluster(kube: KubeApi) -> dict[str, Any]:
     """Every read the plan needs, issued in parallel: 10 calls whatever the cluster's size."""
     calls: dict[str, Any] = {
         "gitrepos": lambda: _items(kube, GITREPOS, fluxlayout.FLUX_NAMESPACE),
@@ -106,7 +106,7 @@ def read_cluster(kube: ResetKube) -> dict[str, Any]:
         return {name: f.result() for name, f in futures.items()}
 
 
-def build_plan(kube: ResetKube, *, site_id: str, server: str, site_dir: Path | None) -> ResetPlan:
+def build_plan(kube: KubeApi, *, site_id: str, server: str, site_dir: Path | None) -> ResetPlan:
     """The ordered plan over what exists now. Raises ``KubeUnreachable`` & co. unchanged."""
     seen = read_cluster(kube)
     return plan_from(seen, site_id=site_id, server=server, site_dir=site_dir)

@@ -20,8 +20,7 @@ from appliance_cli.reset.plan import build_plan
 from appliance_cli.site import Site
 
 if TYPE_CHECKING:
-    from appliance_cli.bootstrap.context import BootstrapContext
-    from appliance_cli.reset.kube import ResetKube
+    from appliance_cli.bootstrap.context import BootstrapContext, KubeApi
     from appliance_cli.reset.model import ResetPlan
 
 RESET_PHASES = ("2", "3", "4", "5")  # what a reset undoes; Talos (0) and the platform (1) stay
@@ -30,7 +29,7 @@ RESET_PHASES = ("2", "3", "4", "5")  # what a reset undoes; Talos (0) and the pl
 @dataclass
 class Cluster:
     site: Site
-    kube: ResetKube
+    kube: KubeApi
     server: str
 
 
@@ -87,7 +86,7 @@ def mark_journal(journal: Journal, outcome: ResetOutcome) -> None:
 def bootstrap_hook(ctx: BootstrapContext) -> None:
     """What ``bootstrap --bootstrap-mode fresh --force`` runs over an installed appliance: the
     same plan, shown first (in a dry run only shown), then carried out."""
-    kube: ResetKube = ctx.kube()  # type: ignore[assignment]
+    kube = ctx.kube()
     server = str(getattr(kube, "server", "") or ctx.kubeconfig_path)
     plan = build_plan(kube, site_id=ctx.site.site_id, server=server, site_dir=ctx.site.root)
     from appliance_cli.reset.render import plan_lines
