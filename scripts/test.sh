@@ -14,7 +14,8 @@ echo "== import layers"
 .venv/bin/lint-imports
 echo "== pytest"
 set +e
-.venv/bin/pytest "$@"
+# .venv/bin first: the tests find the kubectl setup.sh may have installed there
+PATH="$PWD/.venv/bin:$PATH" .venv/bin/pytest "$@"
 rc=$?
 set -e
 if [[ $rc -eq 5 ]]; then
