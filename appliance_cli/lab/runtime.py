@@ -1,4 +1,5 @@
-"""The lab process: Kubernetes API, simulated Talos node, controllers and endpoints on loopback.
+"""The lab process: Kubernetes API, simulated Talos node, controllers, endpoints and an OCI
+registry on loopback.
 
 ``python -m appliance_cli.lab.runtime --site-dir DIR --scenario NAME --speed X
 [--api-port N] [--talos-port N] [--site-id ID] [--bootstrapped] [--parent-pid PID]``
@@ -28,6 +29,7 @@ from appliance_cli.lab.api_faults import FaultConfig
 from appliance_cli.lab.apiserver import LabApiServer
 from appliance_cli.lab.controllers import LabControllers
 from appliance_cli.lab.controllers.base import NODE_IP
+from appliance_cli.lab.registry import LabRegistry
 from appliance_cli.lab.scenario import Scenario, load_scenario
 from appliance_cli.lab.store import Store
 from appliance_cli.lab.talos_client import talosconfig_yaml
@@ -74,6 +76,7 @@ class Lab:
             ),
         )
         self.talos_server = TalosSimServer(self.talos, port=talos_port)
+        self.registry = LabRegistry(self.scenario)
         self.controllers = LabControllers(
             self.store,
             self.scenario,
@@ -108,6 +111,10 @@ class Lab:
         return self.talos_server.url
 
     @property
+    def registry_url(self) -> str:
+        return self.registry.url
+
+    @property
     def login_url(self) -> str:
         return self.controllers.endpoints.login_url
 
@@ -122,6 +129,7 @@ class Lab:
             "talosUrl": self.talos_url,
             "loginUrl": self.login_url,
             "statusUrl": self.status_url,
+            "registryUrl": self.registry_url,
             "nodeIp": NODE_IP,
             "scenario": self.scenario.name,
             "speed": self.speed,
@@ -138,6 +146,7 @@ class Lab:
         self.api.write_kubeconfig(self.kubeconfig_path)
         self.talos.kubeconfig_text = self.kubeconfig_path.read_text()
         self.talos_server.start()
+        self.registry.start()
         ca = fake_pem_b64("CERTIFICATE")
         self.talos.ca_b64 = ca
         endpoint = f"127.0.0.1:{self.talos_server.port}"
@@ -167,6 +176,7 @@ class Lab:
                 self.lab_file.unlink()
         self.controllers.stop()
         self.talos_server.stop()
+        self.registry.stop()
         self.api.stop()
         if self._bridge.is_alive():
             self._bridge.join(timeout=2)
@@ -259,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     lab.start()
     sys.stderr.write(
-        f"lab {lab.scenario.name} up: api {lab.api_url} talos {lab.talos_url} pid {os.getpid()}\n"
+        f"lab {lab.scenario.name} up: api {lab.api_url} talos {lab.talos_url} "
+        f"registry {lab.registry_url} pid {os.getpid()}\n"
     )
     sys.stderr.flush()
     try:

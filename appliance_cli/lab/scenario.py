@@ -63,7 +63,35 @@ class Scenario(BaseModel):
         return self.timings.pull
 
     def image_missing(self, image: str) -> bool:
+        """Whether pulling ``image`` fails with "not found" (the kubelet's question)."""
         return any(needle in image for needle in self.missing_images)
+
+    def manifest_missing(self, repository: str, tag: str) -> bool:
+        """The registry's side of :meth:`image_missing`, for ``<repository>:<tag>``.
+
+        The lab registry stands in for every registry host (the preflight sends each host's
+        requests to it), so it sees the repository path without its host. The tag is
+        missing when :meth:`image_missing` says so for that image under a host named in
+        ``missingImages`` or under none — the same entries, the same match, so the
+        registry's answer and the simulated pull agree.
+        """
+        hosts = {""} | {f"{host}/" for host in map(_registry_host, self.missing_images) if host}
+        return any(self.image_missing(f"{host}{repository}:{tag}") for host in hosts)
+
+    def repository_missing(self, repository: str) -> bool:
+        """A ``missingImages`` entry without a tag names a repository that does not exist at all."""
+        for needle in self.missing_images:
+            host = _registry_host(needle)
+            path = needle[len(host) + 1 :] if host else needle
+            if ":" not in path.rsplit("/", 1)[-1] and "@" not in path and path.strip("/") == repository:
+                return True
+        return False
+
+
+def _registry_host(image: str) -> str:
+    """``ghcr.io/nine-minds/x:1`` → ``ghcr.io``; ``""`` when the reference names no host."""
+    first, sep, _rest = image.partition("/")
+    return first if sep and ("." in first or ":" in first or first == "localhost") else ""
 
 
 def scenario_names() -> list[str]:
