@@ -20,6 +20,7 @@ from tests.lab_fixture import LabHandle, running_lab
 
 pytestmark = pytest.mark.slow
 SPEED = 60.0
+KS_KEY = "kustomize.toolkit.fluxcd.io/v1/kustomizations"
 ARGS = ["bootstrap", "--site-id", "lab", "--release-version", "1.0-rc5", "--node-ip", "127.0.0.1"]
 
 
@@ -105,6 +106,15 @@ def test_healthy_reaches_login_ready_then_fully_healthy(fresh_lab: LabHandle) ->
     assert owned_versions(fresh_lab) == owned_before  # not one bootstrap-owned object was written
 
 
+def first_line(lines: list[str], prefix: str) -> int:
+    found = [i for i, line in enumerate(lines) if line.startswith(prefix)]
+    assert found, f"no line starts with {prefix!r}:\n" + "\n".join(lines)
+    return found[0]
+
+
+PHASE_3_APPLIES = "[phase 3/5] Core: values and release selection"  # phase 3's first object
+
+
 @pytest.mark.lab(scenario="missing-background-tag")
 def test_missing_background_tag_is_ready_with_background_issues_exit_0(fresh_lab: LabHandle) -> None:
     r = bootstrap()
@@ -112,6 +122,48 @@ def test_missing_background_tag_is_ready_with_background_issues_exit_0(fresh_lab
     assert "Rollup: ready_with_background_issues" in r.stdout
     assert "image_tag_not_found [workflow-worker]" in r.stdout
     assert "warning" in r.stderr and "workflow-worker" in r.stderr
+    # The release image check asked the lab registry, and warned before phase 3 applied anything.
+    lines = r.stdout.splitlines()
+    assert "release image check skipped" not in r.stdout
+    warning = first_line(
+        lines,
+        "[phase 3/5] Core: ⚠ ghcr.io/nine-minds/workflow-worker:61e4a00e: "
+        "Image tag not found: ghcr.io/nine-minds/workflow-worker:61e4a00e (workflow-worker, background tier)",
+    )
+    assert first_line(lines, "[phase 3/5] Core: release image check") < warning
+    assert warning < first_line(lines, PHASE_3_APPLIES)
+    journal = json.loads((fresh_lab.site_dir / "journal.json").read_text())
+    checks = {c["component"]: c["outcome"] for c in journal["facts"]["imageChecks"]}
+    assert checks.pop("workflow-worker") == "missing"
+    assert set(checks.values()) == {"present"}
+    assert "release_image_drift" not in r.output  # pods run the digests the registry answered
+
+
+@pytest.mark.lab(scenario="core-image-missing")
+def test_missing_core_image_stops_before_phase_3_applies_anything(fresh_lab: LabHandle) -> None:
+    r = bootstrap()
+    assert r.exit_code == 1, r.output
+    assert "error: image_tag_not_found:" in r.stderr
+    assert "ghcr.io/nine-minds/alga-psa-ee:979e2079" in r.stderr
+    assert "--skip-image-tag-validation" in r.stderr  # the hint
+    assert "[phase 3/5] Core: failed" in r.stdout
+    assert PHASE_3_APPLIES not in r.stdout
+    assert fresh_lab.get(KS_KEY, "flux-system", "alga-core") is None
+    assert fresh_lab.get("v1/configmaps", "alga-system", "appliance-release-selection") is None
+    assert fresh_lab.list_objects("v1/pods", "msp") == []
+    journal = json.loads((fresh_lab.site_dir / "journal.json").read_text())
+    assert journal["phases"]["3"]["state"] == "failed"
+
+    # With the flag it applies anyway and stops on the same cause.
+    again = bootstrap("--skip-image-tag-validation", mode="recover")
+    assert again.exit_code == 1, again.output
+    lines = again.stdout.splitlines()
+    warning = first_line(
+        lines, "[phase 3/5] Core: ⚠ missing core image(s) ghcr.io/nine-minds/alga-psa-ee:979e2079"
+    )
+    assert warning < first_line(lines, PHASE_3_APPLIES)
+    assert fresh_lab.get(KS_KEY, "flux-system", "alga-core") is not None
+    assert "error: image_tag_not_found:" in again.stderr
 
 
 @pytest.mark.lab(scenario="postgres-subpath")
