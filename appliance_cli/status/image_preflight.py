@@ -38,7 +38,13 @@ from appliance_cli.releases import ImageRef, Release
 from appliance_cli.status.model import Blocker, ComponentTier, ImageCheck
 
 INSTALLER_KEY = "talos-installer"
-NEXT_ACTION_MISSING = "Publish the missing image tag or fix the release manifest."
+
+def _missing_action() -> str:
+    """The next action of a missing tag: the ``image_tag_not_found`` rule's own (one source)."""
+    from appliance_cli.status.rules import spec_for
+
+    return spec_for("image_tag_not_found").next_action
+
 SKIP_FLAG = "--skip-image-tag-validation"
 
 Verdict = Literal["all_present", "missing", "unverified"]
@@ -126,7 +132,7 @@ class ReleaseCheck(_Model):
                         "component": ci.component,
                         "layer": "image",
                         "reason": f"Image tag not found: {ci.result.image}",
-                        "nextAction": NEXT_ACTION_MISSING,
+                        "nextAction": _missing_action(),
                         "loginBlocking": login_blocking,
                         "evidence": [
                             {
@@ -277,13 +283,13 @@ def _finding(ci: ComponentImage) -> ImageFinding | None:
                 f"Image tag not found: {r.image} ({role}). Bootstrap stops before applying anything: "
                 f"without this image login cannot work."
             )
-            action = f"{NEXT_ACTION_MISSING[:-1]}, or re-run with {SKIP_FLAG} to apply anyway."
+            action = f"{_missing_action()[:-1]}, or re-run with {SKIP_FLAG} to apply anyway."
             return _mk(ci, True, message, action)
         message = (
             f"Image tag not found: {r.image} ({role}). The install continues and login is not "
             f"affected; {ci.component} will not start until the image exists."
         )
-        return _mk(ci, False, message, NEXT_ACTION_MISSING)
+        return _mk(ci, False, message, _missing_action())
     what = {
         "unauthorized": "the registry refused access",
         "unreachable": "the registry could not be reached",

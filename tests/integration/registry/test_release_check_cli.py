@@ -79,7 +79,7 @@ def test_missing_background_tag_exits_1_and_says_login_is_not_affected(
     err = " ".join(result.stderr.split())
     assert f"Image tag not found: {registry.host}/nine-minds/workflow-worker:61e4a00e" in err
     assert "The install continues and login is not affected" in err
-    assert "Next: Publish the missing image tag or fix the release manifest." in err
+    assert "Next: Publish the missing image tag or update the release manifest." in err
     assert "1 of 5 images missing" in err
 
 
@@ -126,7 +126,7 @@ def test_json_document_for_pipelines(
     [finding] = doc["findings"]
     assert finding["component"] == "workflow-worker"
     assert finding["blocking"] is False
-    assert finding["nextAction"] == "Publish the missing image tag or fix the release manifest."
+    assert finding["nextAction"] == "Publish the missing image tag or update the release manifest."
 
 
 def test_unreachable_registry_exits_3_and_says_it_could_not_decide(

@@ -43,7 +43,7 @@ def test_missing_background_image_is_a_warning_that_names_it_and_keeps_login() -
     assert warning.tier == "background"
     assert "Image tag not found: ghcr.io/nine-minds/workflow-worker:979e2079" in warning.message
     assert "The install continues and login is not affected" in warning.message
-    assert warning.next_action == "Publish the missing image tag or fix the release manifest."
+    assert warning.next_action == "Publish the missing image tag or update the release manifest."
     [blocker] = rc.blockers()
     assert (blocker.code, blocker.severity, blocker.login_blocking) == (
         "image_tag_not_found",
@@ -124,4 +124,5 @@ def test_journal_entry_is_json_ready() -> None:
     entry = json.loads(json.dumps(rc.journal_entry()))
     assert entry["verdict"] == "missing"
     assert len(entry["imageChecks"]) == 5
-    assert entry["findings"][0]["nextAction"] == "Publish the missing image tag or fix the release manifest."
+    action = "Publish the missing image tag or update the release manifest."
+    assert entry["findings"][0]["nextAction"] == action
