@@ -8,8 +8,6 @@ from typing import Annotated
 
 import typer
 
-from appliance_cli.bootstrap.options import build_options
-
 NODE = "Node"
 APP = "Application"
 SRC = "Flux source"
@@ -48,6 +46,8 @@ def bootstrap(
     Exit 0 when login is possible (background issues are warnings), 1 when action is required,
     2 for bad input (nothing changed), 130 when interrupted (resume with --bootstrap-mode recover).
     """
+    from appliance_cli.bootstrap.options import build_options
+
     options = build_options(
         bootstrap_mode=bootstrap_mode,
         release_version=release_version,

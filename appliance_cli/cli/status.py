@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from appliance_cli import console
 from appliance_cli.errors import UsageError
-from appliance_cli.status.model import StatusDocument
+
+if TYPE_CHECKING:
+    from appliance_cli.status.model import StatusDocument
 
 WATCH_INTERVAL_SECONDS = 5.0
 
