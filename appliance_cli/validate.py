@@ -82,9 +82,9 @@ class ValidationReport(BaseModel):
 
 
 def resolve_schemas_dir(option: Path | None = None, *, repo_root: Path = REPO_ROOT) -> Path:
-    """``--schemas-dir``, else ``$ALGA_APPLIANCE_SCHEMAS_DIR``, else ``<repo>/../shared/schemas``."""
+    """``--schemas-dir``, else ``$ALGA_APPLIANCE_SCHEMAS_DIR``, else ``<repo>/schemas``."""
     env = os.environ.get(SCHEMAS_ENV)
-    chosen = option or (Path(env) if env else repo_root.parent / "shared" / "schemas")
+    chosen = option or (Path(env) if env else repo_root / "schemas")
     flux_dir = chosen / "flux"
     if not flux_dir.is_dir() or not any(flux_dir.glob("*.yaml")):
         raise UsageError(

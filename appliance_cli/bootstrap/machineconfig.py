@@ -9,7 +9,7 @@
   ``TimeSyncConfig``.
 
 Every document is validated against the Talos schema
-(``<repo>/../shared/schemas/talos/config.schema.json``, or ``$ALGA_APPLIANCE_SCHEMAS_DIR/talos/``)
+(``<repo>/schemas/talos/config.schema.json``, or ``$ALGA_APPLIANCE_SCHEMAS_DIR/talos/``)
 before anything is applied. YAML is emitted by PyYAML, which quotes ``off``/``on``/``yes``/``no``
 strings so YAML 1.1 readers never turn them into booleans.
 """
@@ -44,7 +44,7 @@ class MachineConfigError(ApplianceError):
 
 def schema_path() -> Path:
     override = os.environ.get("ALGA_APPLIANCE_SCHEMAS_DIR")
-    base = Path(override) if override else REPO_ROOT.parent / "shared" / "schemas"
+    base = Path(override) if override else REPO_ROOT / "schemas"
     return base / "talos" / "config.schema.json"
 
 

@@ -22,7 +22,7 @@ def validate(
         typer.Option(
             "--schemas-dir",
             help="Directory holding flux/*.yaml CRDs (default: $ALGA_APPLIANCE_SCHEMAS_DIR, "
-            "else <repo>/../shared/schemas). Missing → exit 2.",
+            "else <repo>/schemas). Missing → exit 2.",
         ),
     ] = None,
     repo_root: Annotated[

@@ -2,7 +2,7 @@
 
 ``LabTalosAdapter`` speaks to the simulated node of ``lab.talos_sim`` over HTTP; it stands
 where ``TalosctlAdapter`` runs ``talosctl``. ``LabFluxAdapter`` stands where the ``flux`` CLI
-is: its install manifests are the Flux CRDs shipped in ``../shared/schemas/flux`` plus the
+is: its install manifests are the Flux CRDs shipped in ``schemas/flux`` plus the
 four controller Deployments. Production code reaches these only through
 ``adapters.factory`` when a live lab owns the site.
 """
@@ -42,7 +42,7 @@ FLUX_CONTROLLERS: dict[str, str] = {
 
 
 def flux_crd_dir() -> Path:
-    return REPO_ROOT.parent / "shared" / "schemas" / "flux"
+    return REPO_ROOT / "schemas" / "flux"
 
 
 # --------------------------------------------------------------------------- talosconfig

@@ -7,7 +7,7 @@ Life cycle, like a real single-node Talos machine:
 ``machine.ca``) → ``bootstrap`` once (etcd) → Kubernetes comes up a little later.
 
 An applied machine config is validated document by document against the official Talos
-schema (``<repo>/../shared/schemas/talos/config.schema.json``); an invalid one is refused
+schema (``<repo>/schemas/talos/config.schema.json``); an invalid one is refused
 with a Talos-like ``InvalidArgument`` error and changes nothing.
 
 Endpoints (all JSON; errors are ``{"error": "<talosctl-like message>"}``):
@@ -61,8 +61,8 @@ ALREADY_BOOTSTRAPPED = "rpc error: code = AlreadyExists desc = etcd data directo
 
 
 def talos_schema_path() -> Path:
-    """``<repo>/../shared/schemas/talos/config.schema.json`` (the committed upstream schema)."""
-    return REPO_ROOT.parent / "shared" / "schemas" / "talos" / "config.schema.json"
+    """``<repo>/schemas/talos/config.schema.json`` (the committed upstream schema)."""
+    return REPO_ROOT / "schemas" / "talos" / "config.schema.json"
 
 
 class _Yaml12Loader(yaml.SafeLoader):

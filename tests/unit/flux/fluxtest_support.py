@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-SCHEMAS_DIR = REPO_ROOT.parent / "shared" / "schemas"
+SCHEMAS_DIR = REPO_ROOT / "schemas"
 
 
 def copy_repo(dest: Path) -> Path:
