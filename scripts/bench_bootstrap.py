@@ -27,10 +27,11 @@ def main() -> None:
     os.environ["ALGA_APPLIANCE_HOME"] = tempfile.mkdtemp(prefix="bench-bootstrap-")
     os.environ.setdefault("NO_COLOR", "1")
 
+    from appliance_lab.testing import running_lab
+
     from appliance_cli.bootstrap import engine
     from appliance_cli.bootstrap.options import build_options
     from appliance_cli.progress import NullReporter
-    from tests.lab_fixture import running_lab
 
     with running_lab(scenario=args.scenario, speed=args.speed, bootstrapped=False) as lab:
         for mode in ("fresh", "recover"):

@@ -21,8 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from appliance_cli.lab.apiserver import LabApiServer
-from appliance_cli.lab.store import BY_KEY, Store
+from appliance_lab.apiserver import LabApiServer
+from appliance_lab.store import BY_KEY, Store
 
 NAMESPACES = (
     "alga",

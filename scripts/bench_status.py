@@ -32,7 +32,8 @@ REQUESTS_PER_CLIENT = 40
 
 
 def seed(store: object, pods: int, events: int) -> None:
-    from appliance_cli.lab.store import BY_KEY, Store, resource_for
+    from appliance_lab.store import BY_KEY, Store, resource_for
+
     from tests.unit.status import builders
 
     assert isinstance(store, Store)
@@ -179,9 +180,10 @@ def pct(values: list[float], p: float) -> float:
 
 def bench(pods: int, events: int, runs: int) -> dict[str, float]:
 
+    from appliance_lab.apiserver import LabApiServer
+    from appliance_lab.store import Store
+
     from appliance_cli.adapters.kube import KubeClient
-    from appliance_cli.lab.apiserver import LabApiServer
-    from appliance_cli.lab.store import Store
     from appliance_cli.status.collect import CollectOptions, collect
     from appliance_cli.status.live import classify_live
 

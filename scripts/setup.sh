@@ -90,11 +90,11 @@ if [[ ! -x .venv/bin/python ]]; then
   echo "[setup] creating .venv"
   "$PY" -m venv .venv
 fi
-stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
+stamp=.venv/.installed-$(cat pyproject.toml lab/pyproject.toml | sha1sum | cut -c1-12)
 if [[ ! -f "$stamp" ]]; then
   echo "[setup] installing the package and dev tools into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[dev]'
+  .venv/bin/python -m pip install -q -e ./lab -e '.[dev,lab]'
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

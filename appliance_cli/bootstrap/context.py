@@ -3,6 +3,7 @@ actions (the do-or-record helper), journal, memoised lookups. No module-level st
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +21,8 @@ from appliance_cli.site import Site
 if TYPE_CHECKING:
     from appliance_cli.adapters.flux import FluxAdapter
     from appliance_cli.adapters.talos import TalosAdapter
+    from appliance_cli.endpoints import Endpoints
+    from appliance_cli.env import SiteEnv
     from appliance_cli.status.image_preflight import ReleaseCheck
     from appliance_cli.status.model import StatusDocument
 
@@ -63,67 +66,32 @@ class KubeApi(Protocol):
 
 @dataclass
 class Adapters:
-    """Factories for everything outside the process; tests hand in fakes."""
+    """The ports bootstrap is built from; ``bootstrap.defaults.default_adapters`` makes the real
+    ones (through the composition root ``appliance_cli.env``), tests hand in fakes."""
 
-    talos: Callable[[Site], TalosAdapter]
-    flux: Callable[[Site], FluxAdapter]
+    # Talos, Flux, endpoints, registry routing and clock of a site (appliance_cli.env)
+    env: Callable[[Site], SiteEnv]
     kube: Callable[[Path], KubeApi]
     # collect + classify the site's status (None when the cluster cannot be asked yet)
     status: Callable[[BootstrapContext], StatusDocument | None]
-    is_lab: Callable[[Site], bool]
-    lab_info: Callable[[Site], dict[str, Any]]
-    # the release image preflight (None: skipped, e.g. the lab has no registry)
+    # the release image preflight (None: skipped)
     image_check: Callable[[BootstrapContext], ReleaseCheck | None]
     # GET <status url>/healthz once: (answered 200, what was seen)
     healthz: Callable[[str], tuple[bool, str]]
 
 
-def default_adapters() -> Adapters:
-    """Real or lab adapters, chosen by ``adapters.factory`` (imported lazily)."""
+@dataclass
+class RunState:
+    """What one run learns and hands from step to step (typed; nothing else is stashed)."""
 
-    def talos(site: Site) -> TalosAdapter:
-        from appliance_cli.adapters import factory
-
-        return factory.talos_adapter(site)
-
-    def flux(site: Site) -> FluxAdapter:
-        from appliance_cli.adapters import factory
-
-        adapter: FluxAdapter = factory.flux_adapter(site)
-        return adapter
-
-    def kube(path: Path) -> KubeApi:
-        from appliance_cli.adapters.kube import KubeClient  # type: ignore[import-not-found,unused-ignore]
-
-        client: KubeApi = KubeClient.from_kubeconfig(path)
-        return client
-
-    def is_lab(site: Site) -> bool:
-        try:
-            from appliance_cli.adapters import factory
-        except ImportError:
-            return False
-        return bool(factory.is_lab(site))
-
-    def lab_info(site: Site) -> dict[str, Any]:
-        from appliance_cli.adapters import factory
-
-        return factory.lab_info(site) or {}
-
-    from appliance_cli.bootstrap.phases.p2_status import healthz_probe
-    from appliance_cli.bootstrap.phases.p3_core import default_image_check
-    from appliance_cli.bootstrap.waits import live_status
-
-    return Adapters(
-        talos=talos,
-        flux=flux,
-        kube=kube,
-        status=live_status,
-        is_lab=is_lab,
-        lab_info=lab_info,
-        image_check=default_image_check,
-        healthz=healthz_probe,
-    )
+    stop: threading.Event = field(default_factory=threading.Event)
+    flux_checked: bool = False
+    flux_version: str | None = None
+    smoke_pods: list[str] = field(default_factory=list)
+    smoke_pvc: bool = False
+    status_token: str | None = None  # the token the status service was deployed with
+    new_token: str | None = None  # generated once per run when neither site nor cluster has one
+    prepull: threading.Thread | None = None
 
 
 Announcer = Callable[[str], None]
@@ -143,7 +111,9 @@ class BootstrapContext:
     phase_title: str | None = None
     warnings: list[str] = field(default_factory=list)
     final_status: StatusDocument | None = None
-    _memo: dict[str, Any] = field(default_factory=dict)
+    state: RunState = field(default_factory=RunState)
+    _kube: dict[Path, KubeApi] = field(default_factory=dict)
+    _env: SiteEnv | None = None
 
     # Paths ---------------------------------------------------------------------------------
     @property
@@ -154,50 +124,40 @@ class BootstrapContext:
     def talosconfig_path(self) -> Path:
         return self.options.talosconfig or self.site.talosconfig
 
-    # Memoised lookups ------------------------------------------------------------------------
-    def _memoised(self, key: str, make: Callable[[], Any]) -> Any:
-        if key not in self._memo:
-            self._memo[key] = make()
-        return self._memo[key]
+    # Ports ---------------------------------------------------------------------------------
+    @property
+    def env(self) -> SiteEnv:
+        if self._env is None:
+            self._env = self.adapters.env(self.site)
+        return self._env
 
     def kube(self) -> KubeApi:
         path = self.kubeconfig_path
-        client: KubeApi = self._memoised(f"kube:{path}", lambda: self.adapters.kube(path))
-        return client
+        if path not in self._kube:
+            self._kube[path] = self.adapters.kube(path)
+        return self._kube[path]
 
     def forget_kube(self) -> None:
-        for key in [k for k in self._memo if k.startswith("kube:")]:
-            del self._memo[key]
+        self._kube.clear()
 
     def talos(self) -> TalosAdapter:
-        adapter: TalosAdapter = self._memoised("talos", lambda: self.adapters.talos(self.site))
-        return adapter
+        return self.env.talos
 
     def flux(self) -> FluxAdapter:
-        adapter: FluxAdapter = self._memoised("flux", lambda: self.adapters.flux(self.site))
-        return adapter
+        return self.env.flux
 
     @property
-    def is_lab(self) -> bool:
-        return bool(self._memoised("is_lab", lambda: self.adapters.is_lab(self.site)))
-
-    @property
-    def lab_info(self) -> dict[str, Any]:
-        info: dict[str, Any] = self._memoised("lab_info", lambda: self.adapters.lab_info(self.site))
-        return info
+    def endpoints(self) -> Endpoints:
+        """Login and status URLs for this run (``--app-url`` and ``--node-ip`` first)."""
+        return self.env.endpoints(node_ip=self.options.node_ip, app_url=self.options.app_url)
 
     @property
     def status_url(self) -> str:
-        url = self.lab_info.get("statusUrl") if self.is_lab else None
-        return str(url) if url else self.options.status_url
+        return self.endpoints.status_url or ""
 
     @property
     def login_url(self) -> str:
-        """``--app-url``; in the lab, the login URL the lab serves; else http://<node-ip>:3000."""
-        if self.options.app_url:
-            return self.options.app_url
-        url = self.lab_info.get("loginUrl") if self.is_lab else None
-        return str(url) if url else self.options.effective_app_url
+        return self.endpoints.login_url or ""
 
     @property
     def appliance_branch(self) -> str:

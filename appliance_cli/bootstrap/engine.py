@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from appliance_cli import fluxlayout
 from appliance_cli.bootstrap.actions import Actions, PlannedAction
-from appliance_cli.bootstrap.context import Adapters, Announcer, BootstrapContext, default_adapters
+from appliance_cli.bootstrap.context import Adapters, Announcer, BootstrapContext
 from appliance_cli.bootstrap.journal import Journal
 from appliance_cli.bootstrap.kubeops import get_or_none
 from appliance_cli.bootstrap.options import BootstrapOptions
@@ -82,6 +82,12 @@ def _emit_phase(ctx: BootstrapContext, state: str, **details: object) -> None:
     )
 
 
+def _default_adapters() -> Adapters:
+    from appliance_cli.bootstrap.defaults import default_adapters
+
+    return default_adapters()
+
+
 def build_context(
     options: BootstrapOptions,
     *,
@@ -99,7 +105,7 @@ def build_context(
         reporter=reporter,
         actions=Actions(dry_run=options.dry_run),
         journal=journal,
-        adapters=adapters or default_adapters(),
+        adapters=adapters or _default_adapters(),
         announce=announce,
     )
 
@@ -153,7 +159,8 @@ def run(
     """Run (or plan) the bootstrap. Raises ``ApplianceError`` subclasses for exit 1/2/130."""
     started = time.monotonic()
     ctx = build_context(options, reporter=reporter, announce=announce, adapters=adapters)
-    ctx._memo["stop"] = stop or threading.Event()
+    if stop is not None:
+        ctx.state.stop = stop
     resolve_source(ctx)  # branch checks: missing remote branch -> exit 2 before anything is mutated
     _guard_fresh(ctx, reset)
     preflight_flux(ctx)  # a missing or too old flux CLI stops here, before anything is mutated

@@ -229,17 +229,6 @@ class BootstrapOptions(BaseModel):
             raise _FlagError("--require-remote-branch", "needs --branch-override BRANCH|current")
         return self
 
-    # Derived values -----------------------------------------------------------------------
-    @property
-    def effective_app_url(self) -> str:
-        host = f"[{self.node_ip}]" if ":" in self.node_ip else self.node_ip
-        return self.app_url or f"http://{host}:3000"
-
-    @property
-    def status_url(self) -> str:
-        host = f"[{self.node_ip}]" if ":" in self.node_ip else self.node_ip
-        return f"http://{host}:8080"
-
 
 def build_options(**values: object) -> BootstrapOptions:
     """Validate flags; turn the first problem into a ``UsageError`` naming its flag."""

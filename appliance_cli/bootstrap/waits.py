@@ -33,23 +33,6 @@ class Seen:
     pull: dict[str, Any] | None = None  # the active image pull, when one is seen
 
 
-def live_status(ctx: BootstrapContext) -> StatusDocument | None:
-    """Collect a snapshot of the site's cluster and classify it; None when not possible yet."""
-    if not ctx.kubeconfig_path.is_file():
-        return None
-    try:
-        from appliance_cli.status.classify import classify
-        from appliance_cli.status.live import collect_snapshot, site_options
-    except ImportError:  # pragma: no cover - partial installs
-        return None
-    try:
-        options = site_options(ctx.site, node_ip=ctx.options.node_ip)
-        snapshot = collect_snapshot(ctx.site.site_id, kubeconfig=ctx.kubeconfig_path, options=options)
-    except ApplianceError:
-        return None
-    return classify(snapshot, release=ctx.release)
-
-
 def _pick_blocker(
     doc: StatusDocument, tiers: Collection[str], codes: Collection[str] | None
 ) -> Blocker | None:
@@ -177,6 +160,6 @@ def wait_for_status(
         bound_seconds=bound_seconds,
         interval=interval,
         classify=False,
-        stop=ctx._memo.get("stop"),
+        stop=ctx.state.stop,
     )
     return holder["doc"]

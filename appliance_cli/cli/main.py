@@ -11,7 +11,6 @@ from appliance_cli import __version__, console
 from appliance_cli.cli import (
     bootstrap,
     explain,
-    lab,
     release,
     reset,
     serve_status,
@@ -63,9 +62,21 @@ app.command("support-bundle", rich_help_panel="Observe")(support_bundle.support_
 app.command("explain", rich_help_panel="Observe")(explain.explain)
 app.command("serve-status", rich_help_panel="Observe")(serve_status.serve_status)
 app.command("reset", rich_help_panel="Install")(reset.reset)
-app.add_typer(lab.app, name="lab", rich_help_panel="Try it")
 app.add_typer(release.app, name="release", rich_help_panel="Release engineering")
 app.command("validate", rich_help_panel="Release engineering")(validate.validate)
+
+# Command groups that other installed packages register (the lab: `appliance lab up|down|status`).
+COMMANDS_GROUP = "alga_appliance.commands"
+
+
+def _register_plugin_commands() -> None:
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=COMMANDS_GROUP):
+        app.add_typer(ep.load(), name=ep.name, rich_help_panel="Try it")
+
+
+_register_plugin_commands()
 
 
 def run(argv: list[str] | None = None) -> None:

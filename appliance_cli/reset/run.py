@@ -99,6 +99,6 @@ def bootstrap_hook(ctx: BootstrapContext) -> None:
     for line in plan_lines(plan):
         if line.strip():
             ctx.report(line.strip(), "info")
-    outcome = Executor(kube, ctx.reporter, embedded=True, stop=ctx._memo.get("stop")).execute(plan)
+    outcome = Executor(kube, ctx.reporter, embedded=True, stop=ctx.state.stop).execute(plan)
     mark_journal(ctx.journal, outcome)
     ctx.journal.save()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from appliance_cli import endpoints
 from appliance_cli.catalog import Catalog, Component, load_catalog
 from appliance_cli.status.index import (
     ContainerStatus,
@@ -549,11 +550,14 @@ def release_info(index: SnapshotIndex, release: Release | None) -> ReleaseInfo:
 def urls(index: SnapshotIndex) -> Urls:
     site = index.snapshot.site
     web = login_component(index)
-    login = site.app_url or (index.snapshot.probes.login.url if index.snapshot.probes.login else None)
-    if login is None and site.node_ip:
-        login = f"http://{site.node_ip}:{web.login_port if web and web.login_port else 3000}"
-    status = site.status_url or (f"http://{site.node_ip}:8080" if site.node_ip else None)
-    return Urls(status_url=status, login_url=login)
+    probe_url = index.snapshot.probes.login.url if index.snapshot.probes.login else None
+    resolved = endpoints.resolve(
+        node_ip=site.node_ip,
+        app_url=site.app_url or probe_url,
+        target_status_url=site.status_url,
+        login_port=web.login_port if web and web.login_port else endpoints.LOGIN_PORT,
+    )
+    return Urls(status_url=resolved.status_url, login_url=resolved.login_url)
 
 
 def _fmt_elapsed(seconds: int | None) -> str:

@@ -1,8 +1,8 @@
 """Live status: collect a snapshot of a site's cluster, then classify it.
 
 ``collect_snapshot`` resolves what a site knows (kubeconfig, talosconfig, node IP, app URL,
-the lab's login URL, the journal's release version), builds a ``KubeClient`` and runs
-``status.collect.collect``. ``collect_status`` adds ``classify``. Inside the cluster
+the endpoints of its target (``appliance_cli.env``), the journal's release version), builds a
+``KubeClient`` and runs ``status.collect.collect``. ``collect_status`` adds ``classify``. Inside the cluster
 (``in_cluster=True``) there is no site directory: the service account is used and
 everything else comes from what bootstrap published in ``appliance-facts``.
 """
@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from appliance_cli.env import SiteEnv, open_env
 from appliance_cli.errors import ActionRequired, ApplianceError, ReleaseError, UsageError
 from appliance_cli.site import DEFAULT_SITE_ID, Site, appliance_home
 from appliance_cli.status.collect import CollectOptions, KubeSource, collect
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from appliance_cli.adapters.talos import HealthResult
     from appliance_cli.releases import Release
 
-STATUS_PORT = 8080
 KUBE_TIMEOUT_SECONDS = 5.0
 
 
@@ -41,15 +41,6 @@ def resolve_site_id(site_id: str | None) -> str:
     return with_kube[0] if len(with_kube) == 1 else DEFAULT_SITE_ID
 
 
-def _lab_info(site: Site) -> dict[str, Any]:
-    try:
-        from appliance_cli.adapters import factory
-
-        return dict(factory.lab_info(site) or {})
-    except ImportError:  # pragma: no cover - partial installs
-        return {}
-
-
 def _journal(site: Site) -> dict[str, Any]:
     try:
         data = json.loads(site.journal_file.read_text())
@@ -58,27 +49,29 @@ def _journal(site: Site) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def site_options(site: Site, *, node_ip: str | None = None, exec_seed_probe: bool = True) -> CollectOptions:
+def site_options(
+    site: Site, *, node_ip: str | None = None, exec_seed_probe: bool = True, env: SiteEnv | None = None
+) -> CollectOptions:
     """What the site directory says about its appliance (no secret is read here)."""
-    lab = _lab_info(site)
+    env = env or open_env(site)
     journal = _journal(site)
-    node_ip = node_ip or site.read("node-ip") or lab.get("nodeIp")
-    app_url = site.read("app-url")
-    status_url = lab.get("statusUrl") or (f"http://{node_ip}:{STATUS_PORT}" if node_ip else None)
-    login_url = app_url or lab.get("loginUrl") or (f"http://{node_ip}:3000" if node_ip else None)
+    urls = env.endpoints(node_ip=node_ip)
+    node_ip = urls.node_ip
+    app_url = urls.app_url
+    status_url = urls.status_url
+    login_url = urls.login_url
     release_version = journal.get("releaseVersion")
     facts = journal.get("facts") if isinstance(journal.get("facts"), dict) else {}
     token = site.read("status-token")
 
     def talos_health() -> HealthResult:
-        from appliance_cli.adapters import factory
         from appliance_cli.adapters.talos import HealthResult
 
         if not node_ip or not site.talosconfig.is_file():
             return HealthResult(
                 reachable=False, healthy=False, error="no talosconfig or node IP in the site directory"
             )
-        return factory.talos_adapter(site).health(str(node_ip), site.talosconfig)
+        return env.talos.health(str(node_ip), site.talosconfig)
 
     return CollectOptions(
         site_id=site.site_id,

@@ -8,10 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
+from appliance_lab.testing import running_lab
 from playwright.sync_api import expect
 
 from tests.cli_runner import Result, invoke
-from tests.lab_fixture import running_lab
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 

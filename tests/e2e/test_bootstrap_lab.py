@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from appliance_lab.store import RESOURCE_TYPES
+from appliance_lab.testing import LabHandle, running_lab
 
 from appliance_cli.bootstrap import engine
 from appliance_cli.bootstrap.options import build_options
 from appliance_cli.errors import Interrupted
-from appliance_cli.lab.store import RESOURCE_TYPES
 from appliance_cli.progress import ProgressEvent
 from tests.cli_runner import Result, invoke
-from tests.lab_fixture import LabHandle, running_lab
 
 pytestmark = pytest.mark.slow
 SPEED = 60.0

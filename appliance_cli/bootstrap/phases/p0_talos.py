@@ -89,7 +89,7 @@ class TalosHost(PhaseBase):
                 bound_seconds=SECURE_API_BOUND,
                 interval=3.0,
                 classify=False,
-                stop=ctx._memo.get("stop"),
+                stop=ctx.state.stop,
             ),
             default=None,
         )
@@ -120,7 +120,7 @@ class TalosHost(PhaseBase):
                 bound_seconds=NODE_READY_BOUND,
                 interval=2.0,
                 classify=False,
-                stop=ctx._memo.get("stop"),
+                stop=ctx.state.stop,
             ),
             default=None,
         )
@@ -198,7 +198,7 @@ class TalosHost(PhaseBase):
 
             t = threading.Thread(target=worker, name="prepull", daemon=True)
             t.start()
-            ctx._memo["prepull"] = t
+            ctx.state.prepull = t
 
         ctx.actions.command(cmd.argv_image_pull(o.node_ip, talosconfig, image), pull, default=None)
 

@@ -159,11 +159,11 @@ def preflight_flux(ctx: BootstrapContext) -> None:
     Not needed when phase 1 is already done or the controllers already run; in dry run a
     missing CLI is a warning (the plan still shows the install).
     """
-    if "flux_version" in ctx._memo or ctx.journal.completed(1):
+    if ctx.state.flux_checked or ctx.journal.completed(1):
         return
     try:
         if can_read_cluster(ctx) and deployments_ready(ctx, FLUX_NS, FLUX_CONTROLLERS).done:
-            ctx._memo["flux_version"] = None
+            ctx.state.flux_checked = True
             return
     except ApplianceError:
         pass
@@ -174,7 +174,7 @@ def preflight_flux(ctx: BootstrapContext) -> None:
             raise
         ctx.warn(f"flux CLI: {exc.message}")
         version = None
-    ctx._memo["flux_version"] = version
+    ctx.state.flux_checked, ctx.state.flux_version = True, version
     if version:
         ctx.report(f"flux CLI {version}", "info")
 
@@ -194,7 +194,7 @@ class Platform(PhaseBase):
 
     def run(self, ctx: BootstrapContext) -> None:
         run_id = secrets.token_hex(3)
-        ctx._memo["smoke_pods"] = self._leftovers(ctx)  # from a run that was killed: removed below
+        ctx.state.smoke_pods = self._leftovers(ctx)  # from a run that was killed: removed below
         self.cleanup(ctx)
         if ctx.options.dns_servers:
             self._coredns(ctx)
@@ -263,7 +263,7 @@ class Platform(PhaseBase):
                     ),
                     bound_seconds=COREDNS_BOUND,
                     classify=False,
-                    stop=ctx._memo.get("stop"),
+                    stop=ctx.state.stop,
                 ),
                 default=None,
             )
@@ -273,7 +273,7 @@ class Platform(PhaseBase):
         name = pod["metadata"]["name"]
         with ctx.step(f"{kind} smoke test ({what})"):
             a.apply(ctx.kube, pod)
-            ctx._memo["smoke_pods"].append(name)
+            ctx.state.smoke_pods.append(name)
             a.wait(
                 f"smoke pod {name} to succeed",
                 SMOKE_BOUND,
@@ -309,7 +309,7 @@ class Platform(PhaseBase):
             check,
             bound_seconds=SMOKE_BOUND,
             blocker_codes=codes,
-            stop=ctx._memo.get("stop"),
+            stop=ctx.state.stop,
         )
 
     def _storage(self, ctx: BootstrapContext, run_id: str) -> None:
@@ -326,12 +326,12 @@ class Platform(PhaseBase):
                     lambda: deployments_ready(ctx, "local-path-storage", ["local-path-provisioner"]),
                     bound_seconds=STORAGE_BOUND,
                     classify=False,
-                    stop=ctx._memo.get("stop"),
+                    stop=ctx.state.stop,
                 ),
                 default=None,
             )
         a.apply(ctx.kube, storage_smoke_pvc())
-        ctx._memo["smoke_pvc"] = True
+        ctx.state.smoke_pvc = True
         self._smoke(
             ctx, "storage", storage_smoke_pod(f"appliance-smoke-storage-{run_id}"), "PVC with a subPath"
         )
@@ -361,7 +361,7 @@ class Platform(PhaseBase):
                     lambda: deployments_ready(ctx, FLUX_NS, FLUX_CONTROLLERS),
                     bound_seconds=FLUX_BOUND,
                     classify=False,
-                    stop=ctx._memo.get("stop"),
+                    stop=ctx.state.stop,
                 ),
                 default=None,
             )
@@ -383,10 +383,11 @@ class Platform(PhaseBase):
             with contextlib.suppress(KubeNotFound):
                 kube().delete(key, SMOKE_NS, name)
 
-        for name in ctx._memo.get("smoke_pods", []):
+        for name in ctx.state.smoke_pods:
             a.delete(f"Pod {SMOKE_NS}/{name}", lambda n=name: gone("v1/pods", n))  # type: ignore[misc]
-        ctx._memo["smoke_pods"] = []
-        if ctx._memo.pop("smoke_pvc", False):
+        ctx.state.smoke_pods = []
+        if ctx.state.smoke_pvc:
+            ctx.state.smoke_pvc = False
             volume = self._smoke_volume(ctx)
             a.delete(
                 f"PersistentVolumeClaim {SMOKE_NS}/{SMOKE_PVC}",

@@ -56,19 +56,9 @@ def resolve_token(ctx: BootstrapContext) -> tuple[str, str]:
     from_cluster = cluster_token(ctx)
     if from_cluster:
         return from_cluster, "cluster"
-    token = ctx._memo.get("new_token") or secrets.token_urlsafe(32)
-    ctx._memo["new_token"] = token
-    return str(token), "generated"
-
-
-def healthz_probe(url: str) -> tuple[bool, str]:
-    import httpx
-
-    try:
-        r = httpx.get(f"{url.rstrip('/')}/healthz", timeout=3.0)
-    except httpx.HTTPError as exc:
-        return False, f"{url}/healthz: {exc.__class__.__name__}"
-    return r.status_code == 200, f"{url}/healthz answered {r.status_code}"
+    if ctx.state.new_token is None:
+        ctx.state.new_token = secrets.token_urlsafe(32)
+    return ctx.state.new_token, "generated"
 
 
 class StatusService(PhaseBase):
@@ -109,12 +99,12 @@ class StatusService(PhaseBase):
                 tiers=["platform"],
             ):
                 a.apply(ctx.kube, ks)
-        ctx._memo["status_token"] = token
+        ctx.state.status_token = token
         publish_facts(ctx, "status service", "done")
 
     def after(self, ctx: BootstrapContext) -> None:
         a = ctx.actions
-        token = ctx._memo.get("status_token") or resolve_token(ctx)[0]
+        token = ctx.state.status_token or resolve_token(ctx)[0]
         url = ctx.status_url
         # The one place the token is shown (never in progress events, logs or the journal).
         ctx.announce(f"Appliance status UI: URL {url} Token {token}")
@@ -130,7 +120,7 @@ class StatusService(PhaseBase):
                     bound_seconds=HEALTHZ_BOUND,
                     interval=2.0,
                     classify=False,
-                    stop=ctx._memo.get("stop"),
+                    stop=ctx.state.stop,
                 ),
                 default=None,
             )

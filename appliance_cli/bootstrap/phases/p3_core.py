@@ -16,7 +16,6 @@ from appliance_cli.errors import ActionRequired, ApplianceError
 
 if TYPE_CHECKING:
     from appliance_cli.bootstrap.context import BootstrapContext
-    from appliance_cli.status.image_preflight import ReleaseCheck
     from appliance_cli.status.model import StatusDocument
 
 Obj = dict[str, Any]
@@ -25,38 +24,6 @@ CORE_BOUND = 1800.0
 BOOTSTRAP_BOUND = 900.0
 LOGIN_BOUND = 600.0
 LOGIN_STATES = frozenset({"ready_to_log_in", "ready_with_background_issues", "fully_healthy"})
-
-
-def default_image_check(ctx: BootstrapContext) -> ReleaseCheck | None:
-    """The registry preflight (``status.image_preflight.check_release``).
-
-    On the lab, every registry host of the release is mapped to the lab's registry
-    (``registryUrl`` in ``lab.json``, plain HTTP on loopback, no credentials): the same
-    check as on hardware, answered by the lab. A lab that publishes no registry is not
-    asked (None: the check is reported as skipped).
-    """
-    from appliance_cli.status.image_preflight import check_release
-
-    if not ctx.is_lab:
-        return check_release(ctx.release)
-    lab_registry = _lab_registry(ctx.lab_info.get("registryUrl"))
-    if lab_registry is None:
-        return None
-    hosts = {ref.registry for ref in ctx.release.images.values()}
-    return check_release(
-        ctx.release,
-        mirrors=dict.fromkeys(sorted(hosts), lab_registry),
-        insecure_registries=[lab_registry],
-        credentials={},
-    )
-
-
-def _lab_registry(url: object) -> str | None:
-    """``http://127.0.0.1:5000`` → ``127.0.0.1:5000`` (a mirror target is ``host:port``)."""
-    if not isinstance(url, str) or not url.startswith("http://"):
-        return None
-    address = url.removeprefix("http://").rstrip("/")
-    return address if address and "/" not in address else None
 
 
 def _tier(name: str) -> Any:

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from appliance_lab.apiserver import LabApiServer, write_kubeconfig
+from appliance_lab.store import BY_KEY, Store
 
 from appliance_cli.adapters.kube import KubeClient, key_for, plural_of, resource_path
 from appliance_cli.errors import (
@@ -18,8 +20,6 @@ from appliance_cli.errors import (
     KubeUnreachable,
     UsageError,
 )
-from appliance_cli.lab.apiserver import LabApiServer, write_kubeconfig
-from appliance_cli.lab.store import BY_KEY, Store
 
 pytestmark = pytest.mark.timeout(60)
 TOKEN = "kube-client-test-token-0123456789"

@@ -11,6 +11,7 @@ import yaml
 from appliance_cli.adapters.talosctl import TalosctlAdapter
 from appliance_cli.bootstrap import engine
 from appliance_cli.bootstrap.options import build_options
+from appliance_cli.env import SiteEnv
 from appliance_cli.progress import RecordingReporter
 from appliance_cli.site import Site
 from tests.unit.bootstrap.fakes import Harness
@@ -27,7 +28,7 @@ def test_phase_0_runs_the_documented_talosctl_sequence(
     monkeypatch.setenv("STANDIN_RECORD", str(rec))
     h = Harness()
     adapters = h.adapters()
-    adapters.talos = lambda site: TalosctlAdapter()
+    adapters.env = lambda site: SiteEnv(site=site, make_talos=TalosctlAdapter, make_flux=lambda: h.flux)
     opts = build_options(
         bootstrap_mode="fresh",
         release_version="1.0-rc5",

@@ -4,9 +4,9 @@ Talos node through the lab adapters the factory hands out, and the run ends LOGI
 from __future__ import annotations
 
 import pytest
+from appliance_lab.testing import LabHandle
 
 from tests.cli_runner import invoke
-from tests.lab_fixture import LabHandle
 
 
 @pytest.mark.lab(scenario="healthy", speed=60, bootstrapped=False)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
-from tests.lab_fixture import LabHandle
+from appliance_lab.testing import LabHandle
 
 KS = "kustomize.toolkit.fluxcd.io/v1/kustomizations"
 HR = "helm.toolkit.fluxcd.io/v2/helmreleases"

@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from tests.lab_fixture import LabHandle
+from appliance_lab.testing import LabHandle
 
 STORAGE_CLASS = {
     "apiVersion": "storage.k8s.io/v1",

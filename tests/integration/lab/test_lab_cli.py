@@ -8,8 +8,8 @@ import subprocess
 from typing import Any
 
 import pytest
+from appliance_lab.target import pid_alive as _pid_alive
 
-from appliance_cli.adapters.factory import _pid_alive
 from appliance_cli.site import appliance_home
 from tests.cli_runner import invoke
 
@@ -88,7 +88,7 @@ def test_lab_process_dies_with_its_parent(tmp_path: object) -> None:
         [
             sys.executable,
             "-m",
-            "appliance_cli.lab.runtime",
+            "appliance_lab.runtime",
             "--site-dir",
             str(site_dir),
             "--speed",

@@ -9,9 +9,9 @@ import json
 from typing import Any
 
 import pytest
+from appliance_lab.testing import LabHandle
 
 from appliance_cli.reset import wipe
-from tests.lab_fixture import LabHandle
 
 KS = "kustomize.toolkit.fluxcd.io/v1/kustomizations"
 HR = "helm.toolkit.fluxcd.io/v2/helmreleases"

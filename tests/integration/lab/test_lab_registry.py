@@ -9,13 +9,13 @@ from typing import Any
 
 import httpx
 import pytest
+from appliance_lab.registry import OCI_MANIFEST, LabRegistry
+from appliance_lab.scenario import Scenario, load_scenario
+from appliance_lab.testing import LabHandle
 
 from appliance_cli.adapters.registry import ACCEPT
-from appliance_cli.lab.registry import OCI_MANIFEST, LabRegistry
-from appliance_cli.lab.scenario import Scenario, load_scenario
 from appliance_cli.releases import load_release
 from appliance_cli.status.image_preflight import ReleaseCheck, check_release
-from tests.lab_fixture import LabHandle
 
 RELEASE = "1.0-rc5"
 WORKER = "/v2/nine-minds/workflow-worker/manifests/61e4a00e"

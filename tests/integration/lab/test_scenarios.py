@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from appliance_cli.lab.scenario import load_scenario, scenario_names
-from tests.lab_fixture import LabHandle
+from appliance_lab.scenario import load_scenario, scenario_names
+from appliance_lab.testing import LabHandle
 
 KS = "kustomize.toolkit.fluxcd.io/v1/kustomizations"
 HR = "helm.toolkit.fluxcd.io/v2/helmreleases"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from appliance_lab.talos_client import LabTalosAdapter
+from appliance_lab.talos_sim import TalosSim, TalosSimServer, TalosTimings, validate_machine_config
 
 from appliance_cli.adapters.talos import GenConfigRequest
 from appliance_cli.errors import CommandError
-from appliance_cli.lab.talos_client import LabTalosAdapter
-from appliance_cli.lab.talos_sim import TalosSim, TalosSimServer, TalosTimings, validate_machine_config
 from appliance_cli.site import atomic_write
 
 INSTALLER = (

@@ -8,9 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-
-from appliance_cli.lab.apiserver import LabApiServer
-from appliance_cli.lab.store import BY_KEY, Store
+from appliance_lab.apiserver import LabApiServer
+from appliance_lab.store import BY_KEY, Store
 
 TOKEN = "lab-test-token-0123456789abcdef"
 

@@ -9,9 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
-
-from appliance_cli.lab.apiserver import LabApiServer
-from appliance_cli.lab.store import BY_KEY, Store
+from appliance_lab.apiserver import LabApiServer
+from appliance_lab.store import BY_KEY, Store
 
 from .conftest import TOKEN
 

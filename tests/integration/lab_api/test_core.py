@@ -11,10 +11,9 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from appliance_lab.apiserver import LabApiServer
+from appliance_lab.store import BY_KEY, Store
 from kubernetes.client import ApiException
-
-from appliance_cli.lab.apiserver import LabApiServer
-from appliance_cli.lab.store import BY_KEY, Store
 
 from .conftest import TOKEN
 

@@ -10,10 +10,9 @@ from typing import Any
 import httpx
 import pytest
 import urllib3
+from appliance_lab.api_faults import FaultConfig
+from appliance_lab.apiserver import LabApiServer
 from kubernetes.client import ApiException
-
-from appliance_cli.lab.api_faults import FaultConfig
-from appliance_cli.lab.apiserver import LabApiServer
 
 from .conftest import TOKEN
 

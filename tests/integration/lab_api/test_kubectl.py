@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from appliance_cli.lab.apiserver import LabApiServer, write_kubeconfig
-from appliance_cli.lab.store import BY_KEY, Store
+from appliance_lab.apiserver import LabApiServer, write_kubeconfig
+from appliance_lab.store import BY_KEY, Store
 
 pytestmark = pytest.mark.kubectl
 

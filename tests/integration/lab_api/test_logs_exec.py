@@ -7,11 +7,10 @@ from typing import Any
 
 import httpx
 import pytest
+from appliance_lab.apiserver import LabApiServer
+from appliance_lab.store import BY_KEY, Store
 from kubernetes.client import ApiException
 from kubernetes.stream import stream
-
-from appliance_cli.lab.apiserver import LabApiServer
-from appliance_cli.lab.store import BY_KEY, Store
 
 from .conftest import TOKEN
 

@@ -7,9 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
+from appliance_lab.store import BY_KEY, Store
 from kubernetes.client import ApiException
-
-from appliance_cli.lab.store import BY_KEY, Store
 
 from .conftest import TOKEN
 

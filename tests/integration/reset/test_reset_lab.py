@@ -15,11 +15,11 @@ from typing import Any
 
 import httpx
 import pytest
+from appliance_lab.store import RESOURCE_TYPES
+from appliance_lab.testing import LabHandle, running_lab
 
-from appliance_cli.lab.store import RESOURCE_TYPES
 from appliance_cli.progress import ProgressEvent
 from tests.cli_runner import Result, invoke
-from tests.lab_fixture import LabHandle, running_lab
 
 SPEED = 60.0
 BOOTSTRAP = [

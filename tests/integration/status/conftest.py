@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from appliance_lab.apiserver import LabApiServer, write_kubeconfig
+from appliance_lab.store import BY_KEY, Store, resource_for
 
-from appliance_cli.lab.apiserver import LabApiServer, write_kubeconfig
-from appliance_cli.lab.store import BY_KEY, Store, resource_for
 from tests.unit.status import builders
 
 TOKEN = "lab-status-token-0123456789abcdef"

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from appliance_lab.store import BY_KEY, Store
 
 from appliance_cli.adapters.kube import KubeClient
-from appliance_cli.lab.store import BY_KEY, Store
 from appliance_cli.status.collect import EVENTS_KEPT, LOG_TAIL_LINES, CollectOptions, collect
 from appliance_cli.status.live import classify_live, collect_snapshot, collect_status
 from appliance_cli.status.snapshot import RESOURCE_KEYS
@@ -120,7 +120,7 @@ def test_forbidden_resource_is_unavailable_and_the_rest_is_classified(
 
 
 def test_unreachable_api_is_state_with_the_real_error(tmp_path: Path) -> None:
-    from appliance_cli.lab.apiserver import write_kubeconfig
+    from appliance_lab.apiserver import write_kubeconfig
 
     kc = write_kubeconfig(tmp_path / "kc", "http://127.0.0.1:9", "x")  # discard port: nothing listens
     snap = collect(KubeClient.from_kubeconfig(kc, timeout=2), _opts())
@@ -134,7 +134,7 @@ def test_unreachable_api_is_state_with_the_real_error(tmp_path: Path) -> None:
 def test_a_wrong_token_is_reported_as_an_unusable_api_with_the_servers_words(
     store: Store, lab: Any, tmp_path: Path
 ) -> None:
-    from appliance_cli.lab.apiserver import write_kubeconfig
+    from appliance_lab.apiserver import write_kubeconfig
 
     seed_healthy(store)
     kc = write_kubeconfig(tmp_path / "kc", lab.url, "not-the-token")
@@ -156,8 +156,9 @@ def test_a_503_answer_is_retried_once(store: Store, kubeconfig: Path, proxy: Pro
 def test_talos_is_checked_only_when_kubernetes_is_unreachable(
     tmp_path: Path, kubeconfig: Path, store: Store
 ) -> None:
+    from appliance_lab.apiserver import write_kubeconfig
+
     from appliance_cli.adapters.talos import HealthResult
-    from appliance_cli.lab.apiserver import write_kubeconfig
 
     calls: list[int] = []
 

@@ -8,8 +8,8 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from appliance_lab.store import BY_KEY, Store
 
-from appliance_cli.lab.store import BY_KEY, Store
 from appliance_cli.site import Site
 from tests.cli_runner import invoke
 from tests.integration.status.conftest import seed_healthy

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from appliance_lab.store import BY_KEY, Store
 
-from appliance_cli.lab.store import BY_KEY, Store
 from appliance_cli.site import Site
 from appliance_cli.web.server import StatusServer
 from tests.integration.status.conftest import seed_healthy

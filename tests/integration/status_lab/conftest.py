@@ -1,3 +1,3 @@
-"""The lab fixtures (see tests/lab_fixture.py)."""
+"""The lab fixtures (see lab/appliance_lab/testing.py)."""
 
-from tests.lab_fixture import lab, lab_process  # noqa: F401
+from appliance_lab.testing import lab, lab_process  # noqa: F401

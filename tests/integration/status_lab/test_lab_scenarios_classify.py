@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from appliance_lab.testing import LabHandle
 
 from appliance_cli.status.live import collect_status
 from appliance_cli.status.model import StatusDocument
-from tests.lab_fixture import LabHandle
 
 Check = Callable[[StatusDocument], bool]
 

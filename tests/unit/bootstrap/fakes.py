@@ -19,6 +19,7 @@ from appliance_cli.adapters.talos import (
 )
 from appliance_cli.bootstrap.actions import resource_key
 from appliance_cli.bootstrap.context import Adapters, BootstrapContext
+from appliance_cli.env import SiteEnv
 from appliance_cli.errors import KubeNotFound
 from appliance_cli.site import Site
 from appliance_cli.status.model import StatusDocument
@@ -232,12 +233,9 @@ class Harness:
             return self.doc(ctx)
 
         return Adapters(
-            talos=lambda site: self.talos,
-            flux=lambda site: self.flux,
+            env=lambda site: SiteEnv(site=site, make_talos=lambda: self.talos, make_flux=lambda: self.flux),
             kube=lambda path: self.cluster,
             status=status,
-            is_lab=lambda site: False,
-            lab_info=lambda site: {},
             image_check=lambda ctx: None,
             healthz=lambda url: (True, f"{url}/healthz answered 200"),
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from appliance_cli.lab.api_faults import Fault, FaultConfig, FaultInjector
+from appliance_lab.api_faults import Fault, FaultConfig, FaultInjector
 
 
 def _faults(config: FaultConfig, n: int = 1000, path: str = "/api/v1/pods") -> list[Fault]:

@@ -6,9 +6,8 @@ import json
 from typing import Any
 
 import pytest
-
-from appliance_cli.lab import api_patch
-from appliance_cli.lab.api_patch import ApplyConflict, PatchError
+from appliance_lab import api_patch
+from appliance_lab.api_patch import ApplyConflict, PatchError
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-
-from appliance_cli.lab import api_protobuf as pb
-from appliance_cli.lab.apiserver import LabApiServer
-from appliance_cli.lab.store import BY_KEY, Store
+from appliance_lab import api_protobuf as pb
+from appliance_lab.apiserver import LabApiServer
+from appliance_lab.store import BY_KEY, Store
 
 # Bodies sent by kubectl v1.33.9 (`kubectl create ...`), recorded from the lab API.
 # kubectl create configmap left -n alga --from-literal=x=1 --from-literal=y=two

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from appliance_cli.lab.api_selectors import BadRequest, field_matcher, label_matcher
+from appliance_lab.api_selectors import BadRequest, field_matcher, label_matcher
 
 
 def _obj(labels: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from appliance_cli.lab.api_tables import human_duration, table
-from appliance_cli.lab.store import BY_KEY
+from appliance_lab.api_tables import human_duration, table
+from appliance_lab.store import BY_KEY
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from appliance_lab.controllers.charts import apply_post_renderers, render_chart
+from appliance_lab.scenario import load_scenario
 
 from appliance_cli import fluxlayout
-from appliance_cli.lab.controllers.charts import apply_post_renderers, render_chart
-from appliance_cli.lab.scenario import load_scenario
 
 
 def _hr(name: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import copy
 import json
 from typing import Any
 
-from appliance_cli.lab.controllers.base import (
+from appliance_lab.controllers.base import (
     CONFIGMAPS,
     DEPLOYMENTS,
     JOBS,
@@ -30,7 +30,7 @@ from appliance_cli.lab.controllers.base import (
     set_condition,
     short_hash,
 )
-from appliance_cli.lab.store import AlreadyExists, NotFound, Obj, ResourceType, now_rfc3339
+from appliance_lab.store import AlreadyExists, NotFound, Obj, ResourceType, now_rfc3339
 
 LOCAL_PATH_DIR = "/var/local-path-provisioner"  # the root when the provisioner's ConfigMap names none
 LOCAL_PATH_CONFIG = ("local-path-storage", "local-path-config")

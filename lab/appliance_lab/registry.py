@@ -35,7 +35,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from appliance_cli.adapters.registry import parse_image_reference
-from appliance_cli.lab.scenario import Scenario
+from appliance_lab.scenario import Scenario
 
 API_VERSION = "registry/2.0"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"

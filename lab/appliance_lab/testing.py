@@ -2,7 +2,7 @@
 
 Usage (any test package)::
 
-    from tests.lab_fixture import lab, lab_process, LabHandle  # noqa: F401  (pytest fixtures)
+    from appliance_lab.testing import lab, lab_process, LabHandle  # noqa: F401  (pytest fixtures)
 
     @pytest.mark.lab(scenario="dns-refused", speed=50, bootstrapped=True)
     def test_something(lab: LabHandle) -> None:
@@ -12,11 +12,11 @@ Usage (any test package)::
 
 - ``lab``: the lab in this process (fast; ``lab.store`` is the live object store). Its site
   directory is ``$ALGA_APPLIANCE_HOME/<site_id>`` (default ``lab``) with ``lab.json`` naming this
-  process, so ``adapters.factory`` hands out the lab adapters for ``--site-id lab``.
+  process, so ``appliance_cli.env.open_env`` hands out the lab adapters for ``--site-id lab``.
 - ``lab_process``: the same started as ``appliance lab up`` does (a child process tied to this
   test with ``--parent-pid``), stopped with ``appliance lab down`` semantics at teardown.
 - ``@pytest.mark.lab(scenario=..., speed=..., bootstrapped=..., site_id=...)`` configures either
-  (``scenario`` may also be an ``appliance_cli.lab.scenario.Scenario`` for the in-process lab).
+  (``scenario`` may also be an ``appliance_lab.scenario.Scenario`` for the in-process lab).
   Defaults: scenario ``healthy``, speed 50, bootstrapped True (Kubernetes already up).
 """
 
@@ -34,8 +34,15 @@ import httpx
 import pytest
 import yaml
 
-from appliance_cli.lab.store import BY_KIND, Store
 from appliance_cli.site import appliance_home
+from appliance_lab.store import BY_KIND, Store
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "lab(scenario, speed, bootstrapped, site_id): options of the lab and lab_process fixtures"
+    )
+
 
 DEFAULTS: dict[str, Any] = {"scenario": "healthy", "speed": 50.0, "bootstrapped": True, "site_id": "lab"}
 
@@ -108,7 +115,7 @@ class LabHandle:
         from kubernetes import client, config
 
         cfg = client.Configuration()
-        config.load_kube_config(config_file=str(self.kubeconfig), client_configuration=cfg)
+        config.load_kube_config(config_file=str(self.kubeconfig), client_configuration=cfg)  # type: ignore[no-untyped-call]
         cfg.retries = False
         return client.ApiClient(cfg)
 
@@ -212,8 +219,8 @@ class LabHandle:
         import base64
 
         from appliance_cli import fluxlayout
-        from appliance_cli.lab.talos_client import LabFluxAdapter
         from appliance_cli.releases import load_release
+        from appliance_lab.talos_client import LabFluxAdapter
 
         release = load_release(release_version)
         app_url = self.login_url
@@ -290,7 +297,7 @@ def running_lab(
     faults: Any = None,
 ) -> Iterator[LabHandle]:
     """An in-process lab (context manager)."""
-    from appliance_cli.lab.runtime import Lab
+    from appliance_lab.runtime import Lab
 
     root = site_dir or appliance_home() / site_id
     lab = Lab(root, scenario, speed=speed, site_id=site_id, bootstrapped=bootstrapped, faults=faults).start()
@@ -314,7 +321,7 @@ def lab(request: pytest.FixtureRequest) -> Iterator[LabHandle]:
 def lab_process(request: pytest.FixtureRequest) -> Iterator[LabHandle]:
     import os
 
-    from appliance_cli.lab import manage
+    from appliance_lab import manage
 
     opts = _options(request)
     info = manage.lab_up(

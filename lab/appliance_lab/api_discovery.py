@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from appliance_cli.lab.store import RESOURCE_TYPES, ResourceType
+from appliance_lab.store import RESOURCE_TYPES, ResourceType
 
 Obj = dict[str, Any]
 

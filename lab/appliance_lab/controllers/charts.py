@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from appliance_cli.lab.scenario import Scenario
-from appliance_cli.lab.store import Obj
+from appliance_lab.scenario import Scenario
+from appliance_lab.store import Obj
 
 DB_CONTAINER = "db"  # the chart's database container (catalog: component db)
 CHARTS: dict[str, tuple[str, str]] = {
@@ -217,7 +217,7 @@ def _align_containers(obj: Obj, patch: Obj) -> None:
 
 def apply_post_renderers(objects: list[Obj], hr: Obj, scenario: Scenario) -> list[str]:
     """Apply the HelmRelease's kustomize post-renderer patches in place; returns the fixes applied."""
-    from appliance_cli.lab import api_patch
+    from appliance_lab import api_patch
 
     applied: list[str] = []
     for pr in (hr.get("spec") or {}).get("postRenderers") or []:

@@ -11,7 +11,7 @@ import base64
 import hashlib
 from typing import Any
 
-from appliance_cli.lab.store import Obj, ResourceType
+from appliance_lab.store import Obj, ResourceType
 
 _WORKLOADS_WITH_TEMPLATE = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"})
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-from appliance_cli.lab.controllers.base import (
+from appliance_cli.reset import wipe
+from appliance_lab.controllers.base import (
     NODE_IP,
     NODE_NAME,
     PODS,
@@ -29,9 +30,8 @@ from appliance_cli.lab.controllers.base import (
     is_true,
     set_condition,
 )
-from appliance_cli.lab.registry import image_digest
-from appliance_cli.lab.store import Obj, now_rfc3339
-from appliance_cli.reset import wipe
+from appliance_lab.registry import image_digest
+from appliance_lab.store import Obj, now_rfc3339
 
 SMOKE_LABEL = "appliance.alga-psa.io/smoke"
 

@@ -1,7 +1,7 @@
 """The lab process: Kubernetes API, simulated Talos node, controllers, endpoints and an OCI
 registry on loopback.
 
-``python -m appliance_cli.lab.runtime --site-dir DIR --scenario NAME --speed X
+``python -m appliance_lab.runtime --site-dir DIR --scenario NAME --speed X
 [--api-port N] [--talos-port N] [--site-id ID] [--bootstrapped] [--parent-pid PID]``
 
 Writes the lab site directory (``kubeconfig``, ``talosconfig``, ``lab.json``, ``node-ip``; all
@@ -25,16 +25,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from appliance_cli.lab.api_faults import FaultConfig
-from appliance_cli.lab.apiserver import LabApiServer
-from appliance_cli.lab.controllers import LabControllers
-from appliance_cli.lab.controllers.base import NODE_IP
-from appliance_cli.lab.registry import LabRegistry
-from appliance_cli.lab.scenario import Scenario, load_scenario
-from appliance_cli.lab.store import Store
-from appliance_cli.lab.talos_client import talosconfig_yaml
-from appliance_cli.lab.talos_sim import TalosSim, TalosSimServer, TalosTimings, fake_pem_b64
 from appliance_cli.site import atomic_write
+from appliance_lab.api_faults import FaultConfig
+from appliance_lab.apiserver import LabApiServer
+from appliance_lab.controllers import LabControllers
+from appliance_lab.controllers.base import NODE_IP
+from appliance_lab.registry import LabRegistry
+from appliance_lab.scenario import Scenario, load_scenario
+from appliance_lab.store import Store
+from appliance_lab.talos_client import talosconfig_yaml
+from appliance_lab.talos_sim import TalosSim, TalosSimServer, TalosTimings, fake_pem_b64
 
 LAB_FILE = "lab.json"
 LAB_FILES = ("lab.json", "kubeconfig", "talosconfig", "node-ip", "lab.log")
@@ -208,7 +208,7 @@ def _alive(pid: int) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m appliance_cli.lab.runtime")
+    parser = argparse.ArgumentParser(prog="python -m appliance_lab.runtime")
     parser.add_argument("--site-dir", required=True, type=Path)
     parser.add_argument("--scenario", default="healthy")
     parser.add_argument("--speed", type=float, default=1.0)

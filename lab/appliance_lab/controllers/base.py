@@ -14,8 +14,8 @@ import threading
 import time
 from typing import Any
 
-from appliance_cli.lab.scenario import Scenario
-from appliance_cli.lab.store import BY_KEY, NotFound, Obj, ResourceType, Store, now_rfc3339
+from appliance_lab.scenario import Scenario
+from appliance_lab.store import BY_KEY, NotFound, Obj, ResourceType, Store, now_rfc3339
 
 NODE_NAME = "talos-lab-cp1"
 NODE_IP = "127.0.0.1"

@@ -1,4 +1,4 @@
-"""The adapter factory hands out lab adapters only for a live lab.json."""
+"""The composition root hands out the lab's adapters only for a site a live lab owns."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import subprocess
 import sys
 
 import pytest
+from appliance_lab.testing import LabHandle
 
-from appliance_cli.adapters import factory
+from appliance_cli.env import open_env
 from appliance_cli.site import Site, atomic_write
-from tests.lab_fixture import LabHandle
 
 
 def _site() -> Site:
@@ -36,25 +36,31 @@ def test_no_live_lab_gets_the_real_adapters(content: str | None) -> None:
         content = json.dumps({"pid": _dead_pid(), "talosUrl": "http://127.0.0.1:1"})
     if content is not None:
         atomic_write(site.root / "lab.json", content)
-    assert not factory.is_lab(site)
+    env = open_env(site)
+    assert env.info is None
     from appliance_cli.adapters.flux import FluxCliAdapter
     from appliance_cli.adapters.talosctl import TalosctlAdapter
 
-    assert isinstance(factory.talos_adapter(site), TalosctlAdapter)
-    assert isinstance(factory.flux_adapter(site), FluxCliAdapter)
+    assert isinstance(env.talos, TalosctlAdapter)
+    assert isinstance(env.flux, FluxCliAdapter)
 
 
 def test_live_lab_gets_the_lab_adapters(lab: LabHandle) -> None:
-    from appliance_cli.lab.talos_client import LabFluxAdapter, LabTalosAdapter
+    from appliance_lab.talos_client import LabFluxAdapter, LabTalosAdapter
 
     site = Site.open("lab")
-    assert factory.is_lab(site)
-    talos = factory.talos_adapter(site)
+    env = open_env(site)
+    assert env.info is not None and env.info.name == "lab"
+    talos = env.talos
     assert isinstance(talos, LabTalosAdapter) and talos.talos_url == lab.talos_url
-    flux = factory.flux_adapter(site)
+    # the endpoints come from the lab, resolved by the one rule
+    urls = env.endpoints()
+    assert urls.login_url == lab.login_url and urls.status_url == lab.status_url
+    assert env.registry_mirror is not None and env.registry_mirror.startswith("127.0.0.1:")
+    flux = env.flux
     assert isinstance(flux, LabFluxAdapter)
     kinds = {(o["kind"], o["metadata"]["name"]) for o in flux.install_manifests(None)}
     assert ("Deployment", "helm-controller") in kinds
     assert ("CustomResourceDefinition", "helmreleases.helm.toolkit.fluxcd.io") in kinds
     # another site id is not the lab
-    assert not factory.is_lab(Site.open("appliance-single-node"))
+    assert open_env(Site.open("appliance-single-node")).info is None

@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from appliance_cli.lab.controllers.base import (
+from appliance_lab.controllers.base import (
     CONFIGMAPS,
     DEPLOYMENTS,
     GITREPOS,
@@ -41,8 +41,8 @@ from appliance_cli.lab.controllers.base import (
     rand5,
     set_condition,
 )
-from appliance_cli.lab.controllers.charts import CHARTS, apply_post_renderers, render_chart
-from appliance_cli.lab.store import BY_KIND, AlreadyExists, Obj, StoreError, now_rfc3339
+from appliance_lab.controllers.charts import CHARTS, apply_post_renderers, render_chart
+from appliance_lab.store import BY_KIND, AlreadyExists, Obj, StoreError, now_rfc3339
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
 
@@ -388,7 +388,7 @@ class Flux:
 
     def _apply_kustomization(self, ks: Obj) -> list[tuple[str, str, str, str]]:
         from appliance_cli import fluxlayout
-        from appliance_cli.lab import api_patch
+        from appliance_lab import api_patch
 
         objects = fluxlayout.render_flux_kustomization(ks)
         for p in (ks.get("spec") or {}).get("patches") or []:

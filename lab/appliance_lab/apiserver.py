@@ -32,13 +32,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from appliance_cli.lab import api_discovery as disc
-from appliance_cli.lab import api_patch, api_protobuf, api_tables
-from appliance_cli.lab.api_defaults import apply_create_defaults
-from appliance_cli.lab.api_faults import Fault, FaultConfig, FaultInjector
-from appliance_cli.lab.api_selectors import BadRequest, combine, field_matcher, label_matcher
-from appliance_cli.lab.api_tls import ServingCert, make_serving_cert
-from appliance_cli.lab.store import (
+from appliance_lab import api_discovery as disc
+from appliance_lab import api_patch, api_protobuf, api_tables
+from appliance_lab.api_defaults import apply_create_defaults
+from appliance_lab.api_faults import Fault, FaultConfig, FaultInjector
+from appliance_lab.api_selectors import BadRequest, combine, field_matcher, label_matcher
+from appliance_lab.api_tls import ServingCert, make_serving_cert
+from appliance_lab.store import (
     RESOURCE_TYPES,
     ExecHandler,
     Expired,

@@ -3,8 +3,8 @@
 ``LabTalosAdapter`` speaks to the simulated node of ``lab.talos_sim`` over HTTP; it stands
 where ``TalosctlAdapter`` runs ``talosctl``. ``LabFluxAdapter`` stands where the ``flux`` CLI
 is: its install manifests are the Flux CRDs shipped in ``schemas/flux`` plus the
-four controller Deployments. Production code reaches these only through
-``adapters.factory`` when a live lab owns the site.
+four controller Deployments. The CLI reaches these only through
+the composition root (``appliance_cli.env``) when a live lab owns the site.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from appliance_cli.adapters.talos import (
     MaintenanceInfo,
 )
 from appliance_cli.errors import CommandError, UsageError
-from appliance_cli.lab.talos_sim import fake_pem_b64
 from appliance_cli.paths import REPO_ROOT
 from appliance_cli.site import atomic_write
+from appliance_lab.talos_sim import fake_pem_b64
 
 Obj = dict[str, Any]
 TALOS_CONTEXT = "alga-lab"

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from appliance_cli.lab.store import Obj, StoreError, now_rfc3339
+from appliance_lab.store import Obj, StoreError, now_rfc3339
 
 MERGE = "application/merge-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"

@@ -21,8 +21,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
-from appliance_cli.lab.controllers.base import DEPLOYMENTS, JOBS, PODS, SECRETS, Ctx, is_true
-from appliance_cli.lab.controllers.charts import DB_CONTAINER
+from appliance_lab.controllers.base import DEPLOYMENTS, JOBS, PODS, SECRETS, Ctx, is_true
+from appliance_lab.controllers.charts import DB_CONTAINER
 
 LOGIN_DEPLOYMENT = ("msp", "alga-core-sebastian")
 STATUS_DEPLOYMENT = ("appliance-system", "appliance-status")

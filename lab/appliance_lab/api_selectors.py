@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from appliance_cli.lab.store import Obj, StoreError
+from appliance_lab.store import Obj, StoreError
 
 Matcher = Callable[[Obj], bool]
 

@@ -44,7 +44,7 @@ def up(
     ] = False,
 ) -> None:
     """Start the lab in the background and print what to run next."""
-    from appliance_cli.lab import manage
+    from appliance_lab import manage
 
     info = manage.lab_up(
         scenario=scenario, speed=speed, site_id=site_id, bootstrapped=bootstrapped, foreground=foreground
@@ -68,7 +68,7 @@ def up(
 @app.command("down")
 def down(*, site_id: SiteIdOpt = "lab") -> None:
     """Stop the lab and remove its site directory."""
-    from appliance_cli.lab import manage
+    from appliance_lab import manage
 
     message = manage.lab_down(site_id=site_id)
     console.display_info(message)
@@ -77,7 +77,7 @@ def down(*, site_id: SiteIdOpt = "lab") -> None:
 @app.command("status")
 def lab_status(*, site_id: SiteIdOpt = "lab") -> None:
     """Say whether the lab runs, with its scenario, URLs and Talos state."""
-    from appliance_cli.lab import manage
+    from appliance_lab import manage
 
     info = manage.lab_status(site_id=site_id)
     if info is None:

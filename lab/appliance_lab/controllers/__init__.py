@@ -9,13 +9,13 @@ import logging
 import threading
 from pathlib import Path
 
-from appliance_cli.lab.controllers.base import Ctx
-from appliance_cli.lab.controllers.endpoints import Endpoints
-from appliance_cli.lab.controllers.flux import Flux
-from appliance_cli.lab.controllers.kubelet import Kubelet
-from appliance_cli.lab.controllers.workloads import Workloads
-from appliance_cli.lab.scenario import Scenario
-from appliance_cli.lab.store import Store
+from appliance_lab.controllers.base import Ctx
+from appliance_lab.controllers.endpoints import Endpoints
+from appliance_lab.controllers.flux import Flux
+from appliance_lab.controllers.kubelet import Kubelet
+from appliance_lab.controllers.workloads import Workloads
+from appliance_lab.scenario import Scenario
+from appliance_lab.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from appliance_cli.lab.store import Obj, ResourceType
+from appliance_lab.store import Obj, ResourceType
 
 Cell = Any
 Column = tuple[str, str, str, int, Callable[[Obj], Cell]]  # name, type, format, priority, getter

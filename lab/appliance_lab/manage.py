@@ -15,14 +15,13 @@ from typing import Any
 
 from appliance_cli.errors import ApplianceError, UsageError
 from appliance_cli.site import Site
+from appliance_lab.target import lab_info, pid_alive
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 
 
 def _lab_info(site: Site) -> dict[str, Any] | None:
-    from appliance_cli.adapters.factory import lab_info
-
     return lab_info(site)
 
 
@@ -60,7 +59,7 @@ def lab_up(
     parent_pid: int | None = None,
 ) -> dict[str, Any] | None:
     """Start the lab; returns its ``lab.json`` once the API answers (``None`` after ``foreground``)."""
-    from appliance_cli.lab.scenario import load_scenario
+    from appliance_lab.scenario import load_scenario
 
     site = Site.open(site_id)
     load_scenario(scenario)
@@ -76,7 +75,7 @@ def lab_up(
     argv = [
         sys.executable,
         "-m",
-        "appliance_cli.lab.runtime",
+        "appliance_lab.runtime",
         "--site-dir",
         str(site.root),
         "--scenario",
@@ -91,7 +90,7 @@ def lab_up(
     if parent_pid is not None:
         argv += ["--parent-pid", str(parent_pid)]
     if foreground:
-        from appliance_cli.lab.runtime import main
+        from appliance_lab.runtime import main
 
         main(argv[3:])
         return None
@@ -134,14 +133,12 @@ def lab_status(*, site_id: str) -> dict[str, Any] | None:
 
 
 def _wait_gone(pid: int, timeout: float) -> bool:
-    from appliance_cli.adapters.factory import _pid_alive
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _pid_alive(pid):
+        if not pid_alive(pid):
             return True
         time.sleep(0.05)
-    return not _pid_alive(pid)
+    return not pid_alive(pid)
 
 
 def lab_down(*, site_id: str) -> str:
