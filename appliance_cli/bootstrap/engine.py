@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from appliance_cli import fluxlayout
 from appliance_cli.bootstrap.actions import Actions, PlannedAction
+from appliance_cli.lock import site_lock
 from appliance_cli.bootstrap.context import Adapters, Announcer, BootstrapContext
 from appliance_cli.bootstrap.journal import Journal
 from appliance_cli.bootstrap.kubeops import get_or_none
@@ -162,10 +163,18 @@ def run(
     if stop is not None:
         ctx.state.stop = stop
     resolve_source(ctx)  # branch checks: missing remote branch -> exit 2 before anything is mutated
-    _guard_fresh(ctx, reset)
     preflight_flux(ctx)  # a missing or too old flux CLI stops here, before anything is mutated
     if options.dry_run:
+        _guard_fresh(ctx, reset)
         return _plan(ctx, started)
+    with site_lock(ctx.site, "bootstrap"):
+        return _run_locked(ctx, reset, started)
+
+
+def _run_locked(ctx: BootstrapContext, reset: ResetHook | None, started: float) -> BootstrapResult:
+    options = ctx.options
+    ctx.journal.reload()
+    _guard_fresh(ctx, reset)
     ctx.journal.data.runs += 1
     ctx.journal.data.release_version = options.release_version
     ctx.journal.data.bootstrap_mode = ctx.journal.data.bootstrap_mode or options.bootstrap_mode

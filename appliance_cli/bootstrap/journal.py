@@ -52,8 +52,13 @@ class Journal:
 
     def __init__(self, path: Path, site_id: str, *, dry_run: bool) -> None:
         self.path = path
+        self.site_id = site_id
         self.dry_run = dry_run
         self.data = self._load(path, site_id)
+
+    def reload(self) -> None:
+        """Read the file again (another command may have written it since this one started)."""
+        self.data = self._load(self.path, self.site_id)
 
     @staticmethod
     def _load(path: Path, site_id: str) -> JournalData:

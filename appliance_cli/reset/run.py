@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from appliance_cli.bootstrap.journal import Journal, now_rfc3339
 from appliance_cli.errors import UsageError
 from appliance_cli.progress import Reporter
+from appliance_cli.lock import site_lock
 from appliance_cli.reset.execute import Bounds, Executor, ResetOutcome
 from appliance_cli.reset.plan import build_plan
 from appliance_cli.site import Site
@@ -63,12 +64,16 @@ def execute(
     stop: threading.Event | None = None,
     bounds: Bounds | None = None,
 ) -> ResetOutcome:
-    """Carry the plan out, then mark the site journal (only once everything verified)."""
-    outcome = Executor(cluster.kube, reporter, stop=stop, bounds=bounds).execute(plan)
-    if cluster.site.journal_file.is_file():
-        journal = Journal(cluster.site.journal_file, cluster.site.site_id, dry_run=False)
-        mark_journal(journal, outcome)
-        journal.save()
+    """Carry the plan out, then mark the site journal (only once everything verified).
+
+    Holds the site's lock (``appliance_cli.lock``): no bootstrap, upgrade or repair runs meanwhile.
+    """
+    with site_lock(cluster.site, "reset"):
+        outcome = Executor(cluster.kube, reporter, stop=stop, bounds=bounds).execute(plan)
+        if cluster.site.journal_file.is_file():
+            journal = Journal(cluster.site.journal_file, cluster.site.site_id, dry_run=False)
+            mark_journal(journal, outcome)
+            journal.save()
     return outcome
 
 
