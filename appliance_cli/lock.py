@@ -140,7 +140,8 @@ def acquire(site: Site, command: str) -> LockOwner:
             continue
         if owner.pid == me.pid and owner.host == me.host:
             raise SiteLocked(
-                f"this process already holds the lock of site {site.site_id!r} for 'appliance {owner.command}'"
+                f"this process already holds the lock of site {site.site_id!r} "
+                f"for 'appliance {owner.command}'"
             )
         if _alive(owner):
             raise SiteLocked(

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 from appliance_cli import fluxlayout
 from appliance_cli.bootstrap.actions import Actions, PlannedAction
-from appliance_cli.lock import site_lock
 from appliance_cli.bootstrap.context import Adapters, Announcer, BootstrapContext
 from appliance_cli.bootstrap.journal import Journal
 from appliance_cli.bootstrap.kubeops import get_or_none
@@ -31,6 +30,7 @@ from appliance_cli.bootstrap.phases.p4_background import Background
 from appliance_cli.bootstrap.phases.p5_health import Health
 from appliance_cli.bootstrap.source import resolve_source
 from appliance_cli.errors import EXIT_ACTION_REQUIRED, EXIT_OK, ApplianceError, Interrupted, UsageError
+from appliance_cli.lock import site_lock
 from appliance_cli.progress import ProgressEvent, Reporter
 from appliance_cli.releases import load_release
 from appliance_cli.site import Site

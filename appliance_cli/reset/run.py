@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 from appliance_cli.bootstrap.journal import Journal, now_rfc3339
 from appliance_cli.errors import UsageError
-from appliance_cli.progress import Reporter
 from appliance_cli.lock import site_lock
+from appliance_cli.progress import Reporter
 from appliance_cli.reset.execute import Bounds, Executor, ResetOutcome
 from appliance_cli.reset.plan import build_plan
 from appliance_cli.site import Site
