@@ -22,6 +22,12 @@ SITE_ID_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 SECRET_FILES = frozenset({"talosconfig", "kubeconfig", "status-token", "controlplane.yaml"})
 
+# The status token (``status-token``, the cluster Secret, ``--token-file``): what the status
+# service accepts, checked here for every use so a token it would refuse is never deployed.
+MIN_STATUS_TOKEN_LENGTH = 16
+MAX_STATUS_TOKEN_LENGTH = 512
+_STATUS_TOKEN_RE = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no spaces (HTTP header and form safe)
+
 
 def appliance_home() -> Path:
     env = os.environ.get("ALGA_APPLIANCE_HOME")
@@ -35,6 +41,25 @@ def validate_site_id(site_id: str, *, param: str = "--site-id") -> str:
             param=param,
         )
     return site_id
+
+
+def validate_status_token(token: str, *, param: str) -> str:
+    """``token`` when the status service can use it; else ``UsageError`` (exit 2) naming ``param``."""
+    if not MIN_STATUS_TOKEN_LENGTH <= len(token) <= MAX_STATUS_TOKEN_LENGTH:
+        raise UsageError(
+            f"the status token is {len(token)} characters long; it must be "
+            f"{MIN_STATUS_TOKEN_LENGTH} to {MAX_STATUS_TOKEN_LENGTH} characters",
+            param=param,
+            hint="replace the file with a longer token, or delete it and bootstrap generates one",
+        )
+    if not _STATUS_TOKEN_RE.match(token):
+        raise UsageError(
+            "the status token may only hold printable ASCII characters without spaces",
+            param=param,
+            hint="replace the file with a token such as the output of "
+            "'python3 -c \"import secrets; print(secrets.token_urlsafe(32))\"'",
+        )
+    return token
 
 
 def atomic_write(path: Path, data: str | bytes, *, mode: int = 0o600) -> None:
@@ -88,6 +113,27 @@ class Site:
     @property
     def values_dir(self) -> Path:
         return self.root / "values"
+
+    def status_token(self) -> str | None:
+        """The site's status token, validated (``None`` when there is no ``status-token`` file).
+
+        A file the status service would refuse (too short, spaces, not text) is a
+        ``UsageError`` (exit 2) naming the file, raised before the token is used anywhere.
+        """
+        path = self.status_token_file
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise UsageError(f"cannot read the status token: {exc.strerror or exc}", param=str(path)) from exc
+        try:
+            token = raw.decode("ascii").strip()
+        except UnicodeDecodeError:
+            raise UsageError(
+                "the status token may only hold printable ASCII characters without spaces", param=str(path)
+            ) from None
+        return validate_status_token(token, param=str(path))
 
     def exists(self) -> bool:
         return self.root.is_dir()

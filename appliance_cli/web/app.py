@@ -47,6 +47,7 @@ SECURITY_HEADERS = {
 }
 PUBLIC_PATHS = frozenset({"/healthz", "/login"})
 MAX_FORM_BYTES = 4096
+BODY_SECONDS = 10.0  # a login form body must arrive within this
 
 
 def _template(name: str) -> string.Template:
@@ -55,6 +56,33 @@ def _template(name: str) -> string.Template:
 
 def _client_key(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+async def _read_body(request: Request, limit: int) -> bytes | int:
+    """The request body, or the status to refuse it with: 413 when it is larger than ``limit``
+    bytes, 408 when it does not arrive within ``BODY_SECONDS``. A declared ``Content-Length``
+    over the limit is refused before anything is read; a body without one (chunked) is read
+    only up to the limit."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        return 413
+    chunks: list[bytes] = []
+    size = 0
+
+    async def read() -> bool:
+        nonlocal size
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                return False
+            chunks.append(chunk)
+        return True
+
+    try:
+        complete = await asyncio.wait_for(read(), BODY_SECONDS)
+    except TimeoutError:
+        return 408
+    return b"".join(chunks) if complete else 413
 
 
 def _query_has_token(request: Request) -> bool:
@@ -149,19 +177,14 @@ def create_app(state: StatusState, auth: Authenticator) -> FastAPI:
             return None
         client = _client_key(request)
         header = request.headers.get("authorization", "")
-        locked = auth.locked_for(client)
         if header:
             scheme, _, given = header.partition(" ")
-            if locked:
-                return too_many(locked)
-            if scheme.lower() == "bearer" and auth.token_ok(given.strip()):
-                auth.record_success(client)
+            verdict = auth.attempt(client, given.strip() if scheme.lower() == "bearer" else None)
+            if verdict.ok:
                 return None
-            delay = auth.record_failure(client)
-            if delay:
-                await asyncio.sleep(delay)
-            locked = auth.locked_for(client)
-            return too_many(locked) if locked else unauthorized(request, "invalid token")
+            if verdict.delay:
+                await asyncio.sleep(verdict.delay)
+            return too_many(verdict.locked) if verdict.locked else unauthorized(request, "invalid token")
         if auth.session_ok(request.cookies.get(SESSION_COOKIE)):
             return None
         return unauthorized(request)
@@ -189,13 +212,15 @@ def create_app(state: StatusState, auth: Authenticator) -> FastAPI:
             page = login_page(f"Too many failed attempts. Try again in {minutes} minute(s).", 429)
             page.headers["Retry-After"] = str(int(locked) + 1)
             return page
-        body = await request.body()
-        if len(body) > MAX_FORM_BYTES:
-            return login_page("The form is too large.", 413)
+        body = await _read_body(request, MAX_FORM_BYTES)
+        if isinstance(body, int):
+            page = login_page("The form is too large." if body == 413 else "The form took too long.", body)
+            page.headers["Connection"] = "close"  # the rest of the body is never read
+            return page
         form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
         given = (form.get("token") or [""])[0].strip()
-        if auth.token_ok(given):
-            auth.record_success(client)
+        verdict = auth.attempt(client, given)  # checks the lockout and counts, in one step
+        if verdict.ok:
             resp = RedirectResponse("/", status_code=303)
             resp.set_cookie(
                 SESSION_COOKIE,
@@ -207,11 +232,12 @@ def create_app(state: StatusState, auth: Authenticator) -> FastAPI:
                 max_age=int(auth.config.session_seconds),
             )
             return resp
-        delay = auth.record_failure(client)
-        if delay:
-            await asyncio.sleep(delay)
-        if auth.locked_for(client):
-            return login_page("Too many failed attempts. Try again later.", 429)
+        if verdict.delay:
+            await asyncio.sleep(verdict.delay)
+        if verdict.locked:
+            page = login_page("Too many failed attempts. Try again later.", 429)
+            page.headers["Retry-After"] = str(int(verdict.locked) + 1)
+            return page
         return login_page("That token is not right. Check the token bootstrap printed.", 401)
 
     @app.post("/logout")

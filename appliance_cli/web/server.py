@@ -11,7 +11,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,8 @@ log = logging.getLogger("appliance_cli.web.server")
 Collect = Callable[[], tuple[ClusterSnapshot, StatusDocument]]
 NODE_IP_ENV = "ALGA_APPLIANCE_NODE_IP"
 LOGIN_URL_ENV = "ALGA_APPLIANCE_LOGIN_URL"
+# a request's line and headers must arrive within this many seconds (web.protocol)
+HEADER_TIMEOUT_SECONDS = 10.0
 
 
 class LiveCollector:
@@ -63,18 +65,18 @@ class LiveCollector:
         from appliance_cli.status.collect import CollectOptions
 
         if self.in_cluster:
-            node_ip = os.environ.get(NODE_IP_ENV) or None
-            login = (
-                os.environ.get(LOGIN_URL_ENV)
-                or self._app_url
-                or (f"http://{node_ip}:3000" if node_ip else None)
+            from appliance_cli import endpoints
+
+            urls = endpoints.resolve(
+                node_ip=os.environ.get(NODE_IP_ENV) or None,
+                app_url=os.environ.get(LOGIN_URL_ENV) or self._app_url,
             )
             return CollectOptions(
                 site_id=self.site_id,
-                node_ip=node_ip,
+                node_ip=urls.node_ip,
                 app_url=self._app_url,
-                login_url=login,
-                status_url=f"http://{node_ip}:8080" if node_ip else None,
+                login_url=urls.login_url,
+                status_url=urls.status_url,
                 exec_seed_probe=False,
                 site_id_from_facts=True,
             )
@@ -145,8 +147,14 @@ class StatusServer:
         collect: Collect | None = None,
         auth_config: AuthConfig | None = None,
         token_file: Path | None = None,
+        trusted_proxies: Sequence[str] = (),
+        header_timeout: float = HEADER_TIMEOUT_SECONDS,
     ) -> None:
         self.host = host
+        # X-Forwarded-For names the client only when the connection comes from one of these
+        # (default none: the peer address is the client, whatever headers it sends).
+        self.trusted_proxies = tuple(trusted_proxies)
+        self.header_timeout = header_timeout
         self.port = port
         self.site_id = site_id
         self.state = StatusState(interval)
@@ -168,16 +176,20 @@ class StatusServer:
         import uvicorn
 
         from appliance_cli.web.app import create_app
+        from appliance_cli.web.protocol import protocol_class
 
         config = uvicorn.Config(
             create_app(self.state, self.auth),
             host=self.host,
             port=self.port,
+            http=protocol_class(self.header_timeout),
             access_log=False,  # uvicorn's access log prints query strings; ours logs the path only
             log_level="warning",
             server_header=False,
             lifespan="off",
             timeout_graceful_shutdown=2,
+            proxy_headers=bool(self.trusted_proxies),
+            forwarded_allow_ips=list(self.trusted_proxies) or None,
         )
         return uvicorn.Server(config)
 
@@ -188,7 +200,9 @@ class StatusServer:
         server = self._uvicorn()
         # Bind here, in the caller's thread: a busy port is an OSError for the caller, not a
         # message in a background thread.
-        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP (not 0): asyncio then sets TCP_NODELAY on every accepted connection.
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((self.host, self.port))

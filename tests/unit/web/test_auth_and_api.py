@@ -135,12 +135,13 @@ def test_failures_are_slowed_progressively() -> None:
     auth = Authenticator(
         token=TOKEN, config=AuthConfig(slow_after=3, max_failures=10, delay_step_seconds=0.25)
     )
-    delays = [auth.record_failure("10.0.0.9") for _ in range(9)]
+    delays = [auth.attempt("10.0.0.9", f"wrong-{i:020d}").delay for i in range(9)]
     assert delays == [0, 0, 0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5]
     assert auth.locked_for("10.0.0.9") == 0
-    auth.record_failure("10.0.0.9")
+    assert auth.attempt("10.0.0.9", "wrong").locked > 0
     assert auth.locked_for("10.0.0.9") > 0
-    assert auth.locked_for("10.0.0.10") == 0  # per client
+    assert not auth.attempt("10.0.0.9", TOKEN).ok  # locked out: even the right token is refused
+    assert auth.attempt("10.0.0.10", TOKEN).ok  # per client
 
 
 @pytest.mark.parametrize(
