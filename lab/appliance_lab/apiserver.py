@@ -1276,17 +1276,26 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.close_connection = True
         sent = len(store.pod_log(ns, name, container) or [])
+        # As with the kubelet, a follow ends when the container instance it reads ends (it
+        # terminated, or restarted with a new log) or the pod goes away.
+        was_running = _container_running(pod, container)
+        instance = store.pod_log_instance(ns, name, container)
         try:
             if lines:
                 self._write_chunk("".join(line + "\n" for line in lines).encode())
             while not self.lab._stopping.is_set() and not self._client_gone():
                 time.sleep(0.1)
-                if store.try_get(route.rt, ns, name) is None:
+                current = store.try_get(route.rt, ns, name)
+                if current is None:
                     break
                 cur = store.pod_log(ns, name, container) or []
+                if store.pod_log_instance(ns, name, container) != instance:
+                    break  # read after the log: what ``cur`` holds is still this instance's
                 if len(cur) > sent:
                     self._write_chunk("".join(line + "\n" for line in cur[sent:]).encode())
                     sent = len(cur)
+                if was_running and not _container_running(current, container):
+                    break
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
         except OSError:
@@ -1443,6 +1452,14 @@ _WAITING_WORDS = {
     "ErrImagePull": "image can't be pulled",
     "ImagePullBackOff": "trying and failing to pull image",
 }
+
+
+def _container_running(pod: Obj, container: str) -> bool:
+    status = pod.get("status") or {}
+    for cs in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or []):
+        if cs.get("name") == container:
+            return bool((cs.get("state") or {}).get("running"))
+    return False
 
 
 def _waiting_reason(pod: Obj, container: str) -> str | None:

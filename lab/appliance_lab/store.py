@@ -166,6 +166,7 @@ class Store:
         # Container logs: (namespace, pod, container) -> lines; "previous" holds the last instance.
         self._logs: dict[tuple[str, str, str], list[str]] = {}
         self._prev_logs: dict[tuple[str, str, str], list[str]] = {}
+        self._log_instances: dict[tuple[str, str, str], int] = {}  # restarts seen per container
         self._exec_handlers: list[ExecHandler] = []
 
     # -- helpers ---------------------------------------------------------------------------
@@ -503,6 +504,12 @@ class Store:
         with self._lock:
             key = (namespace, pod, container)
             self._prev_logs[key] = self._logs.pop(key, [])
+            self._log_instances[key] = self._log_instances.get(key, 0) + 1
+
+    def pod_log_instance(self, namespace: str, pod: str, container: str) -> int:
+        """How many times the container's log restarted (a follow reads one instance)."""
+        with self._lock:
+            return self._log_instances.get((namespace, pod, container), 0)
 
     def pod_log(
         self, namespace: str, pod: str, container: str, previous: bool = False

@@ -184,3 +184,23 @@ def test_log_follow_streams_new_lines_until_the_pod_goes(
         assert next(lines) == "second"
         store.delete(POD, "alga", "web")
         assert list(lines) == []
+
+
+def test_log_follow_ends_when_the_container_restarts(
+    store: Store, server: LabApiServer, http: httpx.Client
+) -> None:
+    _pod(store, "web", ["app"])
+    store.append_pod_log("alga", "web", "app", ["first run"])
+    url = f"{server.url}/api/v1/namespaces/alga/pods/web/log?follow=true"
+    with http.stream("GET", url, headers={"Authorization": f"Bearer {TOKEN}"}) as r:
+        lines = r.iter_lines()
+        assert next(lines) == "first run"
+        store.restart_pod_log("alga", "web", "app")  # a new instance: its log starts empty
+        store.append_pod_log("alga", "web", "app", ["second run"])
+        assert list(lines) == []  # the stream of the old instance ended; a client reconnects
+    assert (
+        http.get(
+            url.replace("follow=true", "follow=false"), headers={"Authorization": f"Bearer {TOKEN}"}
+        ).text
+        == "second run\n"
+    )
