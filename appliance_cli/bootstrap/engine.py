@@ -34,6 +34,7 @@ from appliance_cli.lock import site_lock
 from appliance_cli.progress import ProgressEvent, Reporter
 from appliance_cli.releases import load_release
 from appliance_cli.site import Site
+from appliance_cli.status.model import LOGIN_STATES
 
 if TYPE_CHECKING:
     from appliance_cli.status.model import StatusDocument
@@ -182,7 +183,7 @@ def _run_locked(ctx: BootstrapContext, reset: ResetHook | None, started: float) 
     for phase in phases():
         _run_phase(ctx, phase)
     doc = ctx.final_status
-    code = EXIT_OK if doc is not None and doc.rollup.state in _LOGIN_STATES else EXIT_ACTION_REQUIRED
+    code = EXIT_OK if doc is not None and doc.rollup.state in LOGIN_STATES else EXIT_ACTION_REQUIRED
     return BootstrapResult(
         exit_code=code,
         status=doc,
@@ -191,9 +192,6 @@ def _run_locked(ctx: BootstrapContext, reset: ResetHook | None, started: float) 
         seconds=round(time.monotonic() - started, 3),
         site_files=sorted(p.name for p in ctx.site.root.iterdir()) if ctx.site.exists() else [],
     )
-
-
-_LOGIN_STATES = frozenset({"ready_to_log_in", "ready_with_background_issues", "fully_healthy"})
 
 
 def _should_run(ctx: BootstrapContext, phase: PhaseBase) -> tuple[bool, str]:

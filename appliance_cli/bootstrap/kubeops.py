@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from appliance_cli.bootstrap.waits import Seen
 from appliance_cli.errors import ApplianceError, KubeNotFound
+from appliance_cli.status.index import FluxObject, Workload
+from appliance_cli.status.readiness import deployment_readiness, flux_readiness, node_readiness
 
 if TYPE_CHECKING:
     from appliance_cli.bootstrap.context import BootstrapContext
@@ -25,36 +27,23 @@ def can_read_cluster(ctx: BootstrapContext) -> bool:
     return ctx.kubeconfig_path.is_file()
 
 
-def condition(obj: Obj, ctype: str) -> Obj | None:
-    for c in (obj.get("status") or {}).get("conditions") or []:
-        if c.get("type") == ctype:
-            return dict(c)
-    return None
-
-
 def node_ready(ctx: BootstrapContext) -> Seen:
     nodes = ctx.kube().list_raw("v1/nodes").get("items") or []
     if not nodes:
         return Seen(False, "no node registered yet")
     for node in nodes:
-        c = condition(node, "Ready")
-        if c and c.get("status") == "True":
+        if node_readiness(node).ready:
             return Seen(True, f"node {node['metadata']['name']} Ready")
-    c = condition(nodes[0], "Ready") or {}
-    name = nodes[0]["metadata"]["name"]
-    return Seen(False, f"node {name} Ready={c.get('status', 'Unknown')} {c.get('message', '')}".strip())
+    r = node_readiness(nodes[0])
+    return Seen(False, f"node {nodes[0]['metadata']['name']} not Ready: {r.reason} {r.message}".strip())
 
 
 def deployment_ready(obj: Obj | None) -> Seen:
+    """The same readiness as ``appliance status`` (``status.readiness``), as a wait observation."""
     if obj is None:
         return Seen(False, "not created yet")
-    spec_replicas = (obj.get("spec") or {}).get("replicas", 1)
-    st = obj.get("status") or {}
-    gen_ok = st.get("observedGeneration", 0) >= (obj.get("metadata") or {}).get("generation", 0)
-    ready = st.get("readyReplicas", 0) or 0
-    updated = st.get("updatedReplicas", ready) or 0
-    done = gen_ok and ready >= spec_replicas and updated >= spec_replicas
-    return Seen(done, f"{obj['metadata']['name']} {ready}/{spec_replicas} ready")
+    r = deployment_readiness(cast(Workload, obj))
+    return Seen(r.ready, f"{obj['metadata']['name']} {r.message}".strip())
 
 
 def deployments_ready(ctx: BootstrapContext, namespace: str, names: list[str]) -> Seen:
@@ -68,18 +57,13 @@ def deployments_ready(ctx: BootstrapContext, namespace: str, names: list[str]) -
 
 
 def flux_ready(obj: Obj | None) -> Seen:
-    """A Flux object (Kustomization, GitRepository) is Ready=True for its current generation."""
+    """A Flux object is Ready for its current generation, not suspended, not stalled
+    (``status.readiness.flux_readiness``, the rule ``appliance status`` uses)."""
     if obj is None:
         return Seen(False, "not created yet")
+    r = flux_readiness(cast(FluxObject, obj))
     name = obj["metadata"]["name"]
-    c = condition(obj, "Ready")
-    if c is None:
-        return Seen(False, f"{name}: no Ready condition yet")
-    gen = (obj.get("metadata") or {}).get("generation")
-    observed = (obj.get("status") or {}).get("observedGeneration")
-    current = gen is None or observed is None or observed >= gen
-    ok = c.get("status") == "True" and current
-    return Seen(ok, f"{name}: Ready={c.get('status')} {c.get('reason', '')}: {c.get('message', '')}"[:200])
+    return Seen(r.ready, f"{name}: {r.state} {r.reason}: {r.message}"[:200])
 
 
 def pod_phase(ctx: BootstrapContext, namespace: str, name: str) -> tuple[str, Obj | None]:

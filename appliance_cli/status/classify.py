@@ -32,6 +32,7 @@ from appliance_cli.status.index import (
     same_repository,
 )
 from appliance_cli.status.model import (
+    LOGIN_STATES,
     ActiveOperation,
     Blocker,
     BootstrapProgress,
@@ -40,7 +41,6 @@ from appliance_cli.status.model import (
     ImageCheck,
     ReleaseInfo,
     Rollup,
-    RollupState,
     StatusDocument,
     Tiers,
     TierStatus,
@@ -68,10 +68,12 @@ MAX_EVIDENCE = 6
 MAX_RECENT_EVENTS = 20
 # Codes that only restate a symptom: folded into any other finding of the same component.
 FOLDED_CODES = frozenset({"workload_not_ready"})
-# Codes that are generic or advisory: they never count as "a specific cause" of a component.
-GENERIC_CODES = frozenset(
-    {"crash_loop", "workload_not_ready", "kustomization_failed", "helmrelease_failed", "release_image_drift"}
-)
+
+
+def generic_codes() -> frozenset[str]:
+    """Codes whose rule says ``generic=True`` (a symptom or advisory, never a specific cause)."""
+    return frozenset(r.spec.code for r in registered() if r.spec.generic)
+
 # Helm/Flux wordings of "gave up waiting for the workloads" (a specific cause explains them).
 TIMEOUT_WORDS = (
     "context deadline exceeded",
@@ -82,9 +84,6 @@ TIMEOUT_WORDS = (
     "failed pre-install",
     "failed post-upgrade",
     "failed pre-upgrade",
-)
-LOGIN_STATES: frozenset[RollupState] = frozenset(
-    {"ready_to_log_in", "ready_with_background_issues", "fully_healthy"}
 )
 
 
@@ -138,9 +137,10 @@ def _merge(findings: list[Finding]) -> list[Finding]:
 
 
 def _fold_and_explain(findings: list[Finding], index: SnapshotIndex) -> list[Finding]:
+    generic = generic_codes()
     specific: dict[str, list[Finding]] = defaultdict(list)
     for f in findings:
-        if f.code not in GENERIC_CODES:
+        if f.code not in generic:
             specific[f.component].append(f)
     by_comp: dict[str, list[Finding]] = defaultdict(list)
     for f in findings:

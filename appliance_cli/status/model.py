@@ -21,6 +21,10 @@ RollupState = Literal[
     "fully_healthy",
     "failed_action_required",
 ]
+# The rollup states in which Alga can be logged in to (bootstrap's goal, exit code 0).
+LOGIN_STATES: frozenset[RollupState] = frozenset(
+    {"ready_to_log_in", "ready_with_background_issues", "fully_healthy"}
+)
 TierHealth = Literal["healthy", "progressing", "degraded", "failed", "unknown"]
 Severity = Literal["critical", "background", "warning"]
 ComponentTier = Literal["platform", "core", "login", "background"]

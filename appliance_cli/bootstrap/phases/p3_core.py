@@ -13,6 +13,7 @@ from appliance_cli.bootstrap.kubeops import can_read_cluster, flux_ready, get_or
 from appliance_cli.bootstrap.phases.base import PhaseBase
 from appliance_cli.bootstrap.waits import Seen, wait_for_status
 from appliance_cli.errors import ActionRequired, ApplianceError
+from appliance_cli.status.model import LOGIN_STATES
 
 if TYPE_CHECKING:
     from appliance_cli.bootstrap.context import BootstrapContext
@@ -23,7 +24,6 @@ KS_KEY = "kustomize.toolkit.fluxcd.io/v1/kustomizations"
 CORE_BOUND = 1800.0
 BOOTSTRAP_BOUND = 900.0
 LOGIN_BOUND = 600.0
-LOGIN_STATES = frozenset({"ready_to_log_in", "ready_with_background_issues", "fully_healthy"})
 
 
 def _tier(name: str) -> Any:

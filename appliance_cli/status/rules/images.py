@@ -192,6 +192,7 @@ def image_pull_interrupted(index: SnapshotIndex) -> list[Finding]:
         "HelmRelease so the values of the release apply again."
     ),
     next_action="Reconcile the component's HelmRelease so it runs the release's image tag.",
+    generic=True,  # advisory: never the specific cause of a component's trouble
 )
 def release_image_drift(index: SnapshotIndex) -> list[Finding]:
     out = _tag_drift(index)

@@ -69,7 +69,13 @@ class FakeCluster:
                 "kind": "Deployment",
                 "metadata": {"name": "coredns", "namespace": "kube-system", "generation": 1},
                 "spec": {"replicas": 1},
-                "status": {"observedGeneration": 1, "readyReplicas": 1, "updatedReplicas": 1},
+                "status": {
+                    "observedGeneration": 1,
+                    "replicas": 1,
+                    "readyReplicas": 1,
+                    "availableReplicas": 1,
+                    "updatedReplicas": 1,
+                },
             }
         )
 
@@ -109,7 +115,13 @@ class FakeCluster:
             )
             kind = obj["kind"]
             if kind == "Deployment":
-                obj["status"] = {"observedGeneration": 1, "readyReplicas": 1, "updatedReplicas": 1}
+                obj["status"] = {
+                    "observedGeneration": 1,
+                    "replicas": 1,
+                    "readyReplicas": 1,
+                    "availableReplicas": 1,
+                    "updatedReplicas": 1,
+                }
             elif kind == "Pod":
                 obj["status"] = self.pod_outcome(obj) or {"phase": "Succeeded"}
             elif kind in ("Kustomization", "GitRepository"):
