@@ -13,57 +13,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
 
+from appliance_cli.adapters.kubeapi import key_for
 from appliance_cli.site import atomic_write
 
 T = TypeVar("T")
 
 ActionKind = Literal["command", "apply", "delete", "write", "wait", "call"]
 
-# apiVersion/kind -> the resource key used by the kube adapter ("<group>/<version>/<plural>").
-PLURALS: dict[str, str] = {
-    "Namespace": "namespaces",
-    "ConfigMap": "configmaps",
-    "Secret": "secrets",
-    "Pod": "pods",
-    "PersistentVolumeClaim": "persistentvolumeclaims",
-    "Service": "services",
-    "ServiceAccount": "serviceaccounts",
-    "Deployment": "deployments",
-    "DaemonSet": "daemonsets",
-    "StatefulSet": "statefulsets",
-    "Job": "jobs",
-    "StorageClass": "storageclasses",
-    "ClusterRole": "clusterroles",
-    "ClusterRoleBinding": "clusterrolebindings",
-    "Role": "roles",
-    "RoleBinding": "rolebindings",
-    "CustomResourceDefinition": "customresourcedefinitions",
-    "NetworkPolicy": "networkpolicies",
-    "ResourceQuota": "resourcequotas",
-    "LimitRange": "limitranges",
-    "GitRepository": "gitrepositories",
-    "OCIRepository": "ocirepositories",
-    "HelmRepository": "helmrepositories",
-    "HelmChart": "helmcharts",
-    "Bucket": "buckets",
-    "Kustomization": "kustomizations",
-    "HelmRelease": "helmreleases",
-    "ImageRepository": "imagerepositories",
-    "ImagePolicy": "imagepolicies",
-    "ImageUpdateAutomation": "imageupdateautomations",
-    "Alert": "alerts",
-    "Provider": "providers",
-    "Receiver": "receivers",
-    "ExternalArtifact": "externalartifacts",
-    "ArtifactGenerator": "artifactgenerators",
-}
-
 
 def resource_key(obj: Mapping[str, Any]) -> str:
     """``v1/configmaps``, ``kustomize.toolkit.fluxcd.io/v1/kustomizations`` ..."""
-    kind = str(obj.get("kind", ""))
-    plural = PLURALS.get(kind) or (kind.lower() + "s")
-    return f"{obj.get('apiVersion', 'v1')}/{plural}"
+    return key_for(obj)
 
 
 def object_ref(obj: Mapping[str, Any]) -> str:

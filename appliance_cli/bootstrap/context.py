@@ -9,8 +9,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
+from appliance_cli.adapters.kubeapi import KubeApi
 from appliance_cli.bootstrap.actions import Actions
 from appliance_cli.bootstrap.journal import Journal
 from appliance_cli.bootstrap.options import BootstrapOptions
@@ -25,43 +26,6 @@ if TYPE_CHECKING:
     from appliance_cli.env import SiteEnv
     from appliance_cli.status.image_preflight import ReleaseCheck
     from appliance_cli.status.model import StatusDocument
-
-
-class KubeApi(Protocol):
-    """What bootstrap and reset need from ``adapters.kube.KubeClient`` (plain JSON in and out)."""
-
-    def list_raw(
-        self,
-        key: str,
-        namespace: str | None = None,
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-        limit: int | None = None,
-    ) -> dict[str, Any]: ...
-
-    def get(self, key: str, namespace: str | None, name: str) -> dict[str, Any]: ...
-
-    def apply(self, obj: dict[str, Any], field_manager: str = ..., force: bool = ...) -> dict[str, Any]: ...
-
-    def patch_merge(
-        self, key: str, namespace: str | None, name: str, patch: dict[str, Any]
-    ) -> dict[str, Any]: ...
-
-    def delete(
-        self,
-        key: str,
-        namespace: str | None,
-        name: str,
-        *,
-        missing_ok: bool = ...,
-        propagation: str | None = ...,
-    ) -> Any: ...
-
-    def create(self, obj: dict[str, Any]) -> dict[str, Any]: ...
-
-    def pod_logs(
-        self, namespace: str, pod: str, container: str | None = None, tail_lines: int = 50
-    ) -> list[str]: ...
 
 
 @dataclass

@@ -8,7 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from appliance_cli.bootstrap.context import Adapters, BootstrapContext, KubeApi
+from appliance_cli.adapters.kubeapi import KubeApi
+from appliance_cli.bootstrap.context import Adapters, BootstrapContext
 from appliance_cli.errors import ApplianceError
 
 if TYPE_CHECKING:

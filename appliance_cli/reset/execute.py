@@ -25,7 +25,7 @@ from appliance_cli.reset.plan import (
 )
 
 if TYPE_CHECKING:
-    from appliance_cli.bootstrap.context import KubeApi
+    from appliance_cli.adapters.kubeapi import KubeApi
     from appliance_cli.reset.model import ResetPlan
 
 Obj = dict[str, Any]

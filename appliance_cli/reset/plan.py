@@ -23,7 +23,7 @@ from appliance_cli.reset.model import (
 )
 
 if TYPE_CHECKING:
-    from appliance_cli.bootstrap.context import KubeApi
+    from appliance_cli.adapters.kubeapi import KubeApi
 
 Obj = dict[str, Any]
 
@@ -92,9 +92,7 @@ def read_cluster(kube: KubeApi) -> dict[str, Any]:
         "namespaces": lambda: _items(kube, "v1/namespaces"),
         "pods": lambda: _items(kube, "v1/pods"),
         "pvcs": lambda: _items(kube, "v1/persistentvolumeclaims"),
-        "configmaps": lambda: [
-            c for ns in APP_NAMESPACES for c in _items(kube, "v1/configmaps", ns)
-        ],
+        "configmaps": lambda: [c for ns in APP_NAMESPACES for c in _items(kube, "v1/configmaps", ns)],
         "pvs": lambda: _items(kube, "v1/persistentvolumes"),
         "localpath": lambda: _get(kube, "v1/configmaps", *LOCAL_PATH_CONFIG),
         "wipejob": lambda: _get(kube, "batch/v1/jobs", wipe.WIPE_NAMESPACE, wipe.WIPE_JOB_NAME),

@@ -21,7 +21,8 @@ from appliance_cli.reset.plan import build_plan
 from appliance_cli.site import Site
 
 if TYPE_CHECKING:
-    from appliance_cli.bootstrap.context import BootstrapContext, KubeApi
+    from appliance_cli.adapters.kubeapi import KubeApi
+    from appliance_cli.bootstrap.context import BootstrapContext
     from appliance_cli.reset.model import ResetPlan
 
 RESET_PHASES = ("2", "3", "4", "5")  # what a reset undoes; Talos (0) and the platform (1) stay
