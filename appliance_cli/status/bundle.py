@@ -2,8 +2,9 @@
 
 Nothing secret goes in: Secrets are never collected, the status token, kubeconfig and
 talosconfig are never read into the bundle, every string of the snapshot and the journal is
-passed through ``redact`` (log lines, messages, ConfigMap data), literal ``env`` values of
-secret-looking variables are dropped, and the token itself is replaced wherever it appears.
+redacted once, where it is collected (``status.redact.redact_snapshot``: log lines, messages,
+ConfigMap values, secret-looking ``env`` values), the journal the same way, and the token
+itself is replaced wherever it appears.
 """
 
 from __future__ import annotations
@@ -25,20 +26,9 @@ from appliance_cli.errors import ActionRequired, UsageError
 from appliance_cli.site import Site
 from appliance_cli.status.collect import collect
 from appliance_cli.status.live import classify_live, collect_snapshot, site_options
-from appliance_cli.status.redact import REDACTED, redact
+from appliance_cli.status.redact import REDACTED, redact, redact_json
 from appliance_cli.status.snapshot import ClusterSnapshot
 
-SECRET_ENV_WORDS = (
-    "PASSWORD",
-    "PASSWD",
-    "SECRET",
-    "TOKEN",
-    "KEY",
-    "CREDENTIAL",
-    "DSN",
-    "DATABASE_URL",
-    "AUTH",
-)
 TOOLS: tuple[tuple[str, list[str]], ...] = (
     ("talosctl", ["talosctl", "version", "--client", "--short"]),
     ("flux", ["flux", "version", "--client"]),
@@ -54,28 +44,8 @@ class BundleResult:
 
 
 def scrub(value: Any, extra: Iterable[str] = ()) -> Any:
-    """A copy of JSON ``value`` with every string redacted and secret env values dropped."""
-    extras = tuple(e for e in extra if e)
-
-    def walk(v: Any) -> Any:
-        if isinstance(v, str):
-            return redact(v, extra=extras)
-        if isinstance(v, list):
-            return [walk(x) for x in v]
-        if isinstance(v, dict):
-            out = {k: walk(x) for k, x in v.items()}
-            name = v.get("name")
-            if (
-                isinstance(name, str)
-                and "value" in v
-                and any(w in name.upper() for w in SECRET_ENV_WORDS)
-                and isinstance(v.get("value"), str)
-            ):
-                out["value"] = REDACTED
-            return out
-        return v
-
-    return walk(value)
+    """A copy of JSON ``value`` redacted the way snapshots are (``status.redact.redact_json``)."""
+    return redact_json(value, extra=extra)
 
 
 def tool_versions() -> dict[str, Any]:
@@ -122,9 +92,8 @@ def write_bundle(site_id: str, output_dir: Path) -> BundleResult:
         snapshot = collect_snapshot(site_id)
     except ActionRequired as exc:  # no kubeconfig yet: still bundle what the site knows
         snapshot = collect(None, site_options(site), kube_error=str(exc))
-    clean = ClusterSnapshot.model_validate(
-        scrub(snapshot.model_dump(mode="json", by_alias=True), extra=(token,))
-    )
+    # collect() already redacted the snapshot (with the site's token); it is written as it is
+    clean = snapshot
     doc = classify_live(clean)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     top = f"alga-support-{site_id}-{stamp}"

@@ -16,6 +16,11 @@ events:
     capped at ``EVENTS_KEPT``. A page that was cut short keeps the server's
     ``metadata.continue`` so a reader can tell.
 
+Every snapshot returned is redacted (``status.redact.redact_snapshot``): event, condition
+and container messages, log tails, ConfigMap values, annotations and probe errors carry no
+password, token or key, and ``CollectOptions.redact_extra`` (the status token, the client's
+bearer token) is replaced wherever it appears.
+
 * at most ``MAX_LOG_TAILS`` log tails (``tailLines=LOG_TAIL_LINES``) of containers that
   are crash-looping or terminated with an error, redacted;
 * at most one exec (the seed-users count in ``msp/db-0``), only when asked (the CLI holds
@@ -40,8 +45,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from appliance_cli.adapters.kubeapi import KubeReader
 from appliance_cli.errors import KubeError, KubeUnreachable
-from appliance_cli.status.redact import redact_lines
+from appliance_cli.status.redact import redact_lines, redact_snapshot
 from appliance_cli.status.snapshot import (
     RESOURCE_KEYS,
     ClusterSnapshot,
@@ -81,19 +87,10 @@ def seed_pod() -> tuple[str, str, str]:
     return db.namespace, f"{db.workload.name}-0", db.workload.container or db.workload.name
 
 
-class KubeSource(Protocol):
-    """What collection needs from ``adapters.kube.KubeClient``."""
+class KubeSource(KubeReader, Protocol):
+    """What collection needs from ``adapters.kube.KubeClient``: reads, a request count, exec."""
 
     requests: int
-
-    def list_raw(
-        self,
-        key: str,
-        namespace: str | None = None,
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-        limit: int | None = None,
-    ) -> Obj: ...
 
     def pod_logs(
         self,
@@ -367,7 +364,7 @@ def collect(
     login = login_probe(probe_url)
 
     requests = (kube.requests - base_requests) if kube is not None else 0
-    return ClusterSnapshot(
+    snapshot = ClusterSnapshot(
         collected_at=_now(),
         collection=CollectionInfo(
             api_requests=requests, seconds=round(time.monotonic() - started, 4), unavailable=unavailable
@@ -385,6 +382,8 @@ def collect(
         probes=Probes(login=login, seed_users=seed),
         release_facts=facts,
     )
+    # the one place free text is cleaned: everything shown or bundled is built from this
+    return redact_snapshot(snapshot, extra=opts.redact_extra)
 
 
 def _str_or_none(v: Any) -> str | None:

@@ -9,6 +9,7 @@ everything else comes from what bootstrap published in ``appliance-facts``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -137,7 +138,19 @@ def collect_snapshot(
     kube_error: str | None = None
     if client is None:
         client, kube_error = _client(kubeconfig, in_cluster)
-    return collect(client, options, kube_error=kube_error)
+    return collect(client, with_client_secrets(options, client), kube_error=kube_error)
+
+
+def with_client_secrets(options: CollectOptions, client: object) -> CollectOptions:
+    """``options`` whose ``redact_extra`` also holds the client's own bearer token, so a
+    workload that echoes it (an event, a log line) never gets it shown."""
+    cfg = getattr(client, "configuration", None)
+    keys = getattr(cfg, "api_key", None) or {}  # {"BearerToken"|"authorization": "Bearer <token>"}
+    tokens = [str(v).split(" ", 1)[-1].strip() for v in keys.values() if v]
+    fresh = tuple(t for t in tokens if len(t) >= 8 and t not in options.redact_extra)
+    if not fresh:
+        return options
+    return dataclasses.replace(options, redact_extra=(*options.redact_extra, *fresh))
 
 
 def _release_for(snapshot: ClusterSnapshot) -> Release | None:

@@ -3,15 +3,31 @@
 Anything that looks like a password, token, key or a connection string with credentials is
 replaced by ``<redacted>``; the rest of the line stays readable so the cause of a crash is
 still visible.
+
+``redact_snapshot`` is the one place a collected snapshot is cleaned: every string in it
+(event and condition messages, log tails, ConfigMap values, annotations, probe errors) is
+redacted, values under secret-looking keys (``api_key``, ``password``, an env var named
+``DB_PASSWORD``) are replaced whole, and the caller's own secrets (the status token, the
+Kubernetes bearer token) are replaced wherever they appear. ``status.collect.collect`` runs
+it on every snapshot it returns, so the status document, ``/api/status``,
+``/api/diagnostics`` and support bundles are all built from redacted text.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from appliance_cli.status.snapshot import ClusterSnapshot
 
 REDACTED = "<redacted>"
 
+_SECRET_WORD = (
+    r"(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|"
+    r"client[_-]?secret|credentials?|auth)"
+)
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # PEM blocks (a private key printed to a log, one line or the marker line)
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)"), REDACTED),
@@ -19,13 +35,18 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+@"), r"\1" + REDACTED + "@"),
     # Authorization headers and bearer tokens
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}"), r"\1 " + REDACTED),
-    # key=value / key: value / "key": "value" for secret-looking keys
+    # key=value / key: value / "key": "value" for secret-looking keys (the key ends with the
+    # secret word, so "authorize: failed" or "unauthorized: authentication required" stay)
     (
         re.compile(
-            r"(?i)((?:[\w.-]*)(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|"
-            r"private[_-]?key|client[_-]?secret|credentials?|auth)[\w.-]*[\"']?\s*[:=]\s*)"
+            r"(?i)(\b[\w.-]*" + _SECRET_WORD + r"(?:s|\d+)?[\"']?\s*[:=]\s*)"
             r"(\"[^\"]*\"|'[^']*'|[^\s,;&}]+)"
         ),
+        r"\1" + REDACTED,
+    ),
+    # a random-looking value right after the word: "token 3f9a…", "password Hunter2Hunter2"
+    (
+        re.compile(r"(?i)\b(" + _SECRET_WORD + r"s?\s+)(?=[^\s]*\d)(?=[^\s]*[a-z])[A-Za-z0-9._~+/=-]{16,}"),
         r"\1" + REDACTED,
     ),
     # libpq keyword strings: password=... inside "host=x user=y password=z"
@@ -55,3 +76,105 @@ def redact(text: str, *, extra: Iterable[str] = ()) -> str:
 def redact_lines(lines: Iterable[str], *, extra: Iterable[str] = ()) -> list[str]:
     extras = [e for e in extra if e]
     return [redact(line, extra=extras) for line in lines]
+
+
+# Keys whose whole value is a secret (ConfigMap data keys, Helm values, env var names).
+_SECRET_KEY = re.compile(
+    r"(?i)(?:^|[_.-])(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|"
+    r"private[_-]?key|client[_-]?secret|credentials?|auth|dsn|database[_-]?url)s?$"
+)
+# A cheap test first: a string none of these can occur in needs no pattern run.
+_MAYBE = re.compile(
+    r"(?i)pass|pwd|secret|token|key|credential|auth|bearer|basic|://|eyJ|gh[pousr]_|github_pat_|glpat-|AKIA"
+)
+
+
+# Words that make an environment variable's literal value a secret (DB_PASSWORD, SECRET_KEY_BASE,
+# DATABASE_URL with credentials in it).
+SECRET_ENV_WORDS = (
+    "PASSWORD",
+    "PASSWD",
+    "SECRET",
+    "TOKEN",
+    "KEY",
+    "CREDENTIAL",
+    "DSN",
+    "DATABASE_URL",
+    "AUTH",
+)
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def secret_key(name: str) -> bool:
+    """Whether a key or variable name says its value is a secret (``api_key``, ``DB_PASSWORD``,
+    ``adminPassword``)."""
+    return bool(_SECRET_KEY.search(_CAMEL.sub("_", name)))
+
+
+def secret_env(name: str) -> bool:
+    """Whether an environment variable's name says its literal value is a secret."""
+    upper = name.upper()
+    return any(word in upper for word in SECRET_ENV_WORDS) or secret_key(name)
+
+
+def redact_json(value: Any, *, extra: Iterable[str] = ()) -> Any:
+    """A copy of JSON ``value`` with every string redacted, the values of secret-looking keys
+    and of secret-looking ``{"name": ..., "value": ...}`` pairs (env vars) replaced whole."""
+    return _walker(extra)(value)
+
+
+def _walker(extra: Iterable[str]) -> Callable[[Any], Any]:
+    """The function behind ``redact_json``.
+
+    ``metadata.managedFields`` (field names only, no values) is kept as it is. Keys and
+    strings repeat a lot in Kubernetes lists (names, reasons, images), so each distinct one
+    is judged once per call.
+    """
+    extras = tuple(e for e in extra if e and len(e) >= 4)
+    texts: dict[str, str] = {}
+    keys: dict[str, bool] = {}
+
+    def text(v: str) -> str:
+        done = texts.get(v)
+        if done is None:
+            done = redact(v, extra=extras) if _MAYBE.search(v) or any(e in v for e in extras) else v
+            texts[v] = done
+        return done
+
+    def is_secret_key(k: str) -> bool:
+        known = keys.get(k)
+        if known is None:
+            known = keys[k] = secret_key(k)
+        return known
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, str):
+            return text(v)
+        if isinstance(v, dict):
+            out: dict[str, Any] = {}
+            for k, x in v.items():
+                if isinstance(x, str):
+                    out[k] = REDACTED if x and is_secret_key(k) else text(x)
+                elif k == "managedFields":
+                    out[k] = x
+                else:
+                    out[k] = walk(x)
+            name, val = v.get("name"), v.get("value")
+            if isinstance(name, str) and isinstance(val, str) and val and secret_env(name):
+                out["value"] = REDACTED  # an env var such as DB_PASSWORD
+            return out
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        return v
+
+    return walk
+
+
+def redact_snapshot(snapshot: ClusterSnapshot, *, extra: Iterable[str] = ()) -> ClusterSnapshot:
+    """The snapshot with every free-text field redacted (see the module docstring)."""
+    from appliance_cli.status.snapshot import ClusterSnapshot
+
+    walk = _walker(extra)
+    rest = walk(snapshot.model_dump(mode="json", by_alias=True, exclude={"resources"}))
+    rest["resources"] = walk(snapshot.resources)  # already plain JSON: no dump needed
+    return ClusterSnapshot.model_validate(rest)

@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,33 +31,76 @@ NODE_IP_ENV = "ALGA_APPLIANCE_NODE_IP"
 LOGIN_URL_ENV = "ALGA_APPLIANCE_LOGIN_URL"
 # a request's line and headers must arrive within this many seconds (web.protocol)
 HEADER_TIMEOUT_SECONDS = 10.0
+KUBE_TIMEOUT_SECONDS = 5.0
+
+
+def request_timeout(interval: float) -> float:
+    """The bound on each Kubernetes request (connect, and each read) of one collection: half
+    the interval, between 1 and 5 seconds, so a hung API shows as unreachable in the next
+    collection instead of after a long wait."""
+    return min(KUBE_TIMEOUT_SECONDS, max(1.0, interval / 2))
 
 
 class LiveCollector:
-    """Collect + classify for the service: one reused Kubernetes client, no exec."""
+    """Collect + classify for the service: one reused Kubernetes client (rebuilt when the
+    kubeconfig file changes), no exec, every request bounded by ``request_timeout``.
 
-    def __init__(self, *, site_id: str, kubeconfig: Path | None, in_cluster: bool) -> None:
+    ``secrets`` gives what must never be shown besides what the redactor finds on its own:
+    the status token (the service's current one), to which the client's bearer token is added.
+    """
+
+    def __init__(
+        self,
+        *,
+        site_id: str,
+        kubeconfig: Path | None,
+        in_cluster: bool,
+        interval: float = 5.0,
+        secrets: Callable[[], Sequence[str]] = tuple,
+    ) -> None:
         self.site_id = site_id
         self.kubeconfig = kubeconfig
         self.in_cluster = in_cluster
+        self.timeout = request_timeout(interval)
+        self.secrets = secrets
         self._client: KubeSource | None = None
         self._client_error: str | None = None
+        self._client_source: tuple[str, int, int, int] | None = None
         self._app_url: str | None = None
 
+    def _kubeconfig_path(self) -> Path:
+        from appliance_cli.site import Site
+
+        return self.kubeconfig or Site.open(self.site_id).kubeconfig
+
+    @staticmethod
+    def _file_id(path: Path) -> tuple[str, int, int, int] | None:
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        return (str(path), st.st_mtime_ns, st.st_size, st.st_ino)
+
     def _kube(self) -> KubeSource | None:
+        from appliance_cli.adapters.kube import KubeClient
+        from appliance_cli.errors import ApplianceError
+
+        path = None if self.in_cluster else self._kubeconfig_path()
+        source = self._file_id(path) if path is not None else None
+        if self._client is not None and path is not None and source != self._client_source:
+            # the kubeconfig changed (the API moved, new credentials): build a new client
+            close = getattr(self._client, "close", None)
+            if callable(close):
+                close()
+            self._client = None
         if self._client is None:
-            from appliance_cli.adapters.kube import KubeClient
-            from appliance_cli.errors import ApplianceError
-
             try:
-                if self.in_cluster:
-                    self._client = KubeClient.in_cluster(timeout=5.0)
+                if path is None:
+                    self._client = KubeClient.in_cluster(timeout=self.timeout)
                 else:
-                    from appliance_cli.site import Site
-
-                    path = self.kubeconfig or Site.open(self.site_id).kubeconfig
-                    self._client = KubeClient.from_kubeconfig(path, timeout=5.0)
+                    self._client = KubeClient.from_kubeconfig(path, timeout=self.timeout)
                 self._client_error = None
+                self._client_source = source
             except ApplianceError as exc:
                 self._client_error = str(exc)
         return self._client
@@ -87,9 +131,13 @@ class LiveCollector:
 
     def __call__(self) -> tuple[ClusterSnapshot, StatusDocument]:
         from appliance_cli.status.collect import collect
-        from appliance_cli.status.live import classify_live
+        from appliance_cli.status.live import classify_live, with_client_secrets
 
-        snap = collect(self._kube(), self._options(), kube_error=self._client_error)
+        kube = self._kube()
+        options = self._options()
+        extra = tuple(x for x in self.secrets() if x and x not in options.redact_extra)
+        options = with_client_secrets(replace(options, redact_extra=(*options.redact_extra, *extra)), kube)
+        snap = collect(kube, options, kube_error=self._client_error)
         if self.in_cluster and self._app_url is None:
             for cm in snap.items("v1/configmaps"):
                 if (cm.get("metadata") or {}).get("name") == "appliance-release-selection":
@@ -112,8 +160,11 @@ class CollectorLoop:
             snap, doc = self.collect()
             self.state.publish(doc, diagnostics(snap, doc))
         except Exception as exc:  # keep the last good state; say what went wrong
-            log.warning("status collection failed: %s", exc)
-            self.state.fail(f"{type(exc).__name__}: {exc}")
+            from appliance_cli.status.redact import redact
+
+            error = redact(f"{type(exc).__name__}: {exc}")
+            log.warning("status collection failed: %s", error)
+            self.state.fail(error)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -160,7 +211,14 @@ class StatusServer:
         self.state = StatusState(interval)
         self.auth = Authenticator(token=token, config=auth_config or AuthConfig(), token_file=token_file)
         self.loop = CollectorLoop(
-            collect or LiveCollector(site_id=site_id, kubeconfig=kubeconfig, in_cluster=in_cluster),
+            collect
+            or LiveCollector(
+                site_id=site_id,
+                kubeconfig=kubeconfig,
+                in_cluster=in_cluster,
+                interval=interval,
+                secrets=lambda: (self.auth.token,),
+            ),
             self.state,
             interval,
         )

@@ -1,0 +1,84 @@
+"""The one redactor every status output goes through: free text, secret keys, known secrets,
+and the rule wordings the classifier matches left intact."""
+
+from __future__ import annotations
+
+import pytest
+
+from appliance_cli.status.classify import classify
+from appliance_cli.status.redact import REDACTED, redact, redact_json, redact_snapshot, secret_key
+from tests.unit.status import builders
+
+STATUS_TOKEN = "status-token-9f8e7d6c5b4a39281706"
+
+
+@pytest.mark.parametrize(
+    ("text", "gone"),
+    [
+        ("password=hunter2 and more", "hunter2"),
+        (f"token {STATUS_TOKEN}", STATUS_TOKEN),
+        ("Authorization: Bearer abc.def-ghi_jkl", "abc.def-ghi_jkl"),
+        ("postgres://alga:Pg-S3cret@db:5432/server", "Pg-S3cret"),
+        ('{"api_key": "ak-123456"}', "ak-123456"),
+        ("adminPassword: swordfish", "swordfish"),
+    ],
+)
+def test_secrets_in_free_text_are_replaced(text: str, gone: str) -> None:
+    out = redact(text)
+    assert gone not in out and REDACTED in out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "couldn't find key DB_PASSWORD in Secret msp/db-credentials",
+        'secret "db-credentials" not found',
+        "Error: unauthorized: authentication required",
+        "failed to authorize: failed to fetch anonymous token",
+        'Back-off pulling image "ghcr.io/nine-minds/alga-psa:1.0"',
+        "token refresh failed for serviceaccount",
+    ],
+)
+def test_the_wordings_rules_match_are_left_alone(text: str) -> None:
+    assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    ("key", "secret"),
+    [
+        ("api_key", True),
+        ("DB_PASSWORD", True),
+        ("adminPassword", True),
+        ("token", True),
+        ("secretName", False),
+        ("appUrl", False),
+        ("facts.json", False),
+        ("key", False),
+    ],
+)
+def test_secret_keys(key: str, secret: bool) -> None:
+    assert secret_key(key) is secret
+
+
+def test_values_under_secret_keys_and_env_vars_go_whole() -> None:
+    value = {
+        "data": {"api_key": "abc", "appUrl": "http://10.0.0.5:3000"},
+        "env": [{"name": "SECRET_KEY_BASE", "value": "x" * 10}, {"name": "PORT", "value": "3000"}],
+        "managedFields": [{"fieldsV1": {"f:data": {"f:api_key": {}}}}],
+    }
+    out = redact_json(value, extra=())
+    assert out["data"] == {"api_key": REDACTED, "appUrl": "http://10.0.0.5:3000"}
+    assert out["env"] == [{"name": "SECRET_KEY_BASE", "value": REDACTED}, {"name": "PORT", "value": "3000"}]
+    assert out["managedFields"] == value["managedFields"]
+
+
+def test_a_redacted_snapshot_classifies_like_the_original_and_hides_known_secrets() -> None:
+    cluster = builders.healthy_cluster()
+    pod = cluster.pod_of("db")
+    cluster.put(builders.event(pod, "Echo", f"echo {STATUS_TOKEN} password=hunter2", minutes_ago=0.1))
+    snap = cluster.snapshot()
+    clean = redact_snapshot(snap, extra=(STATUS_TOKEN,))
+    text = clean.to_json()
+    assert STATUS_TOKEN not in text and "hunter2" not in text
+    assert classify(clean).rollup.state == classify(snap).rollup.state
+    assert [b.code for b in classify(clean).top_blockers] == [b.code for b in classify(snap).top_blockers]
