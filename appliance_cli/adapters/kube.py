@@ -221,7 +221,7 @@ class KubeClient:
         query: list[tuple[str, Any]] | None = None,
         body: Any = None,
         content_type: str | None = None,
-        timeout: float | None = None,
+        timeout: float | tuple[float, float | None] | None = None,
         stream: bool = False,
         what: str = "",
     ) -> Any:
@@ -421,16 +421,48 @@ class KubeClient:
         tail_lines: int = 50,
         *,
         previous: bool = False,
+        since_seconds: int | None = None,
     ) -> list[str]:
-        query: list[tuple[str, Any]] = [("tailLines", int(tail_lines))]
+        """The last ``tail_lines`` lines of a container's log (``tail_lines < 0``: all of it)."""
+        query: list[tuple[str, Any]] = [("tailLines", int(tail_lines))] if tail_lines >= 0 else []
         if container:
             query.append(("container", container))
         if previous:
             query.append(("previous", "true"))
+        if since_seconds is not None:
+            query.append(("sinceSeconds", int(since_seconds)))
         path = resource_path("v1/pods", namespace, pod, "log")
         resp = self._request("GET", path, query=query, what=f"logs {namespace}/{pod}/{container or ''}")
         text = resp.data.decode(errors="replace") if isinstance(resp.data, bytes) else str(resp.data)
         return text.splitlines()
+
+    def follow_pod_logs(
+        self,
+        namespace: str,
+        pod: str,
+        container: str,
+        *,
+        tail_lines: int = -1,
+        since_seconds: int | None = None,
+    ) -> LogStream:
+        """Open ``follow=true`` on one container: its lines as they are written, until the
+        container instance ends (the API server closes the stream) or ``close()`` is called."""
+        query: list[tuple[str, Any]] = [("follow", "true"), ("container", container)]
+        if tail_lines >= 0:
+            query.append(("tailLines", int(tail_lines)))
+        if since_seconds is not None:
+            query.append(("sinceSeconds", int(since_seconds)))
+        path = resource_path("v1/pods", namespace, pod, "log")
+        # No read timeout: a quiet container may write nothing for hours.
+        resp = self._request(
+            "GET",
+            path,
+            query=query,
+            timeout=(self.timeout, None),
+            stream=True,
+            what=f"logs -f {namespace}/{pod}/{container}",
+        )
+        return LogStream(resp.response, f"{namespace}/{pod}/{container}")
 
     def exec(
         self, namespace: str, pod: str, container: str, command: list[str], timeout: float = 10.0
@@ -476,3 +508,39 @@ class KubeClient:
         finally:
             ws.close()
         return str(out or ""), str(err or ""), code
+
+class LogStream:
+    """A followed container log: iterate for lines; ``close()`` (any thread) ends it."""
+
+    def __init__(self, raw: Any, what: str) -> None:
+        self._raw = raw
+        self._what = what
+        self._closed = threading.Event()
+
+    def __iter__(self) -> Iterator[str]:
+        from urllib3.exceptions import HTTPError as Urllib3Error
+
+        buf = b""
+        try:
+            for chunk in self._raw.stream(4096, decode_content=True):
+                buf += chunk
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    yield line.decode(errors="replace")
+            if buf:
+                yield buf.decode(errors="replace")
+        except (Urllib3Error, OSError, ValueError, AttributeError) as exc:
+            if not self._closed.is_set():
+                raise KubeUnreachable(f"logs {self._what}: stream broken: {_transport_text(exc)}") from exc
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        for step in ("shutdown", "release_conn"):
+            try:
+                getattr(self._raw, step)()
+            except Exception:  # closing a socket that is already gone
+                continue

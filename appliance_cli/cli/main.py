@@ -11,6 +11,7 @@ from appliance_cli import __version__, console
 from appliance_cli.cli import (
     bootstrap,
     explain,
+    logs,
     release,
     reset,
     serve_status,
@@ -60,6 +61,7 @@ app.command("bootstrap", rich_help_panel="Install")(bootstrap.bootstrap)
 app.command("status", rich_help_panel="Observe")(status.status)
 app.command("support-bundle", rich_help_panel="Observe")(support_bundle.support_bundle)
 app.command("explain", rich_help_panel="Observe")(explain.explain)
+app.command("logs", rich_help_panel="Observe")(logs.logs)
 app.command("serve-status", rich_help_panel="Observe")(serve_status.serve_status)
 app.command("reset", rich_help_panel="Install")(reset.reset)
 app.add_typer(release.app, name="release", rich_help_panel="Release engineering")

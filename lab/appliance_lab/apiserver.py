@@ -1289,8 +1289,12 @@ class _Handler(BaseHTTPRequestHandler):
                 if current is None:
                     break
                 cur = store.pod_log(ns, name, container) or []
-                if store.pod_log_instance(ns, name, container) != instance:
-                    break  # read after the log: what ``cur`` holds is still this instance's
+                now = store.pod_log_instance(ns, name, container)
+                if now != instance:  # read after the log: what ``cur`` holds is still this instance's
+                    ended = store.pod_log(ns, name, container, previous=True) or []
+                    if now == instance + 1 and len(ended) > sent:  # its last words
+                        self._write_chunk("".join(line + "\n" for line in ended[sent:]).encode())
+                    break
                 if len(cur) > sent:
                     self._write_chunk("".join(line + "\n" for line in cur[sent:]).encode())
                     sent = len(cur)
