@@ -35,6 +35,7 @@ from appliance_cli.status.model import (
     LOGIN_STATES,
     ActiveOperation,
     Blocker,
+    BlockerRepair,
     BootstrapProgress,
     ComponentStatus,
     EventSummary,
@@ -56,6 +57,7 @@ from appliance_cli.status.readiness import (
     pvc_readiness,
     workload_readiness,
 )
+from appliance_cli.status.remedy import FIX_FOR_CODE, fix_applied, repair_hint
 from appliance_cli.status.rules import Finding, registered, spec_for
 from appliance_cli.status.rules.app import bootstrap_state, login_component
 from appliance_cli.status.rules.signals import active_pull
@@ -73,6 +75,7 @@ FOLDED_CODES = frozenset({"workload_not_ready"})
 def generic_codes() -> frozenset[str]:
     """Codes whose rule says ``generic=True`` (a symptom or advisory, never a specific cause)."""
     return frozenset(r.spec.code for r in registered() if r.spec.generic)
+
 
 # Helm/Flux wordings of "gave up waiting for the workloads" (a specific cause explains them).
 TIMEOUT_WORDS = (
@@ -176,7 +179,33 @@ def rank(findings: list[Finding], catalog: Catalog) -> list[Finding]:
     )
 
 
-def _blocker(f: Finding) -> Blocker:
+def _caused(findings: list[Finding], index: SnapshotIndex) -> set[tuple[str, str]]:
+    """Symptoms (generic findings) whose component, or a member of it, has a specific cause listed."""
+    specific = {f.component for f in findings if not spec_for(f.code).generic}
+    return {
+        (f.code, f.component)
+        for f in findings
+        if spec_for(f.code).generic and any(m in specific for m in _members(f, index))
+    }
+
+
+def _repair(f: Finding, index: SnapshotIndex, caused: set[tuple[str, str]]) -> BlockerRepair:
+    fix = FIX_FOR_CODE.get(f.code)
+    in_place: bool | None = None
+    if fix is not None:
+        comp = next((c for c in index.catalog.components if c.name == f.component), None)
+        hr = index.helm_releases.get(comp.helm_release or "") if comp else None
+        workload = comp.workload.name if comp else None
+        in_place = fix_applied(hr, fix, workload) if hr is not None else None
+    return repair_hint(
+        f.code,
+        site_id=index.snapshot.site.site_id,
+        caused=(f.code, f.component) in caused,
+        fix_in_place=in_place,
+    )
+
+
+def _blocker(f: Finding, repair: BlockerRepair | None = None) -> Blocker:
     return Blocker(
         code=f.code,
         severity=f.severity,
@@ -187,6 +216,7 @@ def _blocker(f: Finding) -> Blocker:
         next_action=f.next_action,
         login_blocking=f.login_blocking,
         evidence=f.evidence[:MAX_EVIDENCE],
+        repair=repair,
     )
 
 
@@ -653,7 +683,8 @@ def classify(
         for f in findings:
             f.login_blocking = False
     findings = rank(findings, catalog)
-    blockers = [_blocker(f) for f in findings]
+    caused = _caused(findings, index)
+    blockers = [_blocker(f, _repair(f, index, caused)) for f in findings]
     ops = active_operations(index, findings)
     return StatusDocument(
         site_id=snapshot.site.site_id,

@@ -88,6 +88,15 @@ class Evidence(_Doc):
     timestamp: str | None = None
 
 
+class BlockerRepair(_Doc):
+    """Whether ``appliance repair`` can fix the blocker now, the exact command, and why (not)."""
+
+    available: bool
+    action: str | None = None
+    command: str | None = None
+    summary: str = ""
+
+
 class Blocker(_Doc):
     code: str
     severity: Severity
@@ -98,6 +107,7 @@ class Blocker(_Doc):
     next_action: str = Field(alias="nextAction")
     login_blocking: bool = Field(alias="loginBlocking")
     evidence: list[Evidence] = Field(default_factory=list)
+    repair: BlockerRepair | None = None
 
 
 class ActiveOperation(_Doc):

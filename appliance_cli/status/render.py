@@ -152,6 +152,19 @@ def render(doc: StatusDocument) -> RenderableType:
     return Group(*parts)
 
 
+def _repair_lines(spec: RuleSpec) -> list[Text]:
+    r = spec.repair
+    if r.action is None:
+        return [Text(r.summary)]
+    lines = [Text.assemble(("action: ", "dim"), r.action), Text(r.summary)]
+    if r.touches:
+        lines.append(Text.assemble(("touches: ", "dim"), ", ".join(r.touches)))
+    elif not r.mutates:
+        lines.append(Text.assemble(("touches: ", "dim"), "nothing (it only shows what to look at)"))
+    lines.append(Text.assemble(("run: ", "dim"), f"appliance repair --code {spec.code}"))
+    return lines
+
+
 def render_rule(spec: RuleSpec) -> RenderableType:
     """``appliance explain CODE``: meaning, the signals that trigger it, remediation."""
     parts: list[RenderableType] = [
@@ -170,6 +183,9 @@ def render_rule(spec: RuleSpec) -> RenderableType:
         Text("Remediation", style="bold underline"),
         Text(spec.remediation),
         Text.assemble(("Next action shown: ", "dim"), spec.next_action),
+        Text(""),
+        Text("Repair ('appliance repair')", style="bold underline"),
+        *_repair_lines(spec),
     ]
     return Group(*parts)
 

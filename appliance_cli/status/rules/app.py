@@ -15,7 +15,7 @@ from appliance_cli.status.readiness import (
     login_probe_ok,
     workload_readiness,
 )
-from appliance_cli.status.rules.registry import Finding, finding, rule
+from appliance_cli.status.rules.registry import Finding, RepairSpec, finding, rule
 from appliance_cli.status.rules.signals import log_evidence, object_evidence
 
 ERROR_LINE = re.compile(r"\b(?:error|fatal|panic|exception)\b", re.IGNORECASE)
@@ -100,6 +100,16 @@ def bootstrap_state(index: SnapshotIndex) -> BootstrapState:
     next_action=(
         "Read the bootstrap Job log tail, fix its cause, then delete the Job and reconcile alga-core."
     ),
+    repair=RepairSpec(
+        "rerun_bootstrap",
+        (
+            "Delete the failed bootstrap Job (and its pods), then ask helm-controller to "
+            "release alga-core again (reconcile.fluxcd.io/requestedAt with forceAt, and "
+            "resetAt when the release is stalled), so the chart runs the Job again. Run it "
+            "once the cause in the Job's log is fixed."
+        ),
+        touches=("Job", "Pod", "HelmRelease"),
+    ),
 )
 def bootstrap_job_failed(index: SnapshotIndex) -> list[Finding]:
     comp = bootstrap_component(index)
@@ -136,6 +146,16 @@ def bootstrap_job_failed(index: SnapshotIndex) -> list[Finding]:
         "its log for skipped seeds; a 'recover' bootstrap on an existing database skips seeding."
     ),
     next_action="Re-run the bootstrap Job (delete it and reconcile alga-core) and check its seed output.",
+    repair=RepairSpec(
+        "rerun_bootstrap",
+        (
+            "Re-run the app bootstrap with seeding: delete the bootstrap Job if it is still "
+            "there and release alga-core again so the chart runs it. When the values say "
+            "bootstrap.mode recover (which skips seeds) nothing is changed and repair says "
+            "so."
+        ),
+        touches=("Job", "Pod", "HelmRelease"),
+    ),
 )
 def seed_data_missing(index: SnapshotIndex) -> list[Finding]:
     comp = bootstrap_component(index)

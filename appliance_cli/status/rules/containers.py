@@ -7,7 +7,7 @@ import re
 from appliance_cli.status.index import SnapshotIndex, iter_container_statuses, key_of
 from appliance_cli.status.model import Evidence
 from appliance_cli.status.rules.app import key_log_line
-from appliance_cli.status.rules.registry import Finding, finding, rule, unowned_tier
+from appliance_cli.status.rules.registry import Finding, RepairSpec, finding, rule, unowned_tier
 from appliance_cli.status.rules.signals import Crash, crashes, event_evidence, log_evidence, object_evidence
 from appliance_cli.status.rules.storage import SUBPATH
 
@@ -121,6 +121,16 @@ def _log_cause(index: SnapshotIndex, code: str, pattern: re.Pattern[str], what: 
         "job, then restart the temporal pod."
     ),
     next_action="Initialise the Temporal schema (temporal-sql-tool setup-schema), then restart temporal.",
+    repair=RepairSpec(
+        "reapply_fix",
+        (
+            "Check that the layout's Temporal autosetup fix (a HelmRelease postRenderer) is "
+            "in the applied temporal HelmRelease; if not (an install older than the fix), "
+            "apply the current layout's postRenderers to it and release it again. When the "
+            "fix is there, the cause is elsewhere: nothing is changed."
+        ),
+        touches=("HelmRelease",),
+    ),
 )
 def temporal_schema_uninitialized(index: SnapshotIndex) -> list[Finding]:
     return _log_cause(
@@ -141,6 +151,16 @@ def temporal_schema_uninitialized(index: SnapshotIndex) -> list[Finding]:
     signals=('log tail: "cannot unmarshal !!str `tcp://10.96.12.7:7233` into int"',),
     remediation="Set enableServiceLinks: false on the pod spec (chart value), or rename the Service.",
     next_action="Set enableServiceLinks: false for this workload, then let it restart.",
+    repair=RepairSpec(
+        "reapply_fix",
+        (
+            "Check that the layout's enableServiceLinks: false fix (a HelmRelease "
+            "postRenderer) is in the applied HelmRelease; if not (an install older than the "
+            "fix), apply the current layout's postRenderers to it and release it again. "
+            "When the fix is there, the cause is elsewhere: nothing is changed."
+        ),
+        touches=("HelmRelease",),
+    ),
 )
 def service_link_collision(index: SnapshotIndex) -> list[Finding]:
     return _log_cause(
@@ -164,6 +184,15 @@ def _oom(crash: Crash) -> bool:
         "then let it restart."
     ),
     next_action="Raise this container's memory limit (or add memory to the machine).",
+    repair=RepairSpec(
+        "show_crash",
+        (
+            "No blind restart: shows the container's last log lines and its memory limit. A "
+            "memory increase is offered only when the values profile allows one; today's "
+            "profile sets no such headroom, so raise the limit in the values yourself."
+        ),
+        mutates=False,
+    ),
 )
 def oom_killed(index: SnapshotIndex) -> list[Finding]:
     out: list[Finding] = []
@@ -219,6 +248,14 @@ def oom_killed(index: SnapshotIndex) -> list[Finding]:
     ),
     next_action="Read the container's last log lines (evidence) and fix the error they show.",
     generic=True,
+    repair=RepairSpec(
+        "show_crash",
+        (
+            "No blind restart: shows the container's last log lines, exit code and memory "
+            "limit, so the error they name can be fixed."
+        ),
+        mutates=False,
+    ),
 )
 def crash_loop(index: SnapshotIndex) -> list[Finding]:
     out: list[Finding] = []

@@ -13,7 +13,7 @@ from appliance_cli.status.readiness import (
     flux_readiness,
     workload_readiness,
 )
-from appliance_cli.status.rules.registry import Finding, finding, rule
+from appliance_cli.status.rules.registry import Finding, RepairSpec, finding, rule
 from appliance_cli.status.rules.signals import event_evidence, object_evidence, pull_failures
 
 NOT_READY_GRACE_SECONDS = 600
@@ -41,6 +41,17 @@ NOT_READY_GRACE_SECONDS = 600
     ),
     next_action="Fix the cause listed above, then 'flux reconcile kustomization <name> --with-source'.",
     generic=True,
+    repair=RepairSpec(
+        "reconcile_kustomization",
+        (
+            "Once no specific cause is listed: ask kustomize-controller to reconcile the "
+            "Kustomization with its source (reconcile.fluxcd.io/requestedAt on the "
+            "GitRepository, then on the Kustomization, as 'flux reconcile kustomization "
+            "--with-source' does)."
+        ),
+        touches=("Kustomization", "GitRepository"),
+        after_cause=True,
+    ),
 )
 def kustomization_failed(index: SnapshotIndex) -> list[Finding]:
     tiers: dict[str, ComponentTier] = {k.name: k.tier for k in index.catalog.kustomizations}
@@ -88,6 +99,18 @@ def kustomization_failed(index: SnapshotIndex) -> list[Finding]:
         "Fix the cause listed above, then 'flux reconcile helmrelease <name> -n alga-system --force'."
     ),
     generic=True,
+    repair=RepairSpec(
+        "retry_helmrelease",
+        (
+            "Once no specific cause is listed (the classifier no longer sees it): reset the "
+            "release's failure count and force a new release the documented Flux way "
+            "(reconcile.fluxcd.io/resetAt and forceAt equal to requestedAt, as 'flux "
+            "reconcile helmrelease --reset --force' does), then reconcile its tier "
+            "Kustomization with its source."
+        ),
+        touches=("HelmRelease", "Kustomization", "GitRepository"),
+        after_cause=True,
+    ),
 )
 def helmrelease_failed(index: SnapshotIndex) -> list[Finding]:
     out: list[Finding] = []

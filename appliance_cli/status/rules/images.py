@@ -14,7 +14,7 @@ from appliance_cli.status.index import (
     same_repository,
 )
 from appliance_cli.status.model import Evidence
-from appliance_cli.status.rules.registry import Finding, finding, rule, unowned_tier
+from appliance_cli.status.rules.registry import Finding, RepairSpec, finding, rule, unowned_tier
 from appliance_cli.status.rules.signals import PullCause, pull_failures
 
 
@@ -71,6 +71,14 @@ def _component(index: SnapshotIndex, name: str) -> Component | None:
         "and re-run bootstrap. Background images never block login; a missing core image does."
     ),
     next_action="Publish the missing image tag or update the release manifest.",
+    repair=RepairSpec(
+        None,
+        (
+            "No automatic repair: the release pins a tag the registry does not have. "
+            "Publishing the tag or changing the release is a release decision, not a "
+            "cluster repair."
+        ),
+    ),
 )
 def image_tag_not_found(index: SnapshotIndex) -> list[Finding]:
     out = _pull_findings(index, "not_found", "image_tag_not_found", "Image tag not found")
@@ -121,6 +129,13 @@ def image_tag_not_found(index: SnapshotIndex) -> list[Finding]:
         "reference it in the values). Check that the token has read:packages."
     ),
     next_action="Provide registry pull credentials (or make the image public), then retry the pull.",
+    repair=RepairSpec(
+        None,
+        (
+            "No automatic repair: pulling needs registry credentials (a pull secret or a "
+            "public package) that only the admin can provide."
+        ),
+    ),
 )
 def image_pull_auth_failed(index: SnapshotIndex) -> list[Finding]:
     out = _pull_findings(index, "unauthorized", "image_pull_auth_failed", "Registry refused the pull")
@@ -169,6 +184,15 @@ def image_pull_auth_failed(index: SnapshotIndex) -> list[Finding]:
         "--prepull-images to pull large images before the rollout waits on them."
     ),
     next_action="Check outbound HTTPS from the node to the registry; re-run with --prepull-images.",
+    repair=RepairSpec(
+        "restart_pull",
+        (
+            "Delete the pod whose image download broke off; its Deployment, StatefulSet or "
+            "Job creates it again and the kubelet pulls afresh. Never the StatefulSet, its "
+            "volume claim or any other object."
+        ),
+        touches=("Pod",),
+    ),
 )
 def image_pull_interrupted(index: SnapshotIndex) -> list[Finding]:
     return _pull_findings(index, "interrupted", "image_pull_interrupted", "Image pull interrupted")

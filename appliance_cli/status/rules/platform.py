@@ -5,7 +5,7 @@ from __future__ import annotations
 from appliance_cli.status.index import SnapshotIndex, condition, key_of
 from appliance_cli.status.model import Evidence
 from appliance_cli.status.readiness import flux_readiness, node_readiness
-from appliance_cli.status.rules.registry import Finding, finding, rule
+from appliance_cli.status.rules.registry import Finding, RepairSpec, finding, rule
 from appliance_cli.status.rules.signals import (
     DNS_PATTERNS,
     TEMPORARY_DNS,
@@ -193,6 +193,13 @@ def node_not_ready(index: SnapshotIndex) -> list[Finding]:
         "gives 'server misbehaving'. Re-run bootstrap with working --dns-servers."
     ),
     next_action="Fix DNS: give the node working resolvers (bootstrap --dns-servers a,b) and check CoreDNS.",
+    repair=RepairSpec(
+        None,
+        (
+            "No automatic repair: the node's resolvers or the network must be fixed (re-run "
+            "bootstrap with working --dns-servers)."
+        ),
+    ),
 )
 def dns_resolution_failed(index: SnapshotIndex) -> list[Finding]:
     evidence: list[Evidence] = []

@@ -17,6 +17,33 @@ from appliance_cli.status.model import ComponentTier, Evidence, Severity
 
 
 @dataclass(frozen=True)
+class RepairSpec:
+    """What ``appliance repair`` may do about a blocker of this code: data next to the rule.
+
+    ``action`` names a bounded, idempotent operation of ``appliance_cli.repair`` that is built
+    from the blocker's evidence (the objects it names); ``None`` says there is none, and
+    ``summary`` says why (a release change, the network, a decision only the admin can take).
+    ``touches`` lists every object kind the action may change. A repair with
+    ``after_cause=True`` repairs a symptom: it runs only once no specific cause of the same
+    component is listed any more (repairing the cause repairs the consequence).
+    ``mutates=False``: the action only shows what to look at (logs, limits) and changes nothing.
+    """
+
+    action: str | None
+    summary: str
+    touches: tuple[str, ...] = ()
+    after_cause: bool = False
+    mutates: bool = True
+
+
+NO_REPAIR = RepairSpec(
+    None,
+    "No automatic repair: the cause needs a change outside the cluster or a decision only the "
+    "admin can take. Follow the remediation.",
+)
+
+
+@dataclass(frozen=True)
 class RuleSpec:
     code: str
     title: str
@@ -27,6 +54,7 @@ class RuleSpec:
     remediation: str
     next_action: str
     generic: bool = False  # a symptom: folded into a specific cause of the same component
+    repair: RepairSpec = NO_REPAIR
 
 
 @dataclass
@@ -71,9 +99,10 @@ def rule(
     remediation: str,
     next_action: str,
     generic: bool = False,
+    repair: RepairSpec = NO_REPAIR,
 ) -> Callable[[RuleFn], RuleFn]:
     """Register a rule function under its blocker code (codes are unique)."""
-    spec = RuleSpec(code, title, layer, rank, meaning, signals, remediation, next_action, generic)
+    spec = RuleSpec(code, title, layer, rank, meaning, signals, remediation, next_action, generic, repair)
 
     def register(fn: RuleFn) -> RuleFn:
         if code in _RULES:
@@ -91,6 +120,12 @@ def registered() -> list[Rule]:
 
 def spec_for(code: str) -> RuleSpec:
     return _RULES[code].spec
+
+
+def repair_for(code: str) -> RepairSpec:
+    """The repair a code declares; a code no rule knows (yet) has none."""
+    rule_ = _RULES.get(code)
+    return rule_.spec.repair if rule_ is not None else NO_REPAIR
 
 
 def finding(

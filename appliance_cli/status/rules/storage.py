@@ -14,7 +14,7 @@ from appliance_cli.status.index import (
 )
 from appliance_cli.status.model import Evidence
 from appliance_cli.status.readiness import pvc_readiness
-from appliance_cli.status.rules.registry import Finding, finding, rule, unowned_tier
+from appliance_cli.status.rules.registry import Finding, RepairSpec, finding, rule, unowned_tier
 from appliance_cli.status.rules.signals import event_evidence, object_evidence
 
 SUBPATH = re.compile(r'failed to create subPath directory for volumeMount "([^"]+)" of container "([^"]+)"')
@@ -44,6 +44,17 @@ UNBOUND_PVC = "unbound immediate PersistentVolumeClaims"
         "failed PVC only if it holds no data, then let the StatefulSet recreate it."
     ),
     next_action="Fix the volume's host path permissions (local-path storage), then restart the pod.",
+    repair=RepairSpec(
+        "reapply_fix",
+        (
+            "Check that the layout's Postgres-without-subPath fix (a HelmRelease "
+            "postRenderer) is in the applied alga-core HelmRelease; if not (an install "
+            "older than the fix), apply the current layout's postRenderers to it and "
+            "release it again. Never deletes the volume claim or its volume. When the fix "
+            "is there, the cause is elsewhere: nothing is changed."
+        ),
+        touches=("HelmRelease",),
+    ),
 )
 def storage_pvc_subpath_failed(index: SnapshotIndex) -> list[Finding]:
     out: list[Finding] = []

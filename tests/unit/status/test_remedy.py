@@ -1,0 +1,100 @@
+"""Remediation as data next to each rule, and what the status document says about repairing."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from appliance_cli import fluxlayout
+from appliance_cli.status.remedy import FIX_FOR_CODE, fix_applied, repair_command, repair_hint
+from appliance_cli.status.rules import registered
+from appliance_cli.status.rules.registry import NO_REPAIR, repair_for
+
+# The actions the repair package implements; a rule naming anything else is a typo.
+KNOWN_ACTIONS = {
+    "restart_pull",
+    "rerun_bootstrap",
+    "retry_helmrelease",
+    "reconcile_kustomization",
+    "reapply_fix",
+    "show_crash",
+}
+
+
+def test_every_rule_declares_a_repair_or_says_why_not() -> None:
+    for r in registered():
+        repair = r.spec.repair
+        assert repair.summary, r.spec.code
+        if repair.action is None:
+            assert repair.summary.startswith("No automatic repair"), r.spec.code
+        else:
+            assert repair.action in KNOWN_ACTIONS, r.spec.code
+            assert repair.touches or not repair.mutates, r.spec.code
+
+
+@pytest.mark.parametrize(
+    ("code", "action"),
+    [
+        ("image_pull_interrupted", "restart_pull"),
+        ("bootstrap_job_failed", "rerun_bootstrap"),
+        ("seed_data_missing", "rerun_bootstrap"),
+        ("helmrelease_failed", "retry_helmrelease"),
+        ("kustomization_failed", "reconcile_kustomization"),
+        ("service_link_collision", "reapply_fix"),
+        ("temporal_schema_uninitialized", "reapply_fix"),
+        ("storage_pvc_subpath_failed", "reapply_fix"),
+        ("crash_loop", "show_crash"),
+        ("oom_killed", "show_crash"),
+        ("image_tag_not_found", None),
+        ("dns_resolution_failed", None),
+    ],
+)
+def test_the_issue_actions_are_declared_on_their_rules(code: str, action: str | None) -> None:
+    assert repair_for(code).action == action
+
+
+def test_a_code_no_rule_knows_has_no_repair() -> None:
+    assert repair_for("node_pressure_from_the_future") is NO_REPAIR
+    hint = repair_hint("node_pressure_from_the_future", site_id="lab")
+    assert not hint.available and hint.command is None and hint.summary
+
+
+def test_hint_gives_the_exact_command() -> None:
+    hint = repair_hint("image_pull_interrupted", site_id="site a")
+    assert hint.available
+    assert hint.command == "appliance repair --site-id 'site a' --code image_pull_interrupted"
+    assert repair_command("x", None) == "appliance repair --code x"
+
+
+def test_a_symptom_waits_for_its_cause() -> None:
+    assert not repair_hint("helmrelease_failed", site_id="lab", caused=True).available
+    assert repair_hint("helmrelease_failed", site_id="lab", caused=False).available
+
+
+def test_show_only_actions_are_not_offered_as_fixes() -> None:
+    hint = repair_hint("oom_killed", site_id="lab")
+    assert not hint.available and hint.command == "appliance repair --site-id lab --code oom_killed"
+
+
+def _layout_hr(name: str) -> dict[str, object]:
+    return next(hr for hr in fluxlayout.helm_releases() if hr["metadata"]["name"] == name)
+
+
+@pytest.mark.parametrize(
+    ("code", "release", "workload"),
+    [
+        ("temporal_schema_uninitialized", "temporal", "temporal"),
+        ("service_link_collision", "temporal", "temporal-ui"),
+        ("storage_pvc_subpath_failed", "alga-core", "db"),
+    ],
+)
+def test_fix_applied_reads_the_postrenderers(code: str, release: str, workload: str) -> None:
+    hr = _layout_hr(release)
+    fix = FIX_FOR_CODE[code]
+    assert fix_applied(hr, fix, workload)
+    old = copy.deepcopy(hr)
+    old["spec"].pop("postRenderers")  # type: ignore[union-attr]
+    assert not fix_applied(old, fix, workload)
+    assert not repair_hint(code, site_id="lab", fix_in_place=True).available
+    assert repair_hint(code, site_id="lab", fix_in_place=False).available
