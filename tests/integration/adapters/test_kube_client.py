@@ -11,7 +11,8 @@ import pytest
 from appliance_lab.apiserver import LabApiServer, write_kubeconfig
 from appliance_lab.store import BY_KEY, Store
 
-from appliance_cli.adapters.kube import KubeClient, key_for, plural_of, resource_path
+from appliance_cli.adapters.kube import KubeClient, resource_path
+from appliance_cli.adapters.kubeapi import key_for, plural_of
 from appliance_cli.errors import (
     KubeConflict,
     KubeInvalid,
