@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from appliance_cli.adapters.flux import FluxAdapter
     from appliance_cli.adapters.kube import KubeClient
     from appliance_cli.adapters.talos import TalosAdapter
+    from appliance_cli.releases import Release
 
 TARGETS_GROUP = "alga_appliance.targets"
 COMMANDS_GROUP = "alga_appliance.commands"
@@ -67,6 +68,8 @@ class TargetInfo:
     status_url: str | None = None
     # host:port of a plain-HTTP registry that answers for every registry of a release
     registry_mirror: str | None = None
+    # release manifests this target offers besides releases/ (the lab's own test releases)
+    releases_dir: Path | None = None
 
 
 class Target(Protocol):
@@ -123,6 +126,19 @@ class SiteEnv:
     def registry_mirror(self) -> str | None:
         """Where image checks go instead of the release's registries (``None``: the real ones)."""
         return self.info.registry_mirror if self.info else None
+
+    def release(self, version: str) -> Release:
+        """A release manifest: ``releases/<version>`` first, then the target's own releases."""
+        from appliance_cli.errors import ReleaseError
+        from appliance_cli.releases import load_release
+
+        try:
+            return load_release(version)
+        except ReleaseError:
+            extra = self.info.releases_dir if self.info else None
+            if extra is None or not (extra / version / "release.json").is_file():
+                raise
+            return load_release(version, root=extra)
 
     @property
     def node_ip(self) -> str | None:

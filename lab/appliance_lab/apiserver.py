@@ -52,6 +52,7 @@ from appliance_lab.store import (
 
 KUBECONFIG_NAME = "alga-lab"
 _WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+_WS_CHUNK = 64 * 1024  # stdout frames of at most this many bytes
 _PUBLIC_PATHS = frozenset({"/readyz", "/livez", "/healthz", "/version"})
 _DNS1123 = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
 
@@ -1333,14 +1334,17 @@ class _Handler(BaseHTTPRequestHandler):
                 400, "BadRequest", f'unable to upgrade connection: container not found ("{container}")'
             )
         offered = [p.strip() for p in self.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()]
-        proto = next(
-            (
-                p
-                for p in ("v4.channel.k8s.io", "v5.channel.k8s.io", "v3.channel.k8s.io", "channel.k8s.io")
-                if p in offered
-            ),
-            None,
+        wants_stdin = _qs_bool(query, "stdin") is True
+        # v5 adds the stdin close signal; a command that reads stdin needs it to see the end
+        preference: tuple[str, ...] = (
+            "v4.channel.k8s.io",
+            "v5.channel.k8s.io",
+            "v3.channel.k8s.io",
+            "channel.k8s.io",
         )
+        if wants_stdin:
+            preference = ("v5.channel.k8s.io", *(p for p in preference if p != "v5.channel.k8s.io"))
+        proto = next((p for p in preference if p in offered), None)
         key = self.headers["Sec-WebSocket-Key"].strip()
         accept = base64.b64encode(hashlib.sha1((key + _WS_GUID).encode()).digest()).decode()
         self.send_response(101, "Switching Protocols")
@@ -1352,7 +1356,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.flush()
         self.close_connection = True
-        result = store.run_exec(ns, name, container, list(command))
+        stdin = self._ws_read_stdin() if wants_stdin else None
+        result = store.run_exec(ns, name, container, list(command), stdin=stdin)
         if result is None:
             exe = command[0]
             result = (
@@ -1364,7 +1369,9 @@ class _Handler(BaseHTTPRequestHandler):
         stdout, stderr, code = result
         try:
             if stdout and _qs_bool(query, "stdout") is not False:
-                self._ws_send(1, stdout.encode())
+                raw = stdout if isinstance(stdout, bytes) else stdout.encode()
+                for start in range(0, len(raw), _WS_CHUNK):
+                    self._ws_send(1, raw[start : start + _WS_CHUNK])
             if stderr:
                 self._ws_send(2, stderr.encode())
             if code == 0:
@@ -1397,6 +1404,38 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _ws_send(self, channel: int, data: bytes) -> None:
         self._ws_frame(0x2, bytes([channel]) + data)
+
+    def _ws_read_frame(self) -> tuple[int, bytes] | None:
+        """One client frame (opcode, unmasked payload); ``None`` when the connection ends."""
+        head = self.rfile.read(2)
+        if len(head) < 2:
+            return None
+        opcode = head[0] & 0x0F
+        length = head[1] & 0x7F
+        if length == 126:
+            length = int.from_bytes(self.rfile.read(2), "big")
+        elif length == 127:
+            length = int.from_bytes(self.rfile.read(8), "big")
+        mask = self.rfile.read(4) if head[1] & 0x80 else b""
+        payload = self.rfile.read(length)
+        if mask:
+            payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        return opcode, payload
+
+    def _ws_read_stdin(self) -> bytes:
+        """Channel 0 until the client closes it (v5: ``[255, 0]``) or the connection (60 s bound)."""
+        self.connection.settimeout(60.0)
+        chunks: list[bytes] = []
+        try:
+            while (frame := self._ws_read_frame()) is not None:
+                opcode, payload = frame
+                if opcode == 0x8 or payload[:2] == bytes([255, 0]):
+                    break
+                if opcode in (0x1, 0x2) and payload[:1] == b"\x00":
+                    chunks.append(payload[1:])
+        except (TimeoutError, OSError):
+            pass
+        return b"".join(chunks)
 
     def _ws_drain_until_close(self) -> None:
         """Read the client's frames (stdin, resize) until its close frame or 2 s pass."""

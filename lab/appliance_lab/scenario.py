@@ -55,12 +55,21 @@ class Scenario(BaseModel):
     disabled_fixes: list[Fix] = Field(default_factory=list, alias="disabledFixes")
     bootstrap_job_fails: bool = Field(False, alias="bootstrapJobFails")
     seed_users: int = Field(7, alias="seedUsers")
+    crash_images: list[str] = Field(
+        default_factory=list,
+        alias="crashImages",
+        description="image substrings whose long-running containers exit",
+    )
 
     def pull_seconds(self, image: str) -> float:
         for needle, seconds in self.timings.pulls.items():
             if needle in image:
                 return seconds
         return self.timings.pull
+
+    def image_crashes(self, image: str) -> bool:
+        """Whether a long-running container of ``image`` exits soon after it starts (a broken build)."""
+        return any(needle in image for needle in self.crash_images)
 
     def image_missing(self, image: str) -> bool:
         """Whether pulling ``image`` fails with "not found" (the kubelet's question)."""

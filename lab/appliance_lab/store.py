@@ -168,6 +168,7 @@ class Store:
         self._prev_logs: dict[tuple[str, str, str], list[str]] = {}
         self._log_instances: dict[tuple[str, str, str], int] = {}  # restarts seen per container
         self._exec_handlers: list[ExecHandler] = []
+        self._stdin_exec_handlers: list[StdinExecHandler] = []
 
     # -- helpers ---------------------------------------------------------------------------
     def _next_rv(self) -> int:
@@ -529,11 +530,30 @@ class Store:
         with self._lock:
             self._exec_handlers.insert(0, handler)
 
-    def run_exec(
-        self, namespace: str, pod: str, container: str, command: builtins.list[str]
-    ) -> tuple[str, str, int] | None:
+    def register_stdin_exec_handler(self, handler: StdinExecHandler) -> None:
+        """Like ``register_exec_handler`` for a command that reads stdin or writes bytes:
+        ``handler(namespace, pod, container, command, stdin) -> (stdout, stderr, exit_code) | None``
+        (``stdin`` is ``None`` unless the client sent ``stdin=true``; stdout may be bytes).
+        These are asked before the plain handlers."""
         with self._lock:
+            self._stdin_exec_handlers.insert(0, handler)
+
+    def run_exec(
+        self,
+        namespace: str,
+        pod: str,
+        container: str,
+        command: builtins.list[str],
+        *,
+        stdin: bytes | None = None,
+    ) -> tuple[str | bytes, str, int] | None:
+        with self._lock:
+            stdin_handlers = list(self._stdin_exec_handlers)
             handlers = list(self._exec_handlers)
+        for stdin_handler in stdin_handlers:
+            answer = stdin_handler(namespace, pod, container, command, stdin)
+            if answer is not None:
+                return answer
         for handler in handlers:
             result = handler(namespace, pod, container, command)
             if result is not None:
@@ -542,6 +562,7 @@ class Store:
 
 
 ExecHandler = Callable[[str, str, str, list[str]], "tuple[str, str, int] | None"]
+StdinExecHandler = Callable[[str, str, str, list[str], "bytes | None"], "tuple[str | bytes, str, int] | None"]
 
 
 class Expired(StoreError):

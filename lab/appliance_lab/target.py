@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from appliance_lab.talos_client import LabFluxAdapter, LabTalosAdapter
 
 LAB_FILE = "lab.json"
+# release manifests that exist only for the lab (see releases/README.md there)
+RELEASES_DIR = Path(__file__).resolve().parent / "releases"
 
 
 def pid_alive(pid: int) -> bool:
@@ -78,6 +80,7 @@ class LabTarget:
             login_url=_str(info.get("loginUrl")),
             status_url=_str(info.get("statusUrl")),
             registry_mirror=_registry_address(info.get("registryUrl")),
+            releases_dir=RELEASES_DIR,
         )
 
     def talos(self, site: Site, info: TargetInfo) -> LabTalosAdapter:

@@ -14,6 +14,7 @@ from appliance_lab.controllers.endpoints import Endpoints
 from appliance_lab.controllers.flux import Flux
 from appliance_lab.controllers.kubelet import Kubelet
 from appliance_lab.controllers.workloads import Workloads
+from appliance_lab.database import LabDatabase
 from appliance_lab.scenario import Scenario
 from appliance_lab.store import Store
 
@@ -39,6 +40,8 @@ class LabControllers:
         self.workloads = Workloads(self.ctx)
         self.flux = Flux(self.ctx)
         self.endpoints = Endpoints(self.ctx, kubeconfig=kubeconfig, site_id=site_id)
+        self.database = LabDatabase(self.ctx)
+        store.register_stdin_exec_handler(self.database.exec_handler)
         self.tick = tick
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

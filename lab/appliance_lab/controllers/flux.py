@@ -44,6 +44,8 @@ from appliance_lab.controllers.base import (
 from appliance_lab.controllers.charts import CHARTS, apply_post_renderers, render_chart
 from appliance_lab.store import BY_KIND, AlreadyExists, Obj, StoreError, now_rfc3339
 
+RECONCILE_REQUESTED = "reconcile.fluxcd.io/requestedAt"
+
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
 
 
@@ -471,7 +473,9 @@ class Flux:
         target_ns = spec.get("targetNamespace") or meta["namespace"]
         release_name = spec.get("releaseName") or name
         chart_name, chart_version = CHARTS.get(name, (name, "0.1.0"))
-        run = self._run(hr)
+        # `flux reconcile helmrelease` sets this annotation; the lab reconciles on request only
+        requested = str((meta.get("annotations") or {}).get(RECONCILE_REQUESTED, ""))
+        run = self._run(hr, requested)
         if run.stage == "done":
             return
         chart_ref = ((spec.get("chart") or {}).get("spec") or {}).get("sourceRef") or {}
@@ -526,6 +530,22 @@ class Flux:
         values = _deep(values, spec.get("values") or {})
         chart_label = f"{chart_name}@{chart_version}"
         timeout = min(parse_duration(spec.get("timeout"), 300.0), ctx.t.helm_timeout)
+        latest = _latest(hr)
+        config_digest = "sha256:" + hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
+        handled = {"lastHandledReconcileAt": requested} if requested else {}
+        in_sync = latest is not None and latest.get("status") == "deployed"
+        if (
+            run.stage == "start"
+            and in_sync
+            and latest is not None
+            and latest.get("configDigest") == config_digest
+        ):
+            # a requested reconcile of a release already in sync: nothing to upgrade
+            self._status(HELMRELEASES, hr, [], **handled)
+            run.stage = "done"
+            return
+        action = "upgrade" if latest is not None else "install"
+        version = int(latest.get("version", 1)) + 1 if latest is not None else 1
         if run.stage == "start":
             run.stage = "installing"
             run.t0 = time.monotonic()
@@ -572,7 +592,7 @@ class Flux:
             run.applied = applied
             run.stage = "waiting"
             run.t0 = time.monotonic()
-            msg = f"Running 'install' action with timeout of {go_duration(timeout)}"
+            msg = f"Running '{action}' action with timeout of {go_duration(timeout)}"
             self._status(
                 HELMRELEASES,
                 hr,
@@ -581,7 +601,7 @@ class Flux:
                     condition("Ready", "Unknown", "Progressing", msg),
                 ],
                 lastAttemptedRevision=chart_version,
-                lastAttemptedReleaseAction="install",
+                lastAttemptedReleaseAction=action,
             )
             return
         if run.stage != "waiting":
@@ -613,29 +633,37 @@ class Flux:
             "appVersion": str(values.get("appVersion", "")),
             "name": release_name,
             "namespace": target_ns,
-            "version": 1,
-            "configDigest": "sha256:"
-            + hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest(),
+            "version": version,
+            "configDigest": config_digest,
             "digest": "sha256:" + hashlib.sha256(f"{release_name}{gen}".encode()).hexdigest(),
             "firstDeployed": now,
             "lastDeployed": now,
         }
+        title = action.capitalize()
+        older = [
+            {**h, "status": "superseded"} if h.get("status") == "deployed" else h
+            for h in ((hr.get("status") or {}).get("history") or [])
+        ][:4]
         if failed_job is None and not pending:
-            msg = f"Helm install succeeded for release {target_ns}/{release_name}.v1 with chart {chart_label}"
+            msg = (
+                f"Helm {action} succeeded for release {target_ns}/{release_name}.v{version} "
+                f"with chart {chart_label}"
+            )
             self._status(
                 HELMRELEASES,
                 hr,
                 [
-                    condition("Released", True, "InstallSucceeded", msg),
-                    condition("Ready", True, "InstallSucceeded", msg),
+                    condition("Released", True, f"{title}Succeeded", msg),
+                    condition("Ready", True, f"{title}Succeeded", msg),
                 ],
                 observedGeneration=gen,
                 lastAttemptedGeneration=gen,
                 lastAttemptedRevision=chart_version,
-                history=[{**history_entry, "status": "deployed"}],
+                history=[{**history_entry, "status": "deployed"}, *older],
                 lastAttemptedConfigDigest=history_entry["configDigest"],
+                **handled,
             )
-            ctx.event(hr, "InstallSucceeded", msg, component="helm-controller")
+            ctx.event(hr, f"{title}Succeeded", msg, component="helm-controller")
             run.stage = "done"
             return
         if failed_job is not None or elapsed >= timeout:
@@ -645,23 +673,25 @@ class Flux:
                 else "context deadline exceeded"
             )
             msg = (
-                f"Helm install failed for release {target_ns}/{release_name} "
+                f"Helm {action} failed for release {target_ns}/{release_name} "
                 f"with chart {chart_label}: {cause}"
             )
+            failures = {"upgradeFailures": 1} if action == "upgrade" else {"installFailures": 1}
             self._status(
                 HELMRELEASES,
                 hr,
                 [
-                    condition("Released", False, "InstallFailed", msg),
-                    condition("Stalled", True, "RetriesExceeded", "Failed to install after 1 attempt(s)"),
-                    condition("Ready", False, "InstallFailed", msg),
+                    condition("Released", False, f"{title}Failed", msg),
+                    condition("Stalled", True, "RetriesExceeded", f"Failed to {action} after 1 attempt(s)"),
+                    condition("Ready", False, f"{title}Failed", msg),
                 ],
                 observedGeneration=gen,
                 lastAttemptedGeneration=gen,
-                installFailures=1,
-                history=[{**history_entry, "status": "failed"}],
+                history=[{**history_entry, "status": "failed"}, *older],
+                **failures,
+                **handled,
             )
-            ctx.event(hr, "InstallFailed", msg, type_="Warning", component="helm-controller")
+            ctx.event(hr, f"{title}Failed", msg, type_="Warning", component="helm-controller")
             run.stage = "done"
 
     def _release_images(self) -> dict[str, str]:
@@ -679,6 +709,12 @@ class Flux:
             except Exception:
                 pass
         return out
+
+
+def _latest(hr: Obj) -> Obj | None:
+    """The release's latest history entry, deployed or failed (``None``: never installed)."""
+    history = (hr.get("status") or {}).get("history") or []
+    return dict(history[0]) if history else None
 
 
 def _suspended(obj: Obj) -> bool:

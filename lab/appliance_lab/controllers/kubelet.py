@@ -215,6 +215,15 @@ class Kubelet:
             )
         if (pod_spec.get("restartPolicy") or "Always") != "Always":
             return Program("complete", t.smoke, [], ["done"])
+        if sc.image_crashes(str(spec.get("image", ""))):
+            return Program(
+                "crash",
+                t.crash_after,
+                [f"{_log_ts()} {name} starting"],
+                [f"{_log_ts()} lab scenario: this build of {spec.get('image')} exits at start (crashImages)"],
+                exit_code=1,
+                reason="Error",
+            )
         return Program("serve", 0.0, [f"{_log_ts()} {name} starting", f"{_log_ts()} {name} ready"])
 
     def _wipe(self, pod: Obj, spec: Obj) -> Program:
