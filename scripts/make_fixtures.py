@@ -178,7 +178,7 @@ COMPS: dict[str, Comp] = {
             "Deployment",
             "alga-core-sebastian",
             "web",
-            "ghcr.io/nine-minds/alga-psa-ee:979e2079",
+            "ghcr.io/nine-minds/alga-psa-ee:a2cbb430",
             3000,
             "alga-core",
             "sebastian",
@@ -214,7 +214,7 @@ COMPS: dict[str, Comp] = {
             "Deployment",
             "email-service",
             "email-service",
-            "ghcr.io/nine-minds/email-service:979e2079",
+            "ghcr.io/nine-minds/email-service:61e4a00e",
             4000,
             "email-service",
             "email-service",
@@ -238,7 +238,7 @@ COMPS: dict[str, Comp] = {
             "Deployment",
             "temporal-worker",
             "temporal-worker",
-            "ghcr.io/nine-minds/temporal-worker:979e2079",
+            "ghcr.io/nine-minds/temporal-worker:61e4a00e",
             4002,
             "temporal-worker",
             "temporal-worker",
@@ -2052,7 +2052,7 @@ OOM_LOG = [
     "(average mu = 0.171, current mu = 0.032) allocation failure; scavenge might not succeed",
 ]
 GENERIC_CRASH_LOG = [
-    "2026-04-30T02:06:52.004Z info  email-service: starting (version 979e2079)",
+    "2026-04-30T02:06:52.004Z info  email-service: starting (version 61e4a00e)",
     "2026-04-30T02:06:52.311Z error email-service: Error: EMAIL_PROVIDER_CONFIG is not valid JSON: "
     "Unexpected token } in JSON at position 87",
     "    at loadProviderConfig (/app/dist/config.js:41:15)",
@@ -2442,7 +2442,7 @@ def fixtures() -> list[Fixture]:
         C["email-service"],
         (
             f'rpc error: code = Unknown desc = failed to pull and unpack image "{img}": failed to resolve reference '  # noqa: E501
-            f'"{img}": failed to do request: Head "https://ghcr.io/v2/nine-minds/email-service/manifests/979e2079": '  # noqa: E501
+            f'"{img}": failed to do request: Head "https://ghcr.io/v2/nine-minds/email-service/manifests/61e4a00e": '  # noqa: E501
             "dial tcp: lookup ghcr.io on 127.0.0.53:53: server misbehaving"
         ),
     )
@@ -3303,7 +3303,7 @@ def fixtures() -> list[Fixture]:
     add(
         "release_image_drift",
         "positive-old-tag-running",
-        "The release pins alga-psa-ee:979e2079 but the Deployment still runs :94446747.",
+        "The release pins alga-psa-ee:a2cbb430 but the Deployment still runs :94446747.",
         w,
         ["release_image_drift"],
         "alga-core",
@@ -3509,6 +3509,7 @@ def fixtures() -> list[Fixture]:
         None,
         ["workload_not_ready"],
     )
+    out.extend(round2_fixtures())
     return out
 
 
@@ -3633,12 +3634,12 @@ def scenarios() -> list[Scenario]:
     pull_failing(w, C["alga-core"], not_found_error(C["alga-core"].image), age=1290)
     prune_orphan_events(w)
     facts = release_facts(
-        {"alga-core": ("missing", "ghcr.io/nine-minds/alga-psa-ee:979e2079: manifest unknown")}
+        {"alga-core": ("missing", "ghcr.io/nine-minds/alga-psa-ee:a2cbb430: manifest unknown")}
     )
     out.append(
         Scenario(
             "core-image-missing",
-            "The release's alga-psa-ee:979e2079 tag does not exist.",
+            "The release's alga-psa-ee:a2cbb430 tag does not exist.",
             snapshot_doc(w, probes=PROBES_WEB_DOWN, facts=facts),
             "failed_action_required",
             "image_tag_not_found",
@@ -3917,6 +3918,816 @@ def scenarios() -> list[Scenario]:
             "installing",
             None,
             None,
+        )
+    )
+    out.extend(round2_scenarios())
+    return out
+
+
+# --- round 2: pods of the past, node pressure, mounts, rate limits, Flux controllers --------------
+#
+# Wordings (see tests/fixtures/README.md, "Round 2"):
+#   evicted pod: status.phase Failed, reason Evicted, message "The node was low on resource:
+#     ephemeral-storage. Threshold quantity: N, available: MKi. …" (kubelet eviction manager;
+#     verbatim in kubernetes/kubernetes#122932, cloud-ark/kubeplus#1382), condition DisruptionTarget
+#     reason TerminationByKubelet (PodDisruptionConditions, GA in 1.31)
+#   node shutdown: reason Terminated "Pod was terminated in response to imminent node shutdown." /
+#     reason NodeShutdown "Pod was rejected as the node is shutting down." (kubelet
+#     nodeshutdown manager, ≥ 1.21)
+#   node pressure: DiskPressure True KubeletHasDiskPressure "kubelet has disk pressure" (kubelet
+#     setters.go), taint node.kubernetes.io/disk-pressure:NoSchedule, node events
+#     "Node X status is now: NodeHasDiskPressure", EvictionThresholdMet "Attempting to reclaim
+#     ephemeral-storage" (eviction_manager.go), FailedScheduling "0/1 nodes are available: 1 node(s)
+#     had untolerated taint {node.kubernetes.io/disk-pressure: }. preemption: …"
+#   mount: FailedMount "MountVolume.NewMounter initialization failed for volume "pvc-…" : path
+#     "/var/local-path-provisioner/pvc-…_<ns>_<claim>" does not exist" (siderolabs/talos#9003,
+#     openebs/openebs#2767) and "Unable to attach or mount volumes: unmounted volumes=[…],
+#     unattached volumes=[…]: timed out waiting for the condition"
+#   429: containerd "failed to copy: httpReadSeeker: failed open: unexpected status code
+#     https://registry-1.docker.io/v2/<repo>/manifests/sha256:…: 429 Too Many Requests - Server
+#     message: toomanyrequests: You have reached your pull rate limit. …" (kata-containers#10109,
+#     containerd/containerd#5357)
+
+EVICTED_MSG = (
+    "The node was low on resource: ephemeral-storage. Threshold quantity: 4902142413, available: "
+    "4515852Ki. Container {c} was using 1183704Ki, request is 0, has larger consumption of "
+    "ephemeral-storage."
+)
+EVICTED_MEMORY_MSG = (
+    "The node was low on resource: memory. Threshold quantity: 100Mi, available: 84212Ki. "
+    "Container {c} was using 1811032Ki, request is 1Gi, has larger consumption of memory."
+)
+SHUTDOWN_MSG = "Pod was terminated in response to imminent node shutdown."
+SHUTDOWN_REJECTED_MSG = "Pod was rejected as the node is shutting down."
+TAINT_PENDING_MSG = (
+    "0/1 nodes are available: 1 node(s) had untolerated taint {{node.kubernetes.io/{kind}-pressure: }}. "
+    "preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."
+)
+PV_NAME = "pvc-" + uid("PersistentVolume", "db-data-db-0")
+LOCAL_PATH_MISSING = (
+    f'MountVolume.NewMounter initialization failed for volume "{PV_NAME}" : path '
+    f'"/var/local-path-provisioner/{PV_NAME}_msp_db-data-db-0" does not exist'
+)
+MOUNT_TIMEOUT = (
+    "Unable to attach or mount volumes: unmounted volumes=[db-data], unattached volumes=[db-data "
+    "kube-api-access]: timed out waiting for the condition"
+)
+
+
+def rate_limited_error(image: str) -> str:
+    repo = image.rsplit(":", 1)[0].removeprefix("docker.io/")
+    return (
+        f'rpc error: code = Unknown desc = failed to pull and unpack image "{image}": failed to copy: '
+        f"httpReadSeeker: failed open: unexpected status code https://registry-1.docker.io/v2/{repo}/"
+        f"manifests/{digest(image)}: 429 Too Many Requests - Server message: toomanyrequests: You have "
+        "reached your pull rate limit. You may increase the limit by authenticating and upgrading: "
+        "https://www.docker.com/increase-rate-limit"
+    )
+
+
+FLUX_COMPS: dict[str, Comp] = {
+    name: Comp(
+        name,
+        "flux-system",
+        "Deployment",
+        name,
+        "manager",
+        f"ghcr.io/fluxcd/{name}:{tag}",
+        8080,
+        None,
+        None,
+        mem,
+    )
+    for name, tag, mem in (
+        ("source-controller", "v1.4.1", "1Gi"),
+        ("kustomize-controller", "v1.4.0", "1Gi"),
+        ("helm-controller", "v1.1.0", "1Gi"),
+        ("notification-controller", "v1.4.0", "1Gi"),
+    )
+}
+COREDNS = Comp(
+    "coredns",
+    "kube-system",
+    "Deployment",
+    "coredns",
+    "coredns",
+    "registry.k8s.io/coredns/coredns:v1.11.3",
+    53,
+    None,
+    None,
+    "170Mi",
+)
+COREDNS_CRASH_LOG = [
+    "[INFO] plugin/reload: Running configuration SHA512 = "
+    "591cf328cccc12bc490481273e738df59329c62c0b729d94e8b61db9961c2fa5",
+    "plugin/forward: no nameservers found",
+]
+FLUX_OOM_LOG = [
+    '{"level":"info","ts":"2026-04-30T02:06:40.118Z","msg":"All dependencies are ready, proceeding '
+    'with reconciliation","controller":"kustomization","name":"alga-core"}',
+    '{"level":"info","ts":"2026-04-30T02:06:41.902Z","msg":"building kustomization",'
+    '"controller":"kustomization","name":"alga-core"}',
+]
+
+
+def past_pod(
+    w: World,
+    comp: Comp,
+    *,
+    how: str,
+    age: float,
+    ended: float,
+    incarnation: str,
+    message: str | None = None,
+    old_revision: bool = False,
+) -> Obj:
+    """A pod of the past: evicted, shut down with the node, or a Failed pod of an older revision."""
+    exit_code, term_reason = (137, "Error") if how != "failed" else (1, "Error")
+    p = pod(
+        comp,
+        CS(terminated(term_reason, exit_code, age - 5, ended, incarnation), restarts=0),
+        created=age,
+        incarnation=incarnation,
+        phase="Failed",
+    )
+    status = p["status"]
+    if how in ("evicted", "evicted-memory"):
+        status["reason"] = "Evicted"
+        status["message"] = (message or (EVICTED_MSG if how == "evicted" else EVICTED_MEMORY_MSG)).format(
+            c=comp.container
+        )
+    elif how == "shutdown":
+        status["reason"] = "Terminated"
+        status["message"] = SHUTDOWN_MSG
+    elif how == "shutdown-rejected":
+        status["reason"] = "NodeShutdown"
+        status["message"] = SHUTDOWN_REJECTED_MSG
+    if how != "failed":
+        status["conditions"].append(
+            {
+                "type": "DisruptionTarget",
+                "status": "True",
+                "reason": "TerminationByKubelet",
+                "message": status["message"],
+                "lastProbeTime": None,
+                "lastTransitionTime": ts(ended + 1),
+            }
+        )
+    if old_revision and comp.kind == "Deployment":
+        old_hash = rs_hash(comp, "previous-revision")
+        p["metadata"]["labels"]["pod-template-hash"] = old_hash
+        p["metadata"]["ownerReferences"] = [
+            owner_ref("apps/v1", "ReplicaSet", f"{comp.workload}-{old_hash}", comp.namespace)
+        ]
+        p["metadata"]["name"] = f"{comp.workload}-{old_hash}-{pod_suffix(comp, incarnation)}"
+        p["metadata"]["uid"] = uid("Pod", comp.namespace, p["metadata"]["name"], incarnation)
+    w.add(KEY_PODS, p)
+    if how.startswith("evicted"):
+        w.add(
+            KEY_EVENTS,
+            event(p, "Evicted", status["message"], first=ended + 2),
+            event(
+                p,
+                "Killing",
+                f"Stopping container {comp.container}",
+                type="Normal",
+                first=ended + 1,
+                field_path=cfp(comp),
+            ),
+        )
+    return p
+
+
+def pressured_node(w: World, kind: str = "DiskPressure", *, since: float = 900) -> Obj:
+    n = w.res[KEY_NODES][0]
+    reason, message, resource = {
+        "DiskPressure": ("KubeletHasDiskPressure", "kubelet has disk pressure", "ephemeral-storage"),
+        "MemoryPressure": (
+            "KubeletHasInsufficientMemory",
+            "kubelet has insufficient memory available",
+            "memory",
+        ),
+        "PIDPressure": ("KubeletHasInsufficientPID", "kubelet has insufficient PID available", "pids"),
+    }[kind]
+    for c in n["status"]["conditions"]:
+        if c["type"] == kind:
+            c.update(
+                {"status": "True", "reason": reason, "message": message, "lastTransitionTime": ts(since)}
+            )
+    taint = (
+        "node.kubernetes.io/"
+        + {"DiskPressure": "disk", "MemoryPressure": "memory", "PIDPressure": "pid"}[kind]
+        + "-pressure"
+    )
+    n["spec"].setdefault("taints", []).append(
+        {"key": taint, "effect": "NoSchedule", "timeAdded": ts(since - 2)}
+    )
+    w.add(
+        KEY_EVENTS,
+        event(n, f"NodeHas{kind}", f"Node {NODE} status is now: NodeHas{kind}", type="Normal", first=since),
+        event(
+            n, "EvictionThresholdMet", f"Attempting to reclaim {resource}", first=since - 5, last=60, count=14
+        ),
+    )
+    return n
+
+
+def taint_pending(w: World, comp: Comp, *, kind: str = "disk", age: float = 600) -> Obj:
+    msg = TAINT_PENDING_MSG.format(kind=kind)
+    p = pod(
+        comp,
+        CS(waiting("ContainerCreating"), image_pulled=False),
+        created=age,
+        incarnation="replacement",
+        scheduled=False,
+        unschedulable_msg=msg,
+    )
+    w.add(KEY_PODS, p)
+    w.add(KEY_EVENTS, scheduler_event(p, msg, first=age - 1, last=30, count=9))
+    return p
+
+
+def mount_failing(w: World, *, age: float = 700, count: int = 14, first: float | None = None) -> Obj:
+    """db-0 stuck in ContainerCreating: its local-path directory is gone (FailedMount)."""
+    comp = COMPS["db"]
+    p = pod(comp, CS(waiting("ContainerCreating"), image_pulled=False), created=age)
+    w.remove_component_pods(comp)
+    w.add(KEY_PODS, p)
+    put_workload(w, comp, ready=False, created=age + 5)
+    first = first if first is not None else age - 3
+    sched = event(
+        p,
+        "Scheduled",
+        f"Successfully assigned msp/{p['metadata']['name']} to {NODE}",
+        type="Normal",
+        first=age - 1,
+        component="default-scheduler",
+    )
+    sched["source"] = {"component": "default-scheduler"}
+    sched["reportingInstance"] = f"default-scheduler-{NODE}"
+    evs = [sched, event(p, "FailedMount", LOCAL_PATH_MISSING, count=count, first=first, last=min(first, 20))]
+    if first - 120 > 20:
+        evs.append(
+            event(p, "FailedMount", MOUNT_TIMEOUT, count=max(1, count // 3), first=first - 120, last=20)
+        )
+    w.add(KEY_EVENTS, *evs)
+    return p
+
+
+def flux_controllers(w: World, *, age: float = 5300) -> None:
+    for comp in FLUX_COMPS.values():
+        w.add(KEY_DEPLOY, deployment(comp, created=age + 5))
+        w.add(KEY_PODS, healthy_pod(comp, age=age))
+
+
+def upgrade_failed(w: World, hr: str = "alga-core", *, at: float = 600) -> Obj:
+    """A failed Helm upgrade: the previous revision stays deployed and keeps serving."""
+    _tier, chart, _path = HELM_RELEASES[hr]
+    h = helm_release(hr, created=3010)
+    msg = (
+        f"Helm upgrade failed for release msp/{hr} with chart {chart}@0.1.1: cannot patch "
+        f'"alga-core-sebastian" with kind Deployment: Deployment.apps "alga-core-sebastian" is invalid: '
+        'spec.template.spec.containers[0].resources.requests: Invalid value: "3Gi": must be less than '
+        "or equal to memory limit of 2Gi"
+    )
+    failed = history_entry(hr, status="failed", deployed=at + 5, version=2)
+    failed["chartVersion"] = "0.1.1"
+    h["status"].update(
+        {
+            "conditions": [
+                cond("Stalled", "True", "RetriesExceeded", "Failed to upgrade after 1 attempt(s)", when=at),
+                cond("Ready", "False", "UpgradeFailed", msg, when=at),
+                cond("Released", "False", "UpgradeFailed", msg, when=at),
+            ],
+            "history": [failed, *h["status"]["history"]],
+            "lastAttemptedRevision": "0.1.1",
+            "lastAttemptedReleaseAction": "upgrade",
+            "failures": 1,
+            "upgradeFailures": 1,
+        }
+    )
+    w.replace(KEY_HR, h)
+    w.add(KEY_EVENTS, flux_event(h, "UpgradeFailed", msg, first=at))
+    return h
+
+
+def round2_fixtures() -> list[Fixture]:
+    out: list[Fixture] = []
+    C = COMPS
+
+    def add(*args: Any, **kw: Any) -> None:
+        out.append(Fixture(*args, **kw))
+
+    # crash_loop: pods of the past are never crash loops (class 1)
+    w = base()
+    for name in ("alga-core", "email-service", "temporal-worker"):
+        comp = C[name]
+        w.add(KEY_DEPLOY, deployment(comp, created=4000))
+        past_pod(w, comp, how="evicted", age=3900, ended=1800, incarnation="evicted-1")
+        w.add(KEY_PODS, pod(comp, CS(running(1700), ready=True), created=1750, incarnation="now"))
+    add(
+        "crash_loop",
+        "negative-evicted-and-replaced",
+        "Three pods were evicted during a disk clean-up (phase Failed, reason Evicted, DisruptionTarget); "
+        "their ReplicaSets replaced them with pods that are Ready. History, not crash loops.",
+        w,
+        [],
+        None,
+        ["crash_loop", "workload_not_ready", "node_pressure"],
+    )
+    w = base()
+    for i, name in enumerate(("db", "redis", "pgbouncer", "alga-core", "temporal", "workflow-worker")):
+        comp = C[name]
+        if comp.kind == "StatefulSet":
+            continue  # a StatefulSet re-creates its pod under the same name: no ghost survives
+        w.add(KEY_DEPLOY, deployment(comp, created=5000))
+        past_pod(
+            w,
+            comp,
+            how="shutdown" if i % 2 else "shutdown-rejected",
+            age=4800,
+            ended=1200,
+            incarnation="boot-1",
+        )
+        w.add(KEY_PODS, pod(comp, CS(running(1000), ready=True), created=1100, incarnation="boot-2"))
+    add(
+        "crash_loop",
+        "negative-node-shutdown-ghosts",
+        "After a graceful node shutdown the old pods stay Failed (Terminated: 'Pod was terminated in "
+        "response to imminent node shutdown.', NodeShutdown); their replacements run and are Ready.",
+        w,
+        [],
+        None,
+        ["crash_loop", "workload_not_ready"],
+    )
+    w = base()
+    comp = C["email-service"]
+    w.add(KEY_DEPLOY, deployment(comp, created=4000))
+    past_pod(w, comp, how="failed", age=3000, ended=2900, incarnation="rev1", old_revision=True)
+    w.add(KEY_PODS, pod(comp, CS(running(2500), ready=True), created=2600))
+    add(
+        "crash_loop",
+        "negative-past-revision-failed",
+        "A Failed pod (exit 1) of email-service's previous ReplicaSet revision remains; the current "
+        "revision (pod-template-hash named by the Deployment's Progressing condition) is Ready.",
+        w,
+        [],
+        None,
+        ["crash_loop"],
+    )
+    w = base()
+    crash_looping(w, COREDNS, log=COREDNS_CRASH_LOG, restarts=9, age=2000)
+    add(
+        "crash_loop",
+        "positive-coredns-named-by-workload",
+        "CoreDNS (outside the release) crash-loops: the blocker names its Deployment 'coredns', not "
+        "the pod coredns-<hash>-<suffix>.",
+        w,
+        ["crash_loop"],
+        "coredns",
+        [],
+    )
+
+    # image_tag_not_found with ghosts: a real cause plus pods of the past (mixed)
+    w = base()
+    pull_failing(w, C["workflow-worker"], not_found_error(C["workflow-worker"].image))
+    for name in ("email-service", "temporal-worker", "alga-core"):
+        comp = C[name]
+        w.add(KEY_DEPLOY, deployment(comp, created=5000))
+        past_pod(w, comp, how="shutdown", age=4900, ended=1300, incarnation="boot-1")
+        w.add(KEY_PODS, pod(comp, CS(running(1100), ready=True), created=1200, incarnation="boot-2"))
+    add(
+        "image_tag_not_found",
+        "positive-with-shutdown-ghosts",
+        "workflow-worker's tag does not exist; three pods left Failed by a node reboot are history and "
+        "must not outrank it (nor become crash loops).",
+        w,
+        ["image_tag_not_found"],
+        "workflow-worker",
+        ["crash_loop"],
+    )
+
+    # node_pressure (class 2)
+    w = base()
+    pressured_node(w, "DiskPressure")
+    for name in ("email-service", "temporal-worker"):
+        comp = C[name]
+        w.add(KEY_DEPLOY, deployment(comp, ready=0, available=False, created=3000))
+        past_pod(w, comp, how="evicted", age=2900, ended=700, incarnation="evicted-1")
+        taint_pending(w, comp, age=690)
+    add(
+        "node_pressure",
+        "positive-disk-pressure-evictions",
+        "DiskPressure=True: the kubelet evicted email-service and temporal-worker (ephemeral-storage) "
+        "and the disk-pressure taint keeps their replacements Pending. The node is the cause; the "
+        "Pending pods are listed after it, the evicted ones are not crash loops.",
+        w,
+        ["node_pressure", "unschedulable"],
+        "node",
+        ["crash_loop"],
+    )
+    w = base()
+    pressured_node(w, "MemoryPressure", since=400)
+    comp = C["workflow-worker"]
+    w.add(KEY_DEPLOY, deployment(comp, created=3000))
+    past_pod(w, comp, how="evicted-memory", age=2900, ended=380, incarnation="evicted-1")
+    w.add(KEY_PODS, pod(comp, CS(running(300), ready=True), created=330, incarnation="now"))
+    add(
+        "node_pressure",
+        "positive-memory-pressure",
+        "MemoryPressure=True (KubeletHasInsufficientMemory): workflow-worker was evicted for memory and "
+        "replaced; the node is still short of memory.",
+        w,
+        ["node_pressure"],
+        "node",
+        ["crash_loop"],
+    )
+    w = base()
+    n = w.res[KEY_NODES][0]
+    w.add(
+        KEY_EVENTS,
+        event(
+            n,
+            "NodeHasDiskPressure",
+            f"Node {NODE} status is now: NodeHasDiskPressure",
+            type="Normal",
+            first=3000,
+        ),
+        event(
+            n,
+            "NodeHasNoDiskPressure",
+            f"Node {NODE} status is now: NodeHasNoDiskPressure",
+            type="Normal",
+            first=2400,
+        ),
+    )
+    comp = C["email-service"]
+    w.add(KEY_DEPLOY, deployment(comp, created=4000))
+    past_pod(w, comp, how="evicted", age=3900, ended=2900, incarnation="evicted-1")
+    w.add(KEY_PODS, pod(comp, CS(running(2300), ready=True), created=2350, incarnation="now"))
+    add(
+        "node_pressure",
+        "negative-pressure-cleared",
+        "Disk pressure 50 minutes ago (events, one evicted pod left); DiskPressure=False now and the "
+        "replacement is Ready.",
+        w,
+        [],
+        None,
+        ["node_pressure", "crash_loop", "unschedulable"],
+    )
+
+    # volume_mount_failed (class 3)
+    w = base()
+    mount_failing(w)
+    w.add(KEY_PVCS, pvc("db-data-db-0", created=3000))
+    add(
+        "volume_mount_failed",
+        "positive-local-path-missing",
+        "db-0 stays in ContainerCreating: the local-path directory of its bound volume no longer "
+        "exists on the node (FailedMount, NewMounter … does not exist).",
+        w,
+        ["volume_mount_failed"],
+        "db",
+        ["storage_pvc_subpath_failed", "container_config_error"],
+    )
+    w = base()
+    mount_failing(w, age=2100)
+    w.add(KEY_PVCS, pvc("db-data-db-0", created=3000))
+    helm_timeout(w, "alga-core", created=2110)
+    add(
+        "volume_mount_failed",
+        "positive-helm-timeout-it-causes",
+        "db-0 cannot mount its volume; alga-core's Helm install then times out with 'context deadline "
+        "exceeded'. The mount failure is listed first, the HelmRelease after it.",
+        w,
+        ["volume_mount_failed", "helmrelease_failed"],
+        "db",
+        [],
+    )
+    w = base()
+    comp = C["db"]
+    p = pod(comp, CS(running(2900), ready=True), created=3000)
+    w.add(KEY_PODS, p)
+    w.add(KEY_STS, statefulset(comp, created=3005))
+    w.add(KEY_PVCS, pvc("db-data-db-0", created=3005))
+    w.add(
+        KEY_EVENTS,
+        event(p, "FailedMount", LOCAL_PATH_MISSING, count=2, first=2998, last=2990),
+        event(
+            p,
+            "Pulled",
+            f'Container image "{comp.image}" already present on machine',
+            type="Normal",
+            first=2920,
+            field_path=cfp(comp),
+        ),
+        event(
+            p,
+            "Started",
+            f"Started container {comp.container}",
+            type="Normal",
+            first=2900,
+            field_path=cfp(comp),
+        ),
+    )
+    add(
+        "volume_mount_failed",
+        "negative-mounted-after-retry",
+        "Two FailedMount events while the provisioner created the directory; then the volume mounted "
+        "and db-0 runs and is Ready.",
+        w,
+        [],
+        None,
+        ["volume_mount_failed"],
+    )
+    w = base()
+    mount_failing(w, age=25, count=2, first=20)
+    add(
+        "volume_mount_failed",
+        "negative-just-scheduled",
+        "db-0 was scheduled 25 s ago; one FailedMount retry so far. Waiting is not failing.",
+        w,
+        [],
+        None,
+        ["volume_mount_failed"],
+    )
+
+    # image_pull_rate_limited (class 4)
+    w = base()
+    for name in ("temporal", "temporal-ui"):
+        comp = C[name]
+        pull_failing(w, comp, rate_limited_error(comp.image))
+    add(
+        "image_pull_rate_limited",
+        "positive-dockerhub-temporal",
+        "Docker Hub answers 429 Too Many Requests for the temporalio/* images (anonymous pulls); the "
+        "cause is only in the pods' Failed events.",
+        w,
+        ["image_pull_rate_limited"],
+        "temporal",
+        ["image_tag_not_found", "image_pull_auth_failed", "image_pull_interrupted", "workload_not_ready"],
+    )
+    w = base()
+    comp = C["temporal"]
+    p = pod(comp, CS(running(300), ready=True), created=1500)
+    w.add(KEY_PODS, p)
+    w.add(KEY_DEPLOY, deployment(comp, created=1505))
+    w.add(
+        KEY_EVENTS,
+        event(
+            p,
+            "Failed",
+            f'Failed to pull image "{comp.image}": {rate_limited_error(comp.image)}',
+            count=4,
+            first=1490,
+            last=700,
+            field_path=cfp(comp),
+        ),
+        event(
+            p,
+            "Pulled",
+            f'Successfully pulled image "{comp.image}" in 41.2s (9m2.113s including waiting). '
+            "Image size: 213123481 bytes.",
+            type="Normal",
+            first=310,
+            field_path=cfp(comp),
+        ),
+    )
+    add(
+        "image_pull_rate_limited",
+        "negative-pulled-after-window",
+        "temporal hit the rate limit for a while, then the pull went through; it runs and is Ready.",
+        w,
+        [],
+        None,
+        ["image_pull_rate_limited"],
+    )
+
+    # flux_controller_unavailable (class 5)
+    w = base()
+    flux_controllers(w)
+    crash_looping(
+        w,
+        FLUX_COMPS["kustomize-controller"],
+        log=FLUX_OOM_LOG,
+        reason="OOMKilled",
+        exit_code=137,
+        restarts=11,
+        age=5300,
+    )
+    add(
+        "flux_controller_unavailable",
+        "positive-kustomize-controller-oom",
+        "kustomize-controller is OOMKilled in a loop: no tier is reconciled. Named by its Deployment "
+        "(kustomize-controller), not its pod; the OOM cause follows it.",
+        w,
+        ["flux_controller_unavailable", "oom_killed"],
+        "kustomize-controller",
+        [],
+    )
+    w = base()
+    flux_controllers(w)
+    add(
+        "flux_controller_unavailable",
+        "negative-controllers-running",
+        "All four Flux controllers run and are Ready.",
+        w,
+        [],
+        None,
+        ["flux_controller_unavailable"],
+    )
+    return out
+
+
+def round2_scenarios() -> list[Scenario]:
+    C = COMPS
+    out: list[Scenario] = []
+
+    # ghosts-after-reboot (class 1): healthy, with the pods a reboot and a disk clean-up left behind
+    w = healthy_world()
+    for i, name in enumerate(
+        ("pgbouncer", "alga-core", "temporal", "temporal-ui", "email-service", "workflow-worker")
+    ):
+        comp = C[name]
+        how = (
+            "evicted"
+            if name in ("email-service", "workflow-worker")
+            else ("shutdown" if i % 2 else "shutdown-rejected")
+        )
+        past_pod(
+            w, comp, how=how, age=5200, ended=1600 if how == "evicted" else 1520, incarnation="before-reboot"
+        )
+    n = w.res[KEY_NODES][0]
+    w.add(
+        KEY_EVENTS,
+        event(
+            n,
+            "NodeHasDiskPressure",
+            f"Node {NODE} status is now: NodeHasDiskPressure",
+            type="Normal",
+            first=1700,
+        ),
+        event(
+            n,
+            "NodeHasNoDiskPressure",
+            f"Node {NODE} status is now: NodeHasNoDiskPressure",
+            type="Normal",
+            first=1550,
+        ),
+    )
+    out.append(
+        Scenario(
+            "ghosts-after-reboot",
+            "Fully healthy after a reboot and a disk clean-up: six Failed pods remain (Terminated / "
+            "NodeShutdown after the graceful shutdown, Evicted for ephemeral-storage); every ReplicaSet "
+            "has replaced them with Ready pods. Pods of the past are not crash loops.",
+            snapshot_doc(w, probes=probes_ok()),
+            "fully_healthy",
+            None,
+            None,
+        )
+    )
+
+    # disk-pressure-evictions (class 2, mixed: the pressure plus the evictions and Pending pods it causes)
+    w = healthy_world()
+    pressured_node(w, "DiskPressure", since=1000)
+    for name in ("email-service", "workflow-worker", "temporal-worker"):
+        comp = C[name]
+        w.remove_component_pods(comp)
+        put_workload(w, comp, ready=False, created=1480)
+        past_pod(w, comp, how="evicted", age=1470, ended=980, incarnation="")
+        taint_pending(w, comp, age=975)
+    prune_orphan_events(w)
+    out.append(
+        Scenario(
+            "disk-pressure-evictions",
+            "DiskPressure=True on the node: the kubelet evicted three background pods and the "
+            "disk-pressure taint keeps their replacements Pending. Login works; the node's condition is "
+            "the top blocker, the Pending pods follow it, the evicted pods are not crash loops.",
+            snapshot_doc(w, probes=probes_ok()),
+            "ready_with_background_issues",
+            "node_pressure",
+            "node",
+            extra={"blockerOrder": ["node_pressure", "unschedulable"]},
+        )
+    )
+
+    # db-mount-failed-helm-timeout (class 3, mixed: the mount failure, the Helm timeout, a ghost)
+    w = healthy_world(with_background=False)
+    drop_bootstrap(w)
+    mount_failing(w, age=2100)
+    helm_timeout(w, "alga-core", created=2110)
+    web = C["alga-core"]  # the web app runs but never becomes ready without its database
+    w.remove_component_pods(web)
+    w.add(KEY_PODS, pod(web, CS(running(2000), ready=False), created=2050))
+    put_workload(w, web, ready=False, created=2055)
+    comp = C["pgbouncer"]
+    past_pod(w, comp, how="shutdown", age=5000, ended=2200, incarnation="before-reboot")
+    w.replace(KEY_KS, kustomization("alga-core", state="progressing", created=2120))
+    prune_orphan_events(w)
+    out.append(
+        Scenario(
+            "db-mount-failed-helm-timeout",
+            "After a reboot db-0 cannot mount its local-path volume (the directory is gone): it stays "
+            "in ContainerCreating and alga-core's Helm install times out. The mount failure is the "
+            "root cause; a pgbouncer pod left by the reboot is history.",
+            snapshot_doc(w, probes=PROBES_WEB_DOWN),
+            "failed_action_required",
+            "volume_mount_failed",
+            "db",
+            extra={"blockerOrder": ["volume_mount_failed", "helmrelease_failed"]},
+        )
+    )
+
+    # temporal-rate-limited (class 4)
+    w = healthy_world()
+    for name in ("temporal", "temporal-ui"):
+        pull_failing(w, C[name], rate_limited_error(C[name].image), age=1470)
+    prune_orphan_events(w)
+    out.append(
+        Scenario(
+            "temporal-rate-limited",
+            "Docker Hub rate-limits the anonymous pulls of temporalio/auto-setup and temporalio/ui "
+            "(429 Too Many Requests); login is unaffected.",
+            snapshot_doc(w, probes=probes_ok()),
+            "ready_with_background_issues",
+            "image_pull_rate_limited",
+            "temporal",
+        )
+    )
+
+    # flux-controller-oom (class 5)
+    w = healthy_world()
+    flux_controllers(w)
+    crash_looping(
+        w,
+        FLUX_COMPS["kustomize-controller"],
+        log=FLUX_OOM_LOG,
+        reason="OOMKilled",
+        exit_code=137,
+        restarts=11,
+        age=5300,
+    )
+    prune_orphan_events(w)
+    out.append(
+        Scenario(
+            "flux-controller-oom",
+            "The appliance runs, but kustomize-controller is OOMKilled in a loop: no tier is "
+            "reconciled until it is back. Login is not affected.",
+            snapshot_doc(w, probes=probes_ok()),
+            "ready_with_background_issues",
+            "flux_controller_unavailable",
+            "kustomize-controller",
+            extra={"blockerOrder": ["flux_controller_unavailable", "oom_killed"]},
+        )
+    )
+
+    # helm-upgrade-failed-serving (docs/status.md: one documented answer)
+    w = healthy_world()
+    drop_bootstrap(w)  # the chart's TTL deleted the finished Job
+    upgrade_failed(w)
+    prune_orphan_events(w)
+    out.append(
+        Scenario(
+            "helm-upgrade-failed-serving",
+            "alga-core's Helm upgrade to 0.1.1 failed (UpgradeFailed, Stalled); the previous revision "
+            "stays deployed and serves login; the bootstrap Job is gone (TTL), 7 users seeded. Login is "
+            "ready; the failed upgrade needs attention.",
+            snapshot_doc(w, probes=probes_ok()),
+            "ready_with_background_issues",
+            "helmrelease_failed",
+            "alga-core",
+        )
+    )
+
+    # git-source-failed-day-91 (docs/status.md: one documented answer)
+    w = healthy_world()
+    g = find(w, KEY_GITREPO, "alga-appliance")
+    w.replace(
+        KEY_GITREPO,
+        git_repository("alga-appliance", ready=False, failure=GIT_AUTH_MSG.replace(APP_REPO, APPLIANCE_REPO)),
+    )
+    w.add(
+        KEY_EVENTS,
+        flux_event(
+            g,
+            "GitOperationFailed",
+            GIT_AUTH_MSG.replace(APP_REPO, APPLIANCE_REPO),
+            first=4990,
+            last=40,
+            count=87,
+        ),
+    )
+    out.append(
+        Scenario(
+            "git-source-failed-day-91",
+            "Day 91: the Git token expired, so the alga-appliance GitRepository fails (authentication "
+            "required) while every workload runs and login works. The platform tier is not ready; "
+            "login is.",
+            snapshot_doc(w, probes=probes_ok()),
+            "ready_with_background_issues",
+            "flux_source_failed",
+            "flux-source",
         )
     )
     return out

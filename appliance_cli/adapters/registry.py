@@ -122,11 +122,13 @@ class ImageCheckResult(BaseModel):
 def parse_image_reference(text: str) -> ImageRef:
     """``host[:port]/path[:tag|@digest]`` → ``ImageRef`` (Docker Hub short names normalised).
 
-    A digest reference keeps the digest in ``tag``; :func:`display_reference` prints it
-    back with ``@``.
+    A digest reference (``repo@sha256:…`` or ``repo:tag@sha256:…``) keeps the digest in ``tag``;
+    :func:`display_reference` prints it back with ``@``.
     """
     name, sep, digest = text.partition("@")
     tag = digest if sep else ""
+    if sep and ":" in name.rsplit("/", 1)[-1]:
+        name = name.rsplit(":", 1)[0]  # ``repo:tag@digest``: the digest is what is pulled
     if not sep:
         last = name.rsplit("/", 1)[-1]
         if ":" in last:

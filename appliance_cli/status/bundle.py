@@ -20,14 +20,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from appliance_cli.errors import ActionRequired, UsageError
 from appliance_cli.site import Site
 from appliance_cli.status.collect import collect
 from appliance_cli.status.live import classify_live, collect_snapshot, site_options
 from appliance_cli.status.redact import REDACTED, redact, redact_json
-from appliance_cli.status.snapshot import ClusterSnapshot
+from appliance_cli.status.snapshot import ClusterSnapshot, with_release_facts
+
+if TYPE_CHECKING:
+    from appliance_cli.releases import Release
 
 TOOLS: tuple[tuple[str, list[str]], ...] = (
     ("talosctl", ["talosctl", "version", "--client", "--short"]),
@@ -82,6 +85,19 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
+def _release_for(snapshot: ClusterSnapshot) -> Release | None:
+    from appliance_cli.errors import ReleaseError
+    from appliance_cli.releases import load_release
+
+    version = snapshot.site.release_version
+    if not version:
+        return None
+    try:
+        return load_release(version)
+    except ReleaseError:
+        return None
+
+
 def write_bundle(site_id: str, output_dir: Path) -> BundleResult:
     """Collect, classify and write the bundle into ``output_dir``; return its path."""
     if output_dir.exists() and not output_dir.is_dir():
@@ -94,6 +110,9 @@ def write_bundle(site_id: str, output_dir: Path) -> BundleResult:
         snapshot = collect(None, site_options(site), kube_error=str(exc))
     # collect() already redacted the snapshot (with the site's token); it is written as it is
     clean = snapshot
+    release = _release_for(clean)
+    if release is not None:  # the facts it is judged against travel with it
+        clean = with_release_facts(clean, release)
     doc = classify_live(clean)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     top = f"alga-support-{site_id}-{stamp}"

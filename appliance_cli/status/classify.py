@@ -60,6 +60,7 @@ from appliance_cli.status.readiness import (
 from appliance_cli.status.remedy import FIX_FOR_CODE, fix_applied, repair_hint
 from appliance_cli.status.rules import Finding, registered, spec_for
 from appliance_cli.status.rules.app import bootstrap_state, login_component
+from appliance_cli.status.rules.platform import PRESSURE_TAINTS
 from appliance_cli.status.rules.signals import active_pull
 from appliance_cli.status.snapshot import ClusterSnapshot
 
@@ -88,6 +89,8 @@ TIMEOUT_WORDS = (
     "failed post-upgrade",
     "failed pre-upgrade",
 )
+# Symptoms a node-pressure condition explains when their signal names its taint.
+PRESSURE_SYMPTOMS = frozenset({"unschedulable", "workload_not_ready", "pvc_pending"})
 
 
 def _rfc3339(t: datetime) -> str:
@@ -148,10 +151,13 @@ def _fold_and_explain(findings: list[Finding], index: SnapshotIndex) -> list[Fin
     by_comp: dict[str, list[Finding]] = defaultdict(list)
     for f in findings:
         by_comp[f.component].append(f)
+    pressure = [f for f in findings if f.code == "node_pressure"]
     out: list[Finding] = []
     for f in findings:
         if f.code in FOLDED_CODES and any(o is not f for o in by_comp[f.component]):
             continue
+        if pressure and f.code in PRESSURE_SYMPTOMS and _caused_by_pressure(f):
+            f.reason = f"{f.reason} — a consequence of node_pressure (node), listed above"
         if f.code in ("helmrelease_failed", "kustomization_failed"):
             members = _members(f, index)
             causes = [c for comp in members for c in specific.get(comp, [])]
@@ -160,6 +166,12 @@ def _fold_and_explain(findings: list[Finding], index: SnapshotIndex) -> list[Fin
                 f.reason = f"{f.reason} — a consequence of {names}, listed above"
         out.append(f)
     return out
+
+
+def _caused_by_pressure(f: Finding) -> bool:
+    """A symptom whose own signal names a node-pressure taint (the scheduler's wording)."""
+    texts = [f.reason, *(e.message for e in f.evidence)]
+    return any(taint in t for t in texts for taint in PRESSURE_TAINTS.values())
 
 
 def _members(f: Finding, index: SnapshotIndex) -> list[str]:

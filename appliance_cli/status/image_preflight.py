@@ -39,11 +39,13 @@ from appliance_cli.status.model import Blocker, ComponentTier, ImageCheck
 
 INSTALLER_KEY = "talos-installer"
 
+
 def _missing_action() -> str:
     """The next action of a missing tag: the ``image_tag_not_found`` rule's own (one source)."""
     from appliance_cli.status.rules import spec_for
 
     return spec_for("image_tag_not_found").next_action
+
 
 SKIP_FLAG = "--skip-image-tag-validation"
 

@@ -12,6 +12,7 @@ The ``TypedDict`` shapes below describe the parts of the raw API JSON that rules
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ class ObjectMeta(TypedDict, total=False):
     uid: str
     generation: int
     creationTimestamp: str
+    deletionTimestamp: str
     labels: dict[str, str]
     ownerReferences: list[OwnerReference]
 
@@ -99,6 +101,8 @@ class PodSpec(TypedDict, total=False):
 
 class PodStatus(TypedDict, total=False):
     phase: str
+    reason: str
+    message: str
     conditions: list[Condition]
     containerStatuses: list[ContainerStatus]
     initContainerStatuses: list[ContainerStatus]
@@ -183,12 +187,24 @@ class Pvc(TypedDict, total=False):
     status: PvcStatus
 
 
+class Taint(TypedDict, total=False):
+    key: str
+    value: str
+    effect: str
+    timeAdded: str
+
+
+class NodeSpec(TypedDict, total=False):
+    taints: list[Taint]
+
+
 class NodeStatus(TypedDict, total=False):
     conditions: list[Condition]
 
 
 class Node(TypedDict, total=False):
     metadata: ObjectMeta
+    spec: NodeSpec
     status: NodeStatus
 
 
@@ -299,6 +315,54 @@ def same_repository(a: str, b: str) -> bool:
     return _normal_repo(image_repository(a)) == _normal_repo(image_repository(b))
 
 
+# Owners whose pods are replaced by their controller: a pod of theirs that ended (Failed,
+# Succeeded), is being deleted, or belongs to an older revision is history, not the workload.
+REPLACING_OWNERS = frozenset({"ReplicaSet", "StatefulSet", "DaemonSet"})
+# The deployment controller names its new ReplicaSet in the Progressing condition:
+# 'ReplicaSet "X" has successfully progressed.', '... is progressing.', '... has timed out
+# progressing.', 'Created new replica set "X"', 'Found new replica set "X"'.
+NEW_REPLICASET = re.compile(r'(?:ReplicaSet|replica set) "([^"]+)"')
+
+
+def controller_ref(obj: Mapping[str, Any]) -> OwnerReference | None:
+    refs = meta(obj).get("ownerReferences") or []
+    return next((r for r in refs if r.get("controller")), refs[0] if refs else None)
+
+
+def owner_workload(pod: Pod) -> tuple[str, str] | None:
+    """(kind, name) of the workload that owns a pod: Deployment (through its ReplicaSet),
+    StatefulSet, DaemonSet or Job; ``None`` for a bare pod."""
+    ref = controller_ref(pod)
+    if ref is None or not ref.get("name"):
+        return None
+    kind, name = ref.get("kind") or "", ref.get("name") or ""
+    if kind == "ReplicaSet":
+        pth = (meta(pod).get("labels") or {}).get("pod-template-hash")
+        if pth and name.endswith("-" + pth):
+            return "Deployment", name[: -len(pth) - 1]
+        return "Deployment", name.rsplit("-", 1)[0] if "-" in name else name
+    return kind, name
+
+
+def workload_name(pod: Pod) -> str:
+    """The name an admin knows a pod by: its workload's (``kustomize-controller``), else its own."""
+    owner = owner_workload(pod)
+    return owner[1] if owner else key_of(pod)[1]
+
+
+def pod_ended(pod: Pod) -> bool:
+    return (pod.get("status") or {}).get("phase") in ("Failed", "Succeeded")
+
+
+def past_pod_reason(pod: Pod) -> str:
+    """Why a pod that ended is history: the kubelet's own status reason and message."""
+    status = pod.get("status") or {}
+    reason = status.get("reason") or status.get("phase") or "Failed"
+    disruption = condition(status, "DisruptionTarget")
+    message = status.get("message") or (disruption or {}).get("message") or ""
+    return f"{reason}: {message}" if message else reason
+
+
 @dataclass(frozen=True)
 class ReleaseImage:
     """One image the selected release pins for a component (plain data for the classifier)."""
@@ -343,7 +407,11 @@ class SnapshotIndex:
     catalog: Catalog
     release_images: dict[str, ReleaseImage] = field(default_factory=dict)
     release_selection: dict[str, str] = field(default_factory=dict)
+    # Live pods of the current revision of their owner: the ones that describe a workload.
     pods: dict[Key, Pod] = field(default_factory=dict)
+    # Pods of the past (evicted, shut down with the node, failed, terminating, older revision):
+    # kept for evidence only, never a workload's state.
+    past_pods: dict[Key, Pod] = field(default_factory=dict)
     pods_by_component: dict[str, list[Pod]] = field(default_factory=lambda: defaultdict(list))
     deployments: dict[Key, Workload] = field(default_factory=dict)
     statefulsets: dict[Key, Workload] = field(default_factory=dict)
@@ -373,6 +441,9 @@ class SnapshotIndex:
         return self.events_by_uid.get(uid, []) if uid else []
 
     # -- components --------------------------------------------------------------------------
+
+    def past_pods_of(self, component: Component) -> list[Pod]:
+        return [p for p in self.past_pods.values() if self.component_of_pod(p) is component]
 
     def component_of_pod(self, pod: Pod) -> Component | None:
         ns, name = key_of(pod)
@@ -514,6 +585,65 @@ def _published_release_images(
     return {}
 
 
+def _current_revision(idx: SnapshotIndex, namespace: str, kind: str, name: str) -> str | None:
+    """The revision label value of an owner's current pods, when its status names it."""
+    if kind == "Deployment":
+        dep = idx.deployments.get((namespace, name))
+        if dep is None or not _observed(dep):
+            return None
+        progressing = condition(dep.get("status") or {}, "Progressing") or {}
+        m = NEW_REPLICASET.search(progressing.get("message") or "")
+        if m and m.group(1).startswith(name + "-"):
+            return m.group(1)[len(name) + 1 :]
+        return None
+    if kind == "StatefulSet":
+        sts = idx.statefulsets.get((namespace, name))
+        if sts is None or not _observed(sts):
+            return None
+        return (sts.get("status") or {}).get("updateRevision") or None
+    return None
+
+
+def _observed(obj: Workload) -> bool:
+    gen = meta(obj).get("generation")
+    observed = (obj.get("status") or {}).get("observedGeneration")
+    return gen is None or (observed is not None and observed >= gen)
+
+
+REVISION_LABEL = {"Deployment": "pod-template-hash", "StatefulSet": "controller-revision-hash"}
+
+
+def _past_pods(idx: SnapshotIndex, pods: list[Pod]) -> set[Key]:
+    """Pods of controller-replaced owners that no longer describe their workload.
+
+    Ended (phase Failed/Succeeded: evicted, shut down with the node, killed), being deleted,
+    or of an older revision than the one the owner's status names — the last only when some
+    pod of that owner already carries the current revision (else the revision is unverified).
+    """
+    past: set[Key] = set()
+    by_owner: dict[tuple[str, str, str], list[Pod]] = defaultdict(list)
+    for pod in pods:
+        ref = controller_ref(pod)
+        if ref is None or ref.get("kind") not in REPLACING_OWNERS:
+            continue
+        if pod_ended(pod) or meta(pod).get("deletionTimestamp"):
+            past.add(key_of(pod))
+            continue
+        owner = owner_workload(pod)
+        if owner is not None:
+            by_owner[(key_of(pod)[0], *owner)].append(pod)
+    for (ns, kind, name), owned in by_owner.items():
+        revision = _current_revision(idx, ns, kind, name)
+        label = REVISION_LABEL.get(kind)
+        if not revision or not label:
+            continue
+        labels = [(p, (meta(p).get("labels") or {}).get(label)) for p in owned]
+        if not any(v == revision for _p, v in labels):
+            continue
+        past.update(key_of(p) for p, v in labels if v != revision)
+    return past
+
+
 def build_index(
     snapshot: ClusterSnapshot,
     *,
@@ -541,22 +671,26 @@ def build_index(
             live_uids.add(uid)
             by_name[(kind, m.get("namespace") or "", m.get("name") or "")] = uid
 
-    for raw in _items(snapshot, "v1/pods"):
-        pod = cast(Pod, raw)
-        idx.pods[key_of(pod)] = pod
-        remember("Pod", pod)
-        for ref in meta(pod).get("ownerReferences") or []:
-            if ref.get("kind") == "Job" and ref.get("name"):
-                idx.pods_by_job[ref["name"]].append(pod)
-        comp = idx.component_of_pod(pod)
-        if comp is not None:
-            idx.pods_by_component[comp.name].append(pod)
     for raw in _items(snapshot, "apps/v1/deployments"):
         idx.deployments[key_of(raw)] = cast(Workload, raw)
         remember("Deployment", raw)
     for raw in _items(snapshot, "apps/v1/statefulsets"):
         idx.statefulsets[key_of(raw)] = cast(Workload, raw)
         remember("StatefulSet", raw)
+    all_pods = [cast(Pod, raw) for raw in _items(snapshot, "v1/pods")]
+    past = _past_pods(idx, all_pods)
+    for pod in all_pods:
+        remember("Pod", pod)  # a past pod's events are still its own (evidence)
+        for ref in meta(pod).get("ownerReferences") or []:
+            if ref.get("kind") == "Job" and ref.get("name"):
+                idx.pods_by_job[ref["name"]].append(pod)
+        if key_of(pod) in past:
+            idx.past_pods[key_of(pod)] = pod
+            continue
+        idx.pods[key_of(pod)] = pod
+        comp = idx.component_of_pod(pod)
+        if comp is not None:
+            idx.pods_by_component[comp.name].append(pod)
     for raw in _items(snapshot, "batch/v1/jobs"):
         idx.jobs[key_of(raw)] = cast(Job, raw)
         remember("Job", raw)

@@ -11,13 +11,18 @@ from appliance_cli.status.snapshot import load_snapshot
 
 
 def classify_snapshot_file(path: Path) -> StatusDocument:
-    """Load and classify one snapshot; the release it names supplies image tags and sizes when known."""
+    """Load and classify one snapshot.
+
+    The release facts the snapshot carries (a support bundle writes them) win, so the answer
+    is the same on any machine; else the release it names supplies image tags and sizes when
+    this machine has its manifest.
+    """
     from appliance_cli.releases import Release, load_release
 
     snapshot = load_snapshot(path)
     release: Release | None = None
     version = snapshot.site.release_version
-    if version:
+    if version and not snapshot.release_facts.get("images"):
         try:
             release = load_release(version)
         except ReleaseError:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from appliance_cli.errors import SnapshotError
+
+if TYPE_CHECKING:
+    from appliance_cli.releases import Release
 
 SNAPSHOT_API_VERSION: Literal["appliance.alga-psa.io/v1alpha1"] = "appliance.alga-psa.io/v1alpha1"
 
@@ -106,6 +109,28 @@ class ClusterSnapshot(_Snap):
 
     def to_json(self, *, indent: int | None = 2) -> str:
         return self.model_dump_json(by_alias=True, indent=indent)
+
+
+def with_release_facts(snapshot: ClusterSnapshot, release: Release) -> ClusterSnapshot:
+    """The snapshot with the release it is judged against written into ``releaseFacts``.
+
+    A support bundle carries it, so ``appliance status --snapshot`` gives the same answer on
+    any machine, whatever release manifests that machine has. Facts already present (the
+    preflight's ``imageChecks``, images published by bootstrap) are kept.
+    """
+    facts = dict(snapshot.release_facts)
+    facts.setdefault("releaseVersion", release.version)
+    facts.setdefault("appVersion", release.app.version)
+    facts.setdefault("channel", release.channel)
+    facts.setdefault("releaseBranch", release.app.release_branch)
+    facts.setdefault(
+        "images", {k: v.model_dump(by_alias=True, exclude_none=True) for k, v in release.images.items()}
+    )
+    facts.setdefault(
+        "talos", {"version": release.talos.version, "installerImage": release.talos.installer_image}
+    )
+    facts.setdefault("kubernetes", {"version": release.kubernetes.version})
+    return snapshot.model_copy(update={"release_facts": facts})
 
 
 def load_snapshot(path: Path) -> ClusterSnapshot:

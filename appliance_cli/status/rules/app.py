@@ -42,7 +42,9 @@ def bootstrap_component(index: SnapshotIndex) -> Component | None:
 class BootstrapState:
     job: Job | None
     job_readiness: Readiness
-    helm_ready: bool  # the component's HelmRelease is Ready at its current generation
+    # the component's HelmRelease is Ready at its current revision, or a failed upgrade left the
+    # previous revision deployed and serving
+    helm_ready: bool
     seed_count: int | None
 
     @property
@@ -70,12 +72,31 @@ def at_current_revision(hr: FluxObject | None) -> bool:
     return latest.get("chartVersion") == attempted and latest.get("status", "deployed") == "deployed"
 
 
+def serving_previous_revision(hr: FluxObject | None) -> bool:
+    """The latest Helm action failed (an upgrade) while an earlier revision is still deployed.
+
+    Helm leaves the previous release ``deployed`` when an upgrade fails, and helm-controller
+    records both in ``status.history`` (newest first): that revision, bootstrapped when it was
+    installed, keeps serving. A failed *install* has no deployed revision; an upgrade still in
+    progress has no failed entry on top — neither counts.
+    """
+    if hr is None or (hr.get("spec") or {}).get("suspend"):
+        return False
+    history = (hr.get("status") or {}).get("history") or []
+    return (
+        bool(history)
+        and history[0].get("status") == "failed"
+        and any(h.get("status") == "deployed" for h in history[1:])
+    )
+
+
 def bootstrap_state(index: SnapshotIndex) -> BootstrapState:
     comp = bootstrap_component(index)
     jobs = index.bootstrap_jobs(comp) if comp else []
     job = jobs[0] if jobs else None
     hr_name = comp.helm_release if comp else None
-    helm_ready = at_current_revision(index.helm_releases.get(hr_name or ""))
+    hr = index.helm_releases.get(hr_name or "")
+    helm_ready = at_current_revision(hr) or serving_previous_revision(hr)
     seed = index.snapshot.probes.seed_users
     return BootstrapState(job, job_readiness(job), helm_ready, seed.count if seed else None)
 

@@ -7,7 +7,7 @@ import re
 from appliance_cli.status.index import SnapshotIndex, iter_container_statuses, key_of
 from appliance_cli.status.model import Evidence
 from appliance_cli.status.rules.app import key_log_line
-from appliance_cli.status.rules.registry import Finding, RepairSpec, finding, rule, unowned_tier
+from appliance_cli.status.rules.registry import Finding, RepairSpec, finding, pod_subject, rule
 from appliance_cli.status.rules.signals import Crash, crashes, event_evidence, log_evidence, object_evidence
 from appliance_cli.status.rules.storage import SUBPATH
 
@@ -57,15 +57,12 @@ def container_config_error(index: SnapshotIndex) -> list[Finding]:
                     evidence.append(event_evidence(pod, te))
                     msg = msg or te.message
                     break
-            comp = index.component_of_pod(pod)
             named = CONFIG_ERROR.search(msg)
             detail = named.group(0) if named else (msg or "configuration error")
             out.append(
                 finding(
                     "container_config_error",
-                    component=comp,
-                    name=None if comp else key_of(pod)[1],
-                    tier=None if comp else unowned_tier(key_of(pod)[0]),
+                    **pod_subject(index, pod),
                     reason=f"Container {cs.get('name')!r} cannot start: {detail}",
                     evidence=evidence,
                 )
@@ -87,13 +84,10 @@ def _log_cause(index: SnapshotIndex, code: str, pattern: re.Pattern[str], what: 
             if m is None:
                 continue
             hit = _excerpt(m.string[m.start() :])
-            comp = index.component_of_pod(pod)
             out.append(
                 finding(
                     code,
-                    component=comp,
-                    name=None if comp else key_of(pod)[1],
-                    tier=None if comp else unowned_tier(key_of(pod)[0]),
+                    **pod_subject(index, pod),
                     reason=f"{what}: {hit.strip()}",
                     evidence=[log_evidence(pod, crash.container.get("name", ""), crash.logs)],
                 )
@@ -200,16 +194,13 @@ def oom_killed(index: SnapshotIndex) -> list[Finding]:
         for crash in crashes(index, pod):
             if not _oom(crash):
                 continue
-            comp = index.component_of_pod(pod)
             ns, name = key_of(pod)
             cname = crash.container.get("name", "")
             t = crash.terminated
             out.append(
                 finding(
                     "oom_killed",
-                    component=comp,
-                    name=None if comp else name,
-                    tier=None if comp else unowned_tier(key_of(pod)[0]),
+                    **pod_subject(index, pod),
                     reason=f"Container {cname!r} of {name} was OOMKilled (exit {t.get('exitCode', 137)}), "
                     f"{crash.container.get('restartCount', 0)} restarts",
                     evidence=[
@@ -261,7 +252,6 @@ def crash_loop(index: SnapshotIndex) -> list[Finding]:
     out: list[Finding] = []
     for pod in index.pods.values():
         for crash in crashes(index, pod):
-            comp = index.component_of_pod(pod)
             ns, name = key_of(pod)
             cname = crash.container.get("name", "")
             t = crash.terminated
@@ -281,9 +271,7 @@ def crash_loop(index: SnapshotIndex) -> list[Finding]:
             out.append(
                 finding(
                     "crash_loop",
-                    component=comp,
-                    name=None if comp else name,
-                    tier=None if comp else unowned_tier(key_of(pod)[0]),
+                    **pod_subject(index, pod),
                     reason=f"Container {cname!r} of {name} keeps crashing"
                     + (f": {last_line}" if last_line else f" (exit code {t.get('exitCode', '?')})"),
                     evidence=evidence,

@@ -14,7 +14,7 @@ from appliance_cli.status.index import (
     same_repository,
 )
 from appliance_cli.status.model import Evidence
-from appliance_cli.status.rules.registry import Finding, RepairSpec, finding, rule, unowned_tier
+from appliance_cli.status.rules.registry import Finding, RepairSpec, finding, pod_subject, rule
 from appliance_cli.status.rules.signals import PullCause, pull_failures
 
 
@@ -24,13 +24,10 @@ def _pull_findings(index: SnapshotIndex, cause: PullCause, code: str, what: str)
         for pf in pull_failures(index, pod):
             if pf.cause != cause:
                 continue
-            comp = index.component_of_pod(pod)
             out.append(
                 finding(
                     code,
-                    component=comp,
-                    name=None if comp else key_of(pod)[1],
-                    tier=None if comp else unowned_tier(key_of(pod)[0]),
+                    **pod_subject(index, pod),
                     reason=f"{what}: {pf.image}",
                     evidence=list(pf.evidence),
                 )
@@ -162,6 +159,40 @@ def image_pull_auth_failed(index: SnapshotIndex) -> list[Finding]:
             )
         )
     return out
+
+
+@rule(
+    code="image_pull_rate_limited",
+    title="Registry rate limit reached",
+    layer="image",
+    rank=105,
+    meaning=(
+        "The registry refused the pull with 429 Too Many Requests: the node pulled more than the "
+        "registry allows in its window (Docker Hub counts anonymous pulls per address, e.g. for "
+        "the temporalio/* images). The image exists and access is allowed; only the rate is "
+        "exceeded, so neither a missing tag nor missing credentials is the cause."
+    ),
+    signals=(
+        'Failed to pull image "docker.io/temporalio/auto-setup:1.24.2": rpc error: code = Unknown '
+        'desc = failed to pull and unpack image "docker.io/temporalio/auto-setup:1.24.2": failed to '
+        "copy: httpReadSeeker: failed open: unexpected status code https://registry-1.docker.io/v2/"
+        "temporalio/auto-setup/manifests/sha256:…: 429 Too Many Requests - Server message: "
+        "toomanyrequests: You have reached your pull rate limit. You may increase the limit by "
+        "authenticating and upgrading: https://www.docker.com/increase-rate-limit",
+        'Back-off pulling image "X" (cause in the pod\'s Failed events)',
+    ),
+    remediation=(
+        "Wait for the registry's window to pass (Kubernetes keeps retrying with back-off), or "
+        "pull authenticated (a pull secret for the registry raises the limit), or point the node "
+        "at a registry mirror (Talos machine.registries.mirrors). Bootstrap with --prepull-images "
+        "pulls each image once before the rollout needs it."
+    ),
+    next_action=(
+        "Wait for the registry's rate-limit window, or pull authenticated / through a registry mirror."
+    ),
+)
+def image_pull_rate_limited(index: SnapshotIndex) -> list[Finding]:
+    return _pull_findings(index, "rate_limited", "image_pull_rate_limited", "Registry rate limit reached")
 
 
 @rule(

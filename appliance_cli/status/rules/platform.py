@@ -1,15 +1,30 @@
-"""Platform rules: Kubernetes and Talos APIs, the node, DNS, the Flux source."""
+"""Platform rules: Kubernetes and Talos APIs, the node and its pressure, DNS, Flux."""
 
 from __future__ import annotations
 
-from appliance_cli.status.index import SnapshotIndex, condition, key_of
+from appliance_cli.status.index import (
+    Node,
+    Pod,
+    SnapshotIndex,
+    condition,
+    iter_container_statuses,
+    key_of,
+    parse_time,
+    workload_name,
+)
 from appliance_cli.status.model import Evidence
-from appliance_cli.status.readiness import flux_readiness, node_readiness
+from appliance_cli.status.readiness import (
+    deployment_readiness,
+    failing_waiting,
+    flux_readiness,
+    node_readiness,
+)
 from appliance_cli.status.rules.registry import Finding, RepairSpec, finding, rule
 from appliance_cli.status.rules.signals import (
     DNS_PATTERNS,
     TEMPORARY_DNS,
     crashes,
+    event_evidence,
     log_evidence,
     matches,
     object_evidence,
@@ -170,6 +185,128 @@ def node_not_ready(index: SnapshotIndex) -> list[Finding]:
     return out
 
 
+# Node pressure conditions (kubelet setters.go: reason KubeletHas<X>Pressure, "kubelet has disk
+# pressure") and the taint the node lifecycle controller adds for each
+# (node.kubernetes.io/<x>-pressure:NoSchedule; the scheduler then says "… had untolerated taint
+# {node.kubernetes.io/disk-pressure: }").
+PRESSURE_TAINTS = {
+    "DiskPressure": "node.kubernetes.io/disk-pressure",
+    "MemoryPressure": "node.kubernetes.io/memory-pressure",
+    "PIDPressure": "node.kubernetes.io/pid-pressure",
+}
+PRESSURE_ACTIONS = {
+    "DiskPressure": (
+        "Free disk on the node: the kubelet evicts pods while its ephemeral storage or image store "
+        "(/var) is below its eviction thresholds (nodefs.available 10%, imagefs.available 15% by "
+        "default). See what fills it with 'talosctl -n {ip} usage /var --depth 2' (images under "
+        "/var/lib/containerd, pod logs, emptyDir volumes), remove what is not needed or give the "
+        "machine a bigger disk; DiskPressure and its taint clear once the kubelet sees enough free space."
+    ),
+    "MemoryPressure": (
+        "The node is short of memory (memory.available below the kubelet's threshold, 100Mi by "
+        "default): add memory to the machine or lower the memory requests and limits of "
+        "background services in the values."
+    ),
+    "PIDPressure": (
+        "The node is running out of process IDs: find the workload that keeps forking (a "
+        "crash-looping wrapper, a runaway worker) and stop it; then the kubelet clears PIDPressure."
+    ),
+}
+
+
+def pressure_conditions(node: Node) -> list[tuple[str, str, str]]:
+    """(type, reason, message) of each pressure condition that is True on a node."""
+    out = []
+    for ctype in PRESSURE_TAINTS:
+        c = condition(node.get("status") or {}, ctype)
+        if c and c.get("status") == "True":
+            out.append((ctype, c.get("reason", ""), c.get("message", "")))
+    return out
+
+
+def _pressure_evidence(index: SnapshotIndex, node: Node, kinds: list[str]) -> list[Evidence]:
+    evidence: list[Evidence] = []
+    taints = {t.get("key") for t in (node.get("spec") or {}).get("taints") or []}
+    for ctype, reason, message in pressure_conditions(node):
+        taint = PRESSURE_TAINTS[ctype]
+        on = f"; taint {taint}:NoSchedule" if taint in taints else ""
+        evidence.append(object_evidence(node, "Node", reason, f"{ctype}=True: {message}{on}"))
+    for te in reversed(index.events_for(node)):
+        if te.reason == "EvictionThresholdMet":
+            evidence.append(event_evidence(node, te))
+            break
+    # What it caused: evicted pods (history now) and pods the taint keeps Pending.
+    evicted = [p for p in index.past_pods.values() if (p.get("status") or {}).get("reason") == "Evicted"]
+    for p in sorted(evicted, key=lambda p: key_of(p)[1])[:3]:
+        status = p.get("status") or {}
+        evidence.append(object_evidence(p, "Pod", "Evicted", status.get("message", "")))
+    for p in index.pods.values():
+        sched = condition(p.get("status") or {}, "PodScheduled")
+        msg = (sched or {}).get("message", "")
+        if sched and sched.get("status") == "False" and any(PRESSURE_TAINTS[k] in msg for k in kinds):
+            evidence.append(object_evidence(p, "Pod", sched.get("reason", "Unschedulable"), msg))
+    return evidence
+
+
+@rule(
+    code="node_pressure",
+    title="Node under resource pressure",
+    layer="platform",
+    rank=35,
+    meaning=(
+        "The kubelet reports DiskPressure, MemoryPressure or PIDPressure: it evicts pods to "
+        "reclaim the resource and the node is tainted so replacements stay Pending. This is the "
+        "root cause of the evictions and Pending pods it produces; they are listed after it "
+        "(evicted pods are history, never crash loops)."
+    ),
+    signals=(
+        'Node condition DiskPressure=True reason KubeletHasDiskPressure "kubelet has disk pressure"',
+        'Evicted pod (status.reason Evicted) "The node was low on resource: ephemeral-storage. '
+        'Threshold quantity: 4902142413, available: 4515852Ki."',
+        'Warning EvictionThresholdMet on the node "Attempting to reclaim ephemeral-storage"',
+        'FailedScheduling "0/1 nodes are available: 1 node(s) had untolerated taint '
+        '{node.kubernetes.io/disk-pressure: }."',
+        "MemoryPressure=True (KubeletHasInsufficientMemory), PIDPressure=True (KubeletHasInsufficientPID)",
+    ),
+    remediation=(
+        "DiskPressure: free space under /var on the node ('talosctl -n <node-ip> usage /var "
+        "--depth 2': container images, pod logs, emptyDir volumes) or grow the disk; the "
+        "kubelet's eviction thresholds are nodefs.available 10% and imagefs.available 15% by "
+        "default. MemoryPressure: add memory or lower memory requests. PIDPressure: stop the "
+        "workload that keeps forking. The taint lifts by itself once the condition clears, and "
+        "the Pending pods are then scheduled."
+    ),
+    next_action="Free the resource the node is short of (see its condition); the pods then reschedule.",
+)
+def node_pressure(index: SnapshotIndex) -> list[Finding]:
+    out: list[Finding] = []
+    ip = index.snapshot.site.node_ip or "<node-ip>"
+    for node in index.nodes:
+        conds = pressure_conditions(node)
+        if not conds:
+            continue
+        _, name = key_of(node)
+        kinds = [c[0] for c in conds]
+        evicted = sum(
+            1 for p in index.past_pods.values() if (p.get("status") or {}).get("reason") == "Evicted"
+        )
+        detail = ", ".join(f"{t} ({r}: {m})" if m else t for t, r, m in conds)
+        reason = f"Node {name} has {detail}"
+        if evicted:
+            reason += f"; the kubelet evicted {evicted} pod(s)"
+        out.append(
+            finding(
+                "node_pressure",
+                name="node",
+                tier="platform",
+                reason=reason,
+                next_action=" ".join(PRESSURE_ACTIONS[k].format(ip=ip) for k in kinds),
+                evidence=_pressure_evidence(index, node, kinds),
+            )
+        )
+    return out
+
+
 @rule(
     code="dns_resolution_failed",
     title="DNS resolution failed",
@@ -236,6 +373,132 @@ def dns_resolution_failed(index: SnapshotIndex) -> list[Finding]:
             evidence=evidence,
         )
     ]
+
+
+# What each Flux controller stops when it is down (names as `flux install` deploys them).
+FLUX_CONTROLLERS = {
+    "source-controller": "no Git source is fetched, so no tier (alga-platform, alga-core, "
+    "alga-background) gets a new revision",
+    "kustomize-controller": "no Kustomization is applied: no tier (alga-platform, alga-core, "
+    "alga-background) is reconciled",
+    "helm-controller": "no HelmRelease is installed, upgraded or remediated (alga-core and every "
+    "background release)",
+    "notification-controller": "Flux events and alerts are not delivered (reconciliation goes on)",
+}
+CONTROLLER_NOT_READY_GRACE_SECONDS = 300
+
+
+def _controller_cause(index: SnapshotIndex, pod: Pod) -> tuple[str, str, list[Evidence]] | None:
+    """(cause, next action, evidence) when a Flux controller's pod is failing now."""
+    ns, _ = key_of(pod)
+    name = workload_name(pod)
+    for crash in crashes(index, pod):
+        cname = crash.container.get("name", "")
+        t = crash.terminated
+        restarts = crash.container.get("restartCount", 0)
+        ev = [
+            object_evidence(
+                pod,
+                "Pod",
+                t.get("reason") or crash.waiting_reason,
+                f"container {cname}: {t.get('reason') or 'exit'} (exit code {t.get('exitCode', '?')}), "
+                f"{restarts} restarts",
+            )
+        ]
+        if crash.logs:
+            ev.append(log_evidence(pod, cname, crash.logs))
+        if t.get("reason") == "OOMKilled":
+            return (
+                f"OOMKilled (exit {t.get('exitCode', 137)}), {restarts} restarts",
+                f"Raise {name}'s memory limit (a patch on deployment/{name} in {ns}, e.g. through "
+                f"the flux-system kustomization), then check 'flux check'.",
+                ev,
+            )
+        return (
+            f"crash-looping (exit code {t.get('exitCode', '?')}), {restarts} restarts",
+            f"Read {name}'s log ('kubectl -n {ns} logs deploy/{name} --previous') and fix what it "
+            "names, then check 'flux check'.",
+            ev,
+        )
+    for cs in iter_container_statuses(pod):
+        bad = failing_waiting(cs)
+        if bad:
+            return (
+                f"{bad[0]}: {bad[1]}" if bad[1] else bad[0],
+                f"Fix {name}'s pod ({bad[0]}, evidence), then check 'flux check'.",
+                [object_evidence(pod, "Pod", bad[0], bad[1])],
+            )
+    return None
+
+
+@rule(
+    code="flux_controller_unavailable",
+    title="Flux controller down",
+    layer="gitops",
+    rank=45,
+    meaning=(
+        "A Flux controller in flux-system is not running (OOMKilled, crash loop, image or "
+        "configuration error, or its Deployment never becomes available). While it is down "
+        "nothing it owns is reconciled: source-controller fetches no Git revision, "
+        "kustomize-controller applies no tier, helm-controller installs or upgrades no release. "
+        "The Flux objects keep their last status, so they can look fine while nothing moves."
+    ),
+    signals=(
+        "flux-system pod of kustomize-controller: lastState.terminated reason OOMKilled, exit code "
+        '137; waiting CrashLoopBackOff "back-off 5m0s restarting failed container=manager ..."',
+        "Deployment source-controller / kustomize-controller / helm-controller in flux-system not available",
+    ),
+    remediation=(
+        "Read the controller's log ('kubectl -n flux-system logs deploy/<controller> --previous'); "
+        "for OOMKilled raise its memory limit with a patch on the flux-system Deployment; then "
+        "'flux check' and 'flux reconcile kustomization alga-platform --with-source'."
+    ),
+    next_action="Bring the Flux controller back (its log and last state are evidence), then 'flux check'.",
+)
+def flux_controller_unavailable(index: SnapshotIndex) -> list[Finding]:
+    flux_ns = index.catalog.namespaces.flux
+    found: dict[str, Finding] = {}
+    for pod in index.pods.values():
+        ns, _ = key_of(pod)
+        name = workload_name(pod)
+        if ns != flux_ns or name not in FLUX_CONTROLLERS or name in found:
+            continue
+        cause = _controller_cause(index, pod)
+        if cause is None:
+            continue
+        what, action, evidence = cause
+        found[name] = finding(
+            "flux_controller_unavailable",
+            name=name,
+            tier="platform",
+            login_blocking=name != "notification-controller",
+            reason=f"Flux {name} is down ({what}): {FLUX_CONTROLLERS[name]}",
+            next_action=action,
+            evidence=evidence,
+        )
+    for (ns, name), dep in index.deployments.items():
+        if ns != flux_ns or name not in FLUX_CONTROLLERS or name in found:
+            continue
+        r = deployment_readiness(dep)
+        if r.ready:
+            continue
+        if not r.failed:
+            available = condition(dep.get("status") or {}, "Available") or {}
+            since = available.get("lastTransitionTime")
+            t = parse_time(since)
+            if available.get("status") != "False" or t is None:
+                continue
+            if (index.now - t).total_seconds() < CONTROLLER_NOT_READY_GRACE_SECONDS:
+                continue
+        found[name] = finding(
+            "flux_controller_unavailable",
+            name=name,
+            tier="platform",
+            login_blocking=name != "notification-controller",
+            reason=f"Flux {name} is not available ({r.reason}: {r.message}): {FLUX_CONTROLLERS[name]}",
+            evidence=[object_evidence(dep, "Deployment", r.reason, r.message)],
+        )
+    return list(found.values())
 
 
 @rule(

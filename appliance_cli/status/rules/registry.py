@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from appliance_cli.catalog import Component
-from appliance_cli.status.index import SnapshotIndex
+from appliance_cli.status.index import Pod, SnapshotIndex, key_of, workload_name
 from appliance_cli.status.model import ComponentTier, Evidence, Severity
 
 
@@ -163,3 +164,13 @@ PLATFORM_NAMESPACES = frozenset({"kube-system", "flux-system", "local-path-stora
 def unowned_tier(namespace: str) -> ComponentTier:
     """Tier of an object no catalog component owns: platform plumbing, or else background."""
     return "platform" if namespace in PLATFORM_NAMESPACES else "background"
+
+
+def pod_subject(index: SnapshotIndex, pod: Pod) -> dict[str, Any]:
+    """Who a finding about a pod is about: its catalog component, or — for a component outside
+    the release (Flux controllers, CoreDNS, the local-path provisioner) — its workload's name
+    (``kustomize-controller``, not ``kustomize-controller-ddss87m7gq-h78vp``) and tier."""
+    comp = index.component_of_pod(pod)
+    if comp is not None:
+        return {"component": comp}
+    return {"name": workload_name(pod), "tier": unowned_tier(key_of(pod)[0])}

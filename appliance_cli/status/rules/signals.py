@@ -46,6 +46,14 @@ AUTH_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"authentication required"),
     re.compile(r"denied: (?:requested access|permission)"),
 )
+# Registry rate limiting: containerd `failed to copy: httpReadSeeker: failed open: unexpected status
+# code https://registry-1.docker.io/v2/<repo>/manifests/sha256:…: 429 Too Many Requests - Server
+# message: toomanyrequests: You have reached your pull rate limit. …`.
+RATE_LIMIT_PATTERNS: tuple[re.Pattern[str], ...] = (
+    re.compile(r"\b429 Too Many Requests\b"),
+    re.compile(r"\btoomanyrequests\b"),
+    re.compile(r"unexpected status(?: code)?(?: from \w+ request to)? \S+: 429\b"),
+)
 INTERRUPTED_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"unexpected EOF"),
     re.compile(r"connection reset by peer"),
@@ -64,7 +72,7 @@ PULLED = re.compile(r'(?:Successfully pulled image|Container image) "([^"]+)"')
 # A container that restarted and runs but is not ready counts as failing after this many restarts.
 RESTARTS_BEFORE_FAILING = 3
 
-PullCause = Literal["dns", "interrupted", "unauthorized", "not_found", "unknown"]
+PullCause = Literal["dns", "rate_limited", "interrupted", "unauthorized", "not_found", "unknown"]
 
 
 def matches(text: str, patterns: tuple[re.Pattern[str], ...]) -> bool:
@@ -72,9 +80,12 @@ def matches(text: str, patterns: tuple[re.Pattern[str], ...]) -> bool:
 
 
 def classify_pull_error(message: str) -> PullCause:
-    """The cause of one image pull failure message (network first, then auth, then not found)."""
+    """The cause of one image pull failure message (network first, then rate limiting, then
+    not found, then auth, then interrupted)."""
     if matches(message, DNS_PATTERNS):
         return "dns"
+    if matches(message, RATE_LIMIT_PATTERNS):
+        return "rate_limited"
     if matches(message, NOT_FOUND_PATTERNS) and not matches(message, AUTH_PATTERNS):
         return "not_found"
     if matches(message, AUTH_PATTERNS):

@@ -1,4 +1,4 @@
-"""Storage and scheduling rules: subPath creation, PVCs that never bind, unschedulable pods."""
+"""Storage and scheduling rules: subPath creation, volume mounts, PVCs that never bind, unschedulable pods."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from appliance_cli.status.index import (
 )
 from appliance_cli.status.model import Evidence
 from appliance_cli.status.readiness import pvc_readiness
-from appliance_cli.status.rules.registry import Finding, RepairSpec, finding, rule, unowned_tier
+from appliance_cli.status.rules.registry import Finding, RepairSpec, finding, pod_subject, rule, unowned_tier
 from appliance_cli.status.rules.signals import event_evidence, object_evidence
 
 SUBPATH = re.compile(r'failed to create subPath directory for volumeMount "([^"]+)" of container "([^"]+)"')
@@ -59,7 +59,6 @@ UNBOUND_PVC = "unbound immediate PersistentVolumeClaims"
 def storage_pvc_subpath_failed(index: SnapshotIndex) -> list[Finding]:
     out: list[Finding] = []
     for pod in index.pods.values():
-        comp = index.component_of_pod(pod)
         for cs in iter_container_statuses(pod):
             state = cs.get("state") or {}
             if state.get("running") or state.get("terminated"):
@@ -83,14 +82,114 @@ def storage_pvc_subpath_failed(index: SnapshotIndex) -> list[Finding]:
             out.append(
                 finding(
                     "storage_pvc_subpath_failed",
-                    component=comp,
-                    name=None if comp else key_of(pod)[1],
-                    tier=None if comp else unowned_tier(key_of(pod)[0]),
+                    **pod_subject(index, pod),
                     reason=f"Could not create the subPath of volume {vol!r} for container {cs.get('name')!r} "
                     f"of pod {key_of(pod)[1]}",
                     evidence=evidence,
                 )
             )
+    return out
+
+
+# kubelet volume manager wordings (operation_generator.go / volume_manager.go), Warning FailedMount:
+#   MountVolume.NewMounter initialization failed for volume "pvc-…" :
+#     path "/var/local-path-provisioner/…" does not exist
+#   MountVolume.SetUp failed for volume "x" : secret "y" not found
+#   Unable to attach or mount volumes: unmounted volumes=[db-data], unattached volumes=[…]:
+#     timed out waiting for the condition
+MOUNT_FAILED = re.compile(
+    r'MountVolume\.\w+ (?:initialization )?failed for volume "([^"]+)"'
+    r"|Unable to (?:attach or )?mount volumes: unmounted volumes=\[([^\]]*)\]"
+)
+MOUNT_PATH_MISSING = re.compile(r'path "([^"]+)" does not exist')
+MOUNT_SOURCE_MISSING = re.compile(r'(?:secret|configmap) "[^"]+" not found')
+MOUNT_GRACE_SECONDS = 60
+# Events the kubelet records only after every volume is mounted.
+AFTER_MOUNT = frozenset({"Pulling", "Pulled", "Created", "Started"})
+
+
+def _mount_next_action(message: str) -> str:
+    if MOUNT_PATH_MISSING.search(message):
+        return (
+            "The volume's directory is gone from the node (local-path keeps it under "
+            "/var/local-path-provisioner): restore it from a backup, or — only if its data may be "
+            "lost — delete the PVC and the pod so the provisioner creates an empty volume."
+        )
+    if MOUNT_SOURCE_MISSING.search(message):
+        return "Create the Secret or ConfigMap the volume mounts (re-run bootstrap in recover mode)."
+    return "Read the FailedMount event (evidence) and fix the volume it names; the pod starts once it mounts."
+
+
+@rule(
+    code="volume_mount_failed",
+    title="Volume cannot be mounted",
+    layer="storage",
+    rank=65,
+    meaning=(
+        "The kubelet cannot mount one of the pod's volumes, so the pod stays in ContainerCreating "
+        "and its containers never start (a database that never comes up; Helm then times out "
+        "with 'context deadline exceeded'). Most often the local-path directory of a bound "
+        "volume no longer exists on the node, or a mounted Secret/ConfigMap is missing. A "
+        "FailedMount that is followed by the pod starting is transient and not a blocker."
+    ),
+    signals=(
+        'Warning FailedMount "MountVolume.NewMounter initialization failed for volume "pvc-…" : '
+        'path "/var/local-path-provisioner/pvc-…_msp_db-data-db-0" does not exist"',
+        'Warning FailedMount "MountVolume.SetUp failed for volume "x" : secret "y" not found"',
+        'Warning FailedMount "Unable to attach or mount volumes: unmounted volumes=[db-data], '
+        'unattached volumes=[...]: timed out waiting for the condition"',
+        f"pod Pending, containers waiting ContainerCreating, for more than {MOUNT_GRACE_SECONDS} s",
+    ),
+    remediation=(
+        "For a local-path volume whose directory is gone, restore the directory (from a backup) "
+        "or, if its data may be lost, delete the PVC and its pod so a new empty volume is "
+        "provisioned; for a missing Secret/ConfigMap, create it (bootstrap in recover mode). "
+        "Check the node's /var/local-path-provisioner with 'talosctl -n <node-ip> ls "
+        "/var/local-path-provisioner'."
+    ),
+    next_action="Fix the volume named in the FailedMount event; the pod starts once it mounts.",
+)
+def volume_mount_failed(index: SnapshotIndex) -> list[Finding]:
+    out: list[Finding] = []
+    for pod in index.pods.values():
+        status = pod.get("status") or {}
+        if status.get("phase", "Pending") != "Pending":
+            continue
+        statuses = list(iter_container_statuses(pod))
+        if any(
+            (cs.get("state") or {}).get("running") or (cs.get("state") or {}).get("terminated")
+            for cs in statuses
+        ):
+            continue
+        events = index.events_for(pod)
+        failed = [te for te in events if te.reason == "FailedMount" and MOUNT_FAILED.search(te.message)]
+        if not failed:
+            continue
+        last_failed = failed[-1].time
+        if any(
+            te.reason in AFTER_MOUNT and te.time and last_failed and te.time > last_failed for te in events
+        ):
+            continue  # mounted since: the kubelet moved on to the image and the containers
+        first = min(
+            (parse_time(te.event.get("firstTimestamp")) or te.time for te in failed if te.time), default=None
+        )
+        if first is None or (index.now - first).total_seconds() < MOUNT_GRACE_SECONDS:
+            continue
+        # The specific wording (NewMounter/SetUp) over the generic "Unable to attach or mount".
+        best = next((te for te in reversed(failed) if te.message.startswith("MountVolume.")), failed[-1])
+        m = MOUNT_FAILED.search(best.message)
+        volume = (m.group(1) or m.group(2) or "?") if m else "?"
+        evidence = [event_evidence(pod, best)]
+        evidence += [event_evidence(pod, te) for te in reversed(failed) if te is not best][:1]
+        out.append(
+            finding(
+                "volume_mount_failed",
+                **pod_subject(index, pod),
+                reason=f"Volume {volume!r} of pod {key_of(pod)[1]} cannot be mounted: {best.message}",
+                next_action=_mount_next_action(best.message),
+                evidence=evidence,
+            )
+        )
     return out
 
 
@@ -178,7 +277,6 @@ def unschedulable(index: SnapshotIndex) -> list[Finding]:
         msg = sched.get("message", "")
         if UNBOUND_PVC in msg and "Insufficient" not in msg and "taint" not in msg:
             continue  # waiting for its volume: pvc_pending owns that
-        comp = index.component_of_pod(pod)
         _, name = key_of(pod)
         evidence = [object_evidence(pod, "Pod", "Unschedulable", msg)]
         for te in reversed(index.events_for(pod)):
@@ -188,9 +286,7 @@ def unschedulable(index: SnapshotIndex) -> list[Finding]:
         out.append(
             finding(
                 "unschedulable",
-                component=comp,
-                name=None if comp else name,
-                tier=None if comp else unowned_tier(key_of(pod)[0]),
+                **pod_subject(index, pod),
                 reason=f"Pod {name} cannot be scheduled: {msg}",
                 evidence=evidence,
             )

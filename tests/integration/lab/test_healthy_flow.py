@@ -69,11 +69,11 @@ def test_healthy_core_workloads_names_status_and_login(lab: LabHandle) -> None:
     assert len(parts) == 2 and len(parts[0]) == 10 and len(parts[1]) == 5
     # the image comes from the release (via the values ConfigMap)
     web_pod = next(p for p in pods if p["metadata"]["name"] == web[0])
-    assert web_pod["spec"]["containers"][0]["image"] == "ghcr.io/nine-minds/alga-psa-ee:979e2079"
+    assert web_pod["spec"]["containers"][0]["image"] == "ghcr.io/nine-minds/alga-psa-ee:a2cbb430"
     pulls = [
         e for e in lab.events("msp") if e["reason"] == "Pulling" and e["involvedObject"]["name"] == web[0]
     ]
-    assert pulls and pulls[0]["message"] == 'Pulling image "ghcr.io/nine-minds/alga-psa-ee:979e2079"'
+    assert pulls and pulls[0]["message"] == 'Pulling image "ghcr.io/nine-minds/alga-psa-ee:a2cbb430"'
     # PVCs bound by local-path, with the provisioner's host path
     pvc = lab.get("v1/persistentvolumeclaims", "msp", "db-data-db-0")
     assert pvc is not None and pvc["status"]["phase"] == "Bound"

@@ -19,7 +19,7 @@ from appliance_cli.status.image_preflight import ReleaseCheck, check_release
 
 RELEASE = "1.0-rc5"
 WORKER = "/v2/nine-minds/workflow-worker/manifests/61e4a00e"
-CORE = "/v2/nine-minds/alga-psa-ee/manifests/979e2079"
+CORE = "/v2/nine-minds/alga-psa-ee/manifests/a2cbb430"
 
 
 def _registry_address(lab: LabHandle) -> str:
@@ -108,7 +108,7 @@ def test_repository_the_scenario_removes_is_name_unknown() -> None:
     with LabRegistry(scenario) as registry:
         got = httpx.get(f"{registry.url}/v2/nine-minds/retired/manifests/1.0")
         head = httpx.head(f"{registry.url}/v2/nine-minds/retired/manifests/1.0")
-        other = httpx.head(f"{registry.url}/v2/nine-minds/alga-psa-ee/manifests/979e2079")
+        other = httpx.head(f"{registry.url}/v2/nine-minds/alga-psa-ee/manifests/a2cbb430")
     assert got.status_code == head.status_code == 404
     assert _errors(got) == [
         {
@@ -161,7 +161,7 @@ def test_check_release_against_missing_background_tag_warns_and_blocks_nothing(l
 @pytest.mark.lab(scenario="core-image-missing", speed=60)
 def test_check_release_against_a_missing_core_tag_blocks(lab: LabHandle) -> None:
     check = _check(_registry_address(lab))
-    assert [f.image for f in check.blocking] == ["ghcr.io/nine-minds/alga-psa-ee:979e2079"]
+    assert [f.image for f in check.blocking] == ["ghcr.io/nine-minds/alga-psa-ee:a2cbb430"]
     assert [b.code for b in check.blockers() if b.login_blocking] == ["image_tag_not_found"]
 
 
@@ -177,7 +177,7 @@ def test_pods_run_the_digest_the_registry_answers(lab: LabHandle) -> None:
             cs
             for p in lab.list_objects("v1/pods", "msp")
             for cs in (p.get("status") or {}).get("containerStatuses") or []
-            if cs["image"] == "ghcr.io/nine-minds/alga-psa-ee:979e2079" and cs.get("imageID")
+            if cs["image"] == "ghcr.io/nine-minds/alga-psa-ee:a2cbb430" and cs.get("imageID")
         ]
 
     statuses = lab.wait_for(running_core, timeout=60, what="alga-core pod with an imageID")

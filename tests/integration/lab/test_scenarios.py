@@ -76,7 +76,7 @@ def test_missing_background_tag_backs_off_with_containerd_not_found(lab: LabHand
 @pytest.mark.lab(scenario="slow-core-pull", speed=20)
 def test_slow_core_pull_is_an_active_pull_then_ready(lab: LabHandle) -> None:
     lab.apply_bootstrap_objects(tiers=("platform", "core"))
-    image = "ghcr.io/nine-minds/alga-psa-ee:979e2079"
+    image = "ghcr.io/nine-minds/alga-psa-ee:a2cbb430"
 
     def pulling() -> Any:
         pod = _pod(lab, "alga-core-sebastian-")

@@ -112,7 +112,7 @@ def test_json_document_for_pipelines(
         "key": "alga-core",
         "component": "alga-core",
         "tier": "login",
-        "image": f"{registry.host}/nine-minds/alga-psa-ee:979e2079",
+        "image": f"{registry.host}/nine-minds/alga-psa-ee:a2cbb430",
         "outcome": "present",
         "digest": digests["alga-core"],
         "mediaType": "application/vnd.docker.distribution.manifest.v2+json",

@@ -88,6 +88,12 @@ def test_retry_after_accepts_seconds_and_http_dates(value: str | None, expected:
             "sha256:" + "0" * 64,
             "ghcr.io/a/b@sha256:" + "0" * 64,
         ),
+        (
+            "factory.talos.dev/metal-installer/3765679:v1.12.0@sha256:" + "c" * 64,
+            "factory.talos.dev/metal-installer/3765679",
+            "sha256:" + "c" * 64,
+            "factory.talos.dev/metal-installer/3765679@sha256:" + "c" * 64,
+        ),
         ("nginx:1.27", "docker.io/library/nginx", "1.27", "docker.io/library/nginx:1.27"),
         ("bitnami/redis", "docker.io/bitnami/redis", "latest", "docker.io/bitnami/redis:latest"),
     ],

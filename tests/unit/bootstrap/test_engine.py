@@ -297,7 +297,7 @@ def test_missing_core_image_stops_phase_3_before_anything_is_applied() -> None:
     opts = build_options(**BASE)
     with pytest.raises(ActionRequired) as exc:
         engine.run(opts, reporter=RecordingReporter(), announce=lambda s: None, adapters=adapters)
-    assert "ghcr.io/nine-minds/alga-psa-ee:979e2079" in exc.value.message
+    assert "ghcr.io/nine-minds/alga-psa-ee:a2cbb430" in exc.value.message
     assert "--skip-image-tag-validation" in (exc.value.hint or "")
     assert not any(a.startswith("ConfigMap alga-system/") for a in h.cluster.applies)
     assert not any("alga-core" in a for a in h.cluster.applies)
@@ -332,7 +332,7 @@ def test_prepull_starts_the_core_image_pull_after_the_talos_api() -> None:
 
     run(h, prepull_images=True)
     deadline = time.monotonic() + 5
-    while "pull_image ghcr.io/nine-minds/alga-psa-ee:979e2079" not in h.talos.calls:
+    while "pull_image ghcr.io/nine-minds/alga-psa-ee:a2cbb430" not in h.talos.calls:
         assert time.monotonic() < deadline, h.talos.calls
         time.sleep(0.01)
     assert h.talos.calls.index("apply_config") < h.talos.calls.index("bootstrap_etcd")

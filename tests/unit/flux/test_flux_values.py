@@ -22,18 +22,18 @@ def _values(component: str, mode: fl.BootstrapMode = "fresh", url: str = URL) ->
 @pytest.mark.parametrize(
     ("component", "path", "expected"),
     [
-        ("alga-core", ["server", "image"], {"name": "ghcr.io/nine-minds/alga-psa-ee", "tag": "979e2079"}),
-        ("alga-core", ["setup", "image"], {"name": "ghcr.io/nine-minds/alga-psa-ee", "tag": "979e2079"}),
+        ("alga-core", ["server", "image"], {"name": "ghcr.io/nine-minds/alga-psa-ee", "tag": "a2cbb430"}),
+        ("alga-core", ["setup", "image"], {"name": "ghcr.io/nine-minds/alga-psa-ee", "tag": "a2cbb430"}),
         (
             "workflow-worker",
             ["image"],
             {"repository": "ghcr.io/nine-minds/workflow-worker", "tag": "61e4a00e"},
         ),
-        ("email-service", ["image"], {"repository": "ghcr.io/nine-minds/email-service", "tag": "979e2079"}),
+        ("email-service", ["image"], {"repository": "ghcr.io/nine-minds/email-service", "tag": "61e4a00e"}),
         (
             "temporal-worker",
             ["image"],
-            {"repository": "ghcr.io/nine-minds/temporal-worker", "tag": "979e2079"},
+            {"repository": "ghcr.io/nine-minds/temporal-worker", "tag": "61e4a00e"},
         ),
     ],
 )
@@ -101,7 +101,7 @@ def test_values_configmaps_one_per_helmrelease() -> None:
     core = yaml.safe_load(
         next(c for c in cms if c["metadata"]["name"] == "appliance-values-alga-core")["data"]["values.yaml"]
     )
-    assert core["bootstrap"]["mode"] == "recover" and core["server"]["image"]["tag"] == "979e2079"
+    assert core["bootstrap"]["mode"] == "recover" and core["server"]["image"]["tag"] == "a2cbb430"
     # Every ConfigMap a HelmRelease reads is rendered.
     wanted = {v["name"] for h in fl.helm_releases() for v in h["spec"]["valuesFrom"]}
     assert wanted == set(names)
@@ -117,11 +117,11 @@ def test_release_selection_configmap() -> None:
     assert data["releaseVersion"] == "1.0-rc5" and data["appVersion"] == "1.0-rc5"
     assert data["channel"] == "candidate" and data["releaseBranch"] == "release/1.0-rc5"
     assert data["image.workflow-worker"] == "ghcr.io/nine-minds/workflow-worker:61e4a00e"
-    assert json.loads(data["images.json"])["alga-core"] == "ghcr.io/nine-minds/alga-psa-ee:979e2079"
+    assert json.loads(data["images.json"])["alga-core"] == "ghcr.io/nine-minds/alga-psa-ee:a2cbb430"
     manifest = json.loads(data["release.json"])
     assert manifest["images"]["alga-core"] == {
         "repository": "ghcr.io/nine-minds/alga-psa-ee",
-        "tag": "979e2079",
+        "tag": "a2cbb430",
         "estimatedSize": "~1.8 GB",
     }
     assert manifest["app"]["releaseBranch"] == "release/1.0-rc5"

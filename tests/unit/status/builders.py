@@ -19,10 +19,10 @@ NOW = datetime(2026, 4, 30, 2, 8, 10, tzinfo=UTC)
 NODE_IP = "192.168.64.8"
 
 IMAGES = {
-    "alga-core": "ghcr.io/nine-minds/alga-psa-ee:979e2079",
+    "alga-core": "ghcr.io/nine-minds/alga-psa-ee:a2cbb430",
     "workflow-worker": "ghcr.io/nine-minds/workflow-worker:61e4a00e",
-    "email-service": "ghcr.io/nine-minds/email-service:979e2079",
-    "temporal-worker": "ghcr.io/nine-minds/temporal-worker:979e2079",
+    "email-service": "ghcr.io/nine-minds/email-service:61e4a00e",
+    "temporal-worker": "ghcr.io/nine-minds/temporal-worker:61e4a00e",
     "appliance-status": "ghcr.io/nine-minds/alga-appliance-status:0.1.0",
     "db": "docker.io/library/postgres:16.4",
     "redis": "docker.io/library/redis:7.2.5",

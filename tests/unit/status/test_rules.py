@@ -31,6 +31,7 @@ from .builders import (
     pvc,
     running,
     terminated,
+    ts,
     waiting,
 )
 
@@ -453,12 +454,116 @@ def ui_rolling_out(cl: Cluster) -> None:
 
 OOM = terminated("OOMKilled", 137)
 APP_LOG = ["Starting email-service", "Error: connect ECONNREFUSED 10.96.0.20:5432"]
+RATE_LIMIT_MSG = (
+    'Failed to pull image "{0}": rpc error: code = Unknown desc = failed to pull and unpack image "{0}": '
+    "failed to copy: httpReadSeeker: failed open: unexpected status code https://registry-1.docker.io/v2/"
+    "temporalio/auto-setup/manifests/sha256:50aa4698fa6262977cff89181b2664b99d8a56dbca847bf62f2ef04854597cf8"
+    ": "
+    "429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit. You may "
+    "increase the limit by authenticating and upgrading: https://www.docker.com/increase-rate-limit"
+)
+MOUNT_MSG = (
+    'MountVolume.NewMounter initialization failed for volume "pvc-5c019138-a2d9-4b37-8032-ff71327dfcc7" : '
+    'path "/var/local-path-provisioner/pvc-5c019138-a2d9-4b37-8032-ff71327dfcc7_msp_db-data-db-0" '
+    "does not exist"
+)
+
+
+def disk_pressure(cl: Cluster) -> None:
+    n = node()
+    n["status"]["conditions"].append(
+        {
+            "type": "DiskPressure",
+            "status": "True",
+            "reason": "KubeletHasDiskPressure",
+            "message": "kubelet has disk pressure",
+            "lastTransitionTime": ts(12),
+        }
+    )
+    n["spec"] = {"taints": [{"key": "node.kubernetes.io/disk-pressure", "effect": "NoSchedule"}]}
+    cl.put(n)
+
+
+def no_disk_pressure(cl: Cluster) -> None:
+    n = node()
+    n["status"]["conditions"].append(
+        {
+            "type": "DiskPressure",
+            "status": "False",
+            "reason": "KubeletHasNoDiskPressure",
+            "message": "kubelet has no disk pressure",
+            "lastTransitionTime": ts(12),
+        }
+    )
+    cl.put(n)
+
+
+def db_mount_failed(cl: Cluster) -> None:
+    p = component_pod("db", [waiting("db", IMAGES["db"], "ContainerCreating")], phase="Pending")
+    cl.put(p, component_workload("db", ready=False))
+    cl.put(event(p, "FailedMount", MOUNT_MSG, minutes_ago=0.5, count=12, first_minutes_ago=9))
+
+
+def db_mounted_after_retry(cl: Cluster) -> None:
+    p = component_pod("db")
+    cl.put(p)
+    cl.put(
+        event(p, "FailedMount", MOUNT_MSG, minutes_ago=28, count=2, first_minutes_ago=29),
+        event(p, "Started", "Started container db", type="Normal", minutes_ago=27),
+    )
+
+
+def temporal_rate_limited(cl: Cluster) -> None:
+    image_pull_backoff(cl, "temporal", RATE_LIMIT_MSG.format(IMAGES["temporal"]))
+
+
+def _flux_controller_pod(containers: list[dict[str, object]]) -> dict[str, object]:
+    p = pod(
+        "kustomize-controller-5f7d8c9b4d-h78vp",
+        containers,
+        namespace="flux-system",
+        owner=("ReplicaSet", "kustomize-controller-5f7d8c9b4d"),
+    )
+    p["metadata"]["labels"] = {"app": "kustomize-controller", "pod-template-hash": "5f7d8c9b4d"}
+    return p
+
+
+def kustomize_controller_oom(cl: Cluster) -> None:
+    image = "ghcr.io/fluxcd/kustomize-controller:v1.4.0"
+    cl.put(
+        _flux_controller_pod(
+            [
+                waiting(
+                    "manager",
+                    image,
+                    "CrashLoopBackOff",
+                    "back-off 5m0s restarting failed container=manager",
+                    restarts=9,
+                    last=OOM,
+                )
+            ]
+        )
+    )
+
+
+def kustomize_controller_running(cl: Cluster) -> None:
+    cl.put(_flux_controller_pod([running("manager", "ghcr.io/fluxcd/kustomize-controller:v1.4.0")]))
+
 
 # code, component, mutation, negative mutation (no blocker with that code)
 CASES: list[tuple[str, str, Mutation, Mutation]] = [
     ("kubernetes_api_unreachable", "kubernetes", kube_down, lambda cl: None),
     ("talos_api_unreachable", "talos", talos_down, talos_unchecked),
     ("node_not_ready", "node", node_down, lambda cl: cl.put(node())),
+    ("node_pressure", "node", disk_pressure, no_disk_pressure),
+    (
+        "flux_controller_unavailable",
+        "kustomize-controller",
+        kustomize_controller_oom,
+        kustomize_controller_running,
+    ),
+    ("volume_mount_failed", "db", db_mount_failed, db_mounted_after_retry),
+    ("image_pull_rate_limited", "temporal", temporal_rate_limited, lambda cl: None),
     ("dns_resolution_failed", "dns", dns_refused, source_branch_missing),
     ("flux_source_failed", "flux-source", source_branch_missing, source_reconciling),
     ("storage_pvc_subpath_failed", "db", db_subpath, db_subpath_recovered),
@@ -505,7 +610,7 @@ CASES: list[tuple[str, str, Mutation, Mutation]] = [
 
 def test_every_registered_code_has_a_rule_case() -> None:
     assert {c for c, *_ in CASES} == {r.spec.code for r in registered()}
-    assert len(registered()) == 23
+    assert len(registered()) == 27
 
 
 @pytest.mark.parametrize(("code", "component", "breaks", "_ok"), CASES, ids=[c[0] for c in CASES])
