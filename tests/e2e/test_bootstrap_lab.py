@@ -144,7 +144,7 @@ def test_missing_core_image_stops_before_phase_3_applies_anything(fresh_lab: Lab
     r = bootstrap()
     assert r.exit_code == 1, r.output
     assert "error: image_tag_not_found:" in r.stderr
-    assert "ghcr.io/nine-minds/alga-psa-ee:979e2079" in r.stderr
+    assert "ghcr.io/nine-minds/alga-psa-ee:a2cbb430" in r.stderr
     assert "--skip-image-tag-validation" in r.stderr  # the hint
     assert "[phase 3/5] Core: failed" in r.stdout
     assert PHASE_3_APPLIES not in r.stdout
@@ -159,7 +159,7 @@ def test_missing_core_image_stops_before_phase_3_applies_anything(fresh_lab: Lab
     assert again.exit_code == 1, again.output
     lines = again.stdout.splitlines()
     warning = first_line(
-        lines, "[phase 3/5] Core: ⚠ missing core image(s) ghcr.io/nine-minds/alga-psa-ee:979e2079"
+        lines, "[phase 3/5] Core: ⚠ missing core image(s) ghcr.io/nine-minds/alga-psa-ee:a2cbb430"
     )
     assert warning < first_line(lines, PHASE_3_APPLIES)
     assert fresh_lab.get(KS_KEY, "flux-system", "alga-core") is not None
