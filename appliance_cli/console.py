@@ -97,5 +97,12 @@ def display_text(text: str) -> None:
     out().print(text, markup=False, highlight=False, soft_wrap=True)
 
 
+def display_line(text: str) -> None:
+    """A sentence for a person on stdout: word-wrapped on a terminal (never cut mid-word),
+    one whole line when stdout is a pipe or a file."""
+    con = out()
+    con.print(text, markup=False, highlight=False, soft_wrap=not con.is_terminal)
+
+
 def display_renderable(renderable: Any) -> None:
     out().print(renderable)

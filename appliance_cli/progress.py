@@ -10,7 +10,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
-EventState = Literal["start", "progress", "done", "skipped", "warning", "failed", "info", "waiting"]
+# "milestone": a line meant for the operator (status URL and token, login URL) that every
+# rendering shows exactly once: above the live view, as its own plain line, as one JSON event.
+EventState = Literal[
+    "start", "progress", "done", "skipped", "warning", "failed", "info", "waiting", "milestone"
+]
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,11 @@ class Reporter(Protocol):
     def emit(self, event: ProgressEvent) -> None: ...
 
     def close(self) -> None: ...
+
+
+def milestone(line: str) -> ProgressEvent:
+    """An announcement as an event (the announcer of a command with progress output)."""
+    return ProgressEvent(None, None, line, "milestone")
 
 
 class NullReporter:

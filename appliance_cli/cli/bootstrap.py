@@ -87,7 +87,7 @@ def bootstrap(
     try:
         with stoppable() as stop:
             result = engine.run(
-                options, reporter=reporter, announce=summary.announcer(options), reset=bootstrap_hook, stop=stop
+                options, reporter=reporter, announce=summary.announcer(reporter), reset=bootstrap_hook, stop=stop
             )
     finally:
         reporter.close()

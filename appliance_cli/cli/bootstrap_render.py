@@ -6,17 +6,20 @@ from appliance_cli import console
 from appliance_cli.bootstrap.context import Announcer
 from appliance_cli.bootstrap.engine import BootstrapResult
 from appliance_cli.bootstrap.options import BootstrapOptions
+from appliance_cli.progress import NullReporter, Reporter, milestone
 
 
-def announcer(options: BootstrapOptions) -> Announcer:
-    """Operator-facing lines (status URL and token, login URL, Flux source). With JSON
-    progress they go to stderr so stdout stays one JSON object per line."""
+def announcer(reporter: Reporter) -> Announcer:
+    """Operator-facing lines (status URL and token, login URL, Flux source) go through the
+    reporter as milestones, so each rendering shows each exactly once: above the live view
+    (where it stays in the scrollback), as a plain line, or as one JSON event. Without
+    progress output (a dry run) they are plain lines."""
 
     def announce(line: str) -> None:
-        if options.progress == "json":  # one unwrapped line on stderr
-            console.err().print(line, markup=False, highlight=False, soft_wrap=True)
-        else:
+        if isinstance(reporter, NullReporter):
             console.display_text(line)
+        else:
+            reporter.emit(milestone(line))
 
     return announce
 
@@ -29,23 +32,23 @@ def _plan(result: BootstrapResult) -> None:
 
 
 def show(options: BootstrapOptions, result: BootstrapResult) -> None:
-    for w in result.warnings:
-        console.display_warning(w)
-    if options.dry_run:
+    if options.dry_run:  # no progress was shown: the warnings are said here, once
+        for w in result.warnings:
+            console.display_warning(w)
         _plan(result)
         return
     doc = result.status
     if doc is None:
         console.display_error("the final status could not be collected", hint="run 'appliance status'")
         return
-    console.display_text(f"Rollup: {doc.rollup.state} — {doc.rollup.message}")
+    console.display_line(f"Rollup: {doc.rollup.state} — {doc.rollup.message}")
     if doc.urls.login_url:
-        console.display_text(f"Login URL: {doc.urls.login_url}")
+        console.display_line(f"Login URL: {doc.urls.login_url}")
     if doc.urls.status_url:
-        console.display_text(f"Status URL: {doc.urls.status_url} (token in the site file status-token)")
+        console.display_line(f"Status URL: {doc.urls.status_url} (token in the site file status-token)")
     for b in doc.top_blockers[:5]:
-        console.display_text(f"  {b.code} [{b.component}] {b.reason} — next: {b.next_action}")
-    console.display_text(f"Next: {doc.rollup.next_action}")
+        console.display_line(f"  {b.code} [{b.component}] {b.reason} — next: {b.next_action}")
+    console.display_line(f"Next: {doc.rollup.next_action}")
     files = ", ".join(result.site_files)
-    console.display_text(f"Site files: {files}; objects applied this run: {result.applied}")
-    console.display_text(f"Support bundle: appliance support-bundle --site-id {options.site_id}")
+    console.display_line(f"Site files: {files}; objects applied this run: {result.applied}")
+    console.display_line(f"Support bundle: appliance support-bundle --site-id {options.site_id}")

@@ -106,8 +106,6 @@ class StatusService(PhaseBase):
         a = ctx.actions
         token = ctx.state.status_token or resolve_token(ctx)[0]
         url = ctx.status_url
-        # The one place the token is shown (never in progress events, logs or the journal).
-        ctx.announce(f"Appliance status UI: URL {url} Token {token}")
         ctx.journal.set_fact("statusUrl", url)
         try:
             a.wait(
@@ -126,6 +124,9 @@ class StatusService(PhaseBase):
             )
         except ApplianceError as exc:
             ctx.warn(f"the status page did not answer yet ({exc.message}); the install continues")
+        # The one place the token is shown (never in progress events, logs or the journal):
+        # at the moment the page answers (or, when it does not yet, right after that warning).
+        ctx.announce(f"Appliance status UI: URL {url} Token {token}")
 
     def plan(self, ctx: BootstrapContext) -> None:
         self.run(ctx)
