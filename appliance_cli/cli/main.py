@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from appliance_cli import __version__, console
 from appliance_cli.cli import (
     bootstrap,
+    completion,
     explain,
     logs,
     release,
@@ -21,6 +22,11 @@ from appliance_cli.cli import (
 )
 from appliance_cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, ApplianceError
 
+if TYPE_CHECKING:
+    from typer._click import Command
+
+HELP_OPTION_NAMES = ["-h", "--help"]
+
 app = typer.Typer(
     name="appliance",
     help=(
@@ -31,10 +37,10 @@ app = typer.Typer(
         "'appliance lab up', then 'appliance bootstrap --site-id lab ...'."
     ),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (cli/completion.py)
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": HELP_OPTION_NAMES},
 )
 
 
@@ -81,11 +87,16 @@ def _register_plugin_commands() -> None:
 _register_plugin_commands()
 
 
+def command() -> Command:
+    """The click command tree, with value completion and flag help applied (cli/completion.py)."""
+    return completion.prepare(typer.main.get_command(app), HELP_OPTION_NAMES)
+
+
 def run(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turn project errors into one clear line and an exit code."""
     try:
         # With standalone_mode=False click returns the code of a typer.Exit instead of raising it.
-        code = app(args=argv, standalone_mode=False)
+        code = command()(args=argv, standalone_mode=False)
     except ApplianceError as exc:
         console.display_error(exc.message, hint=exc.hint)
         if console.verbosity() > 0:

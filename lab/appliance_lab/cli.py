@@ -17,13 +17,22 @@ SiteIdOpt = Annotated[
 ]
 
 
+def _complete_scenario(incomplete: str) -> list[str]:
+    """Scenario names for shell completion (the scenario files of this package)."""
+    from appliance_lab.scenario import scenario_names
+
+    return [name for name in scenario_names() if name.startswith(incomplete)]
+
+
 @app.command("up")
 def up(
     *,
     scenario: Annotated[
         str,
         typer.Option(
-            "--scenario", help="What the simulated appliance does (see docs/lab.md). Default: healthy."
+            "--scenario",
+            help="What the simulated appliance does (see docs/lab.md). Default: healthy.",
+            autocompletion=_complete_scenario,
         ),
     ] = "healthy",
     speed: Annotated[
