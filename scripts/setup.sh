@@ -94,7 +94,7 @@ stamp=.venv/.installed-$(cat pyproject.toml lab/pyproject.toml | sha1sum | cut -
 if [[ ! -f "$stamp" ]]; then
   echo "[setup] installing the package and dev tools into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ./lab -e '.[dev,lab]'
+  .venv/bin/python -m pip install -q -e ./lab -e '.[dev,lab,tui]'
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

@@ -18,6 +18,7 @@ from appliance_cli.cli import (
     serve_status,
     status,
     support_bundle,
+    tui,
     validate,
 )
 from appliance_cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, ApplianceError
@@ -68,6 +69,7 @@ app.command("status", rich_help_panel="Observe")(status.status)
 app.command("support-bundle", rich_help_panel="Observe")(support_bundle.support_bundle)
 app.command("explain", rich_help_panel="Observe")(explain.explain)
 app.command("logs", rich_help_panel="Observe")(logs.logs)
+app.command("tui", rich_help_panel="Observe")(tui.tui)
 app.command("serve-status", rich_help_panel="Observe")(serve_status.serve_status)
 app.command("reset", rich_help_panel="Install")(reset.reset)
 app.add_typer(release.app, name="release", rich_help_panel="Release engineering")

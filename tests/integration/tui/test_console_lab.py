@@ -1,0 +1,189 @@
+"""The operator's console, driven by Textual's headless pilot at 80×24 against the lab."""
+
+from __future__ import annotations
+
+import asyncio
+import tarfile
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+from appliance_lab.testing import LabHandle, running_lab
+
+pytest.importorskip("textual")
+
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input
+
+from appliance_cli.tui.app import ConsoleApp, HomeScreen, LogsScreen, WorkloadsScreen
+
+SPEED = 60.0
+SIZE = (80, 24)
+TIMEOUT = 30.0
+
+
+def screen_text(app: ConsoleApp) -> str:
+    """What the terminal shows, one line per row (the screen as a text capture)."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def until(pilot: Pilot[None], check: Callable[[], bool], what: str, timeout: float = TIMEOUT) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if check():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; screen:\n{screen_text(pilot.app)}")  # type: ignore[arg-type]
+
+
+def drive(scenario: Callable[[ConsoleApp, Pilot[None]], Awaitable[None]], site_id: str | None = None) -> None:
+    async def main() -> None:
+        app = ConsoleApp(site_id)
+        async with app.run_test(size=SIZE) as pilot:
+            await scenario(app, pilot)
+
+    asyncio.run(main())
+
+
+def _healthy_core(lab: LabHandle) -> bool:
+    from appliance_cli.status.live import collect_status
+
+    return collect_status("lab").tiers.login.ready
+
+
+@pytest.fixture
+def installed() -> Iterator[LabHandle]:
+    with running_lab(scenario="healthy", speed=SPEED) as lab:
+        lab.apply_bootstrap_objects()
+        lab.wait_for(lambda: _healthy_core(lab), timeout=60, interval=0.3, what="login ready")
+        yield lab
+
+
+def test_pick_a_site_see_the_ladder_and_read_a_components_logs(installed: LabHandle) -> None:
+    async def scenario(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: "ready" in screen_text(app) or "healthy" in screen_text(app), "the rollup")
+        picker = screen_text(app)
+        assert "pick a site" in picker and "lab" in picker
+        await pilot.press("enter")
+        await until(pilot, lambda: "Full health" in screen_text(app), "the tier ladder")
+        home = screen_text(app)
+        for tier in ("Platform", "Core", "Bootstrap", "Login", "Background", "Full health"):
+            assert tier in home
+        assert "✓ Login" in home and "Top blockers:" in home
+        assert "Upgrade" in home and "Repair release" in home and "Support bundle" in home
+
+        await pilot.press("w")
+        await until(pilot, lambda: isinstance(app.screen, WorkloadsScreen), "the workloads screen")
+        table = app.screen.query_one("#workloads", DataTable)
+        await until(pilot, lambda: table.row_count > 0, "workload rows")
+        components = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+        assert components.index("db") < components.index("alga-core") < components.index("temporal")
+        for _ in range(components.index("alga-core")):
+            await pilot.press("down")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, LogsScreen), "the logs screen")
+        # a line the lab's kubelet wrote when alga-core's container started
+        await until(pilot, lambda: "sebastian ready" in screen_text(app), "alga-core's log line")
+        assert "Logs of alga-core" in screen_text(app)
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, WorkloadsScreen), "back to workloads")
+
+    drive(scenario)
+
+
+def test_home_screen_capture_at_80x24(installed: LabHandle) -> None:
+    async def scenario(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen), "home")
+        await until(pilot, lambda: "Full health" in screen_text(app), "the tier ladder")
+        lines = screen_text(app).splitlines()
+        assert len(lines) == 24 and all(len(line) <= 80 for line in lines)
+        assert lines[0].startswith("Site lab")
+        # the menu on the left, the rollup, the ladder and the blockers beside it
+        assert "── Operations" in lines[2] and "── System" in lines[7]
+        assert any("Workloads" in line and "✓ Platform" in line for line in lines)
+        assert any("Top blockers:" in line for line in lines)
+        assert any(line.strip().endswith("healthy") and "Platform" in line for line in lines)
+        footer = lines[-1]
+        assert "b Bootstrap" in footer and "w Workloads" in footer and "s Bundle" in footer
+        svg = app.export_screenshot()
+        assert svg.startswith("<svg") and "Full&#160;health" in svg
+        await pilot.press("question_mark")
+        await until(pilot, lambda: "Home — keys" in screen_text(app), "the keyboard help")
+        assert "Workloads" in screen_text(app) and "Esc closes this help" in screen_text(app)
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen), "help closed")
+
+    drive(scenario, site_id="lab")
+
+
+def test_support_bundle_from_the_menu(installed: LabHandle, tmp_path: Path) -> None:
+    out = tmp_path / "bundles"
+
+    async def scenario(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen), "home")
+        await pilot.press("s")
+        await until(pilot, lambda: "Support bundle — site lab" in screen_text(app), "the bundle form")
+        app.screen.query_one("#output-dir", Input).value = str(out)
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: "Review the plan" in screen_text(app), "the plan")
+        assert not out.exists()  # planning wrote nothing
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: "Done." in screen_text(app), "the bundle", timeout=60)
+        assert "Support bundle written" in screen_text(app)
+
+    drive(scenario, site_id="lab")
+    (bundle,) = out.glob("alga-support-lab-*.tar.gz")
+    with tarfile.open(bundle) as tar:
+        names = {Path(n).name for n in tar.getnames()}
+    assert {"snapshot.json", "status.json", "versions.json"} <= names
+
+
+def test_bootstrap_form_validates_like_the_command_and_changes_nothing(installed: LabHandle) -> None:
+    journal = installed.site_dir / "journal.json"
+    before = journal.read_bytes() if journal.exists() else None
+
+    async def scenario(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen), "home")
+        await pilot.press("b")
+        await until(pilot, lambda: "Bootstrap — site lab" in screen_text(app), "the bootstrap form")
+        app.screen.query_one("#release_version", Input).value = "1.0-rc5"
+        app.screen.query_one("#node_ip", Input).value = "300.1.1.1"
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: "Nothing was changed." in screen_text(app), "the validation error")
+        assert "error: --node-ip:" in screen_text(app)
+        assert app.screen.query_one("#run").disabled
+
+    drive(scenario, site_id="lab")
+    assert (journal.read_bytes() if journal.exists() else None) == before
+
+
+def test_reset_asks_for_the_site_id_and_a_wrong_one_deletes_nothing(installed: LabHandle) -> None:
+    async def scenario(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen), "home")
+        await pilot.press("x")
+        await until(pilot, lambda: "Reset — site lab" in screen_text(app), "the reset form")
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: "Review the plan" in screen_text(app), "the reset plan")
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: "Type the site id" in screen_text(app), "the confirmation")
+        await pilot.press(*"not-lab")
+        await pilot.press("enter")
+        await until(pilot, lambda: "Cancelled: nothing was changed." in screen_text(app), "the refusal")
+
+    drive(scenario, site_id="lab")
+    assert installed.get("kustomize.toolkit.fluxcd.io/v1/kustomizations", "flux-system", "alga-core")
+
+
+def test_the_command_says_how_to_install_textual_when_it_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from tests.cli_runner import invoke
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "textual" else real(name, *a)
+    )
+    r = invoke(["tui"])
+    assert r.exit_code == 1
+    assert "Textual" in r.stderr and "[tui]" in r.stderr
