@@ -196,7 +196,7 @@ class ComponentLogs:
                     uid=str(meta.get("uid") or meta.get("name")),
                     container=name,
                     restarts=int(cs.get("restartCount") or 0),
-                    running=bool(state.get("running")),
+                    running="running" in state,
                     waiting=str((state.get("waiting") or {}).get("reason") or "") or None,
                 )
             )

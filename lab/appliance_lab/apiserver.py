@@ -1501,7 +1501,7 @@ def _container_running(pod: Obj, container: str) -> bool:
     status = pod.get("status") or {}
     for cs in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or []):
         if cs.get("name") == container:
-            return bool((cs.get("state") or {}).get("running"))
+            return "running" in (cs.get("state") or {})
     return False
 
 

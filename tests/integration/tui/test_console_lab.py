@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import tarfile
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ from appliance_lab.testing import LabHandle, running_lab
 pytest.importorskip("textual")
 
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, Log
 
 from appliance_cli.tui.app import ConsoleApp, HomeScreen, LogsScreen, WorkloadsScreen
 
@@ -187,3 +188,29 @@ def test_the_command_says_how_to_install_textual_when_it_is_missing(monkeypatch:
     r = invoke(["tui"])
     assert r.exit_code == 1
     assert "Textual" in r.stderr and "[tui]" in r.stderr
+
+
+def test_bootstrap_the_lab_from_the_console() -> None:
+    """A node in maintenance mode: the form's defaults, the plan, then the real run to LOGIN_READY."""
+    with running_lab(scenario="healthy", speed=SPEED, bootstrapped=False) as lab:
+
+        async def scenario(app: ConsoleApp, pilot: Pilot[None]) -> None:
+            await until(pilot, lambda: isinstance(app.screen, HomeScreen), "home")
+            await pilot.press("b")
+            await until(pilot, lambda: "Bootstrap — site lab" in screen_text(app), "the bootstrap form")
+            form = app.screen
+            assert form.query_one("#bootstrap_mode", Input).value == "fresh"
+            assert form.query_one("#node_ip", Input).value  # the lab's node, from the site
+            form.query_one("#release_version", Input).value = "1.0-rc5"
+            await pilot.press("ctrl+p")
+            await until(pilot, lambda: "Review the plan" in screen_text(app), "the plan", timeout=60)
+            assert not (lab.site_dir / "journal.json").exists()  # a dry run writes nothing
+            await pilot.press("ctrl+r")
+            await until(pilot, lambda: "Done." in screen_text(app), "the bootstrap", timeout=240)
+            text = "\n".join(form.query_one("#output", Log).lines)
+            assert "[phase 5/5]" in text and "Exit state: 0" in text, text[-2000:]
+
+        drive(scenario, site_id="lab")
+        journal = json.loads((lab.site_dir / "journal.json").read_text())
+        assert set(journal["phases"]) >= {"0", "1", "2", "3", "4", "5"}
+        assert lab.ready("kustomize.toolkit.fluxcd.io/v1/kustomizations", "flux-system", "alga-core")
