@@ -14,6 +14,7 @@ from appliance_cli.cli import (
     explain,
     logs,
     release,
+    repair,
     reset,
     serve_status,
     status,
@@ -72,6 +73,7 @@ app.command("logs", rich_help_panel="Observe")(logs.logs)
 app.command("tui", rich_help_panel="Observe")(tui.tui)
 app.command("serve-status", rich_help_panel="Observe")(serve_status.serve_status)
 app.command("reset", rich_help_panel="Install")(reset.reset)
+app.command("repair", rich_help_panel="Day 2")(repair.repair)
 app.add_typer(release.app, name="release", rich_help_panel="Release engineering")
 app.command("validate", rich_help_panel="Release engineering")(validate.validate)
 

@@ -55,11 +55,29 @@ class Scenario(BaseModel):
     disabled_fixes: list[Fix] = Field(default_factory=list, alias="disabledFixes")
     bootstrap_job_fails: bool = Field(False, alias="bootstrapJobFails")
     seed_users: int = Field(7, alias="seedUsers")
+    interrupted_pulls: list[str] = Field(
+        default_factory=list,
+        alias="interruptedPulls",
+        description="image substrings whose first pull breaks off (context canceled); that pod "
+        "stays failed until it is deleted, a new pod pulls fine",
+    )
+    bootstrap_job_failures: int = Field(
+        0, alias="bootstrapJobFailures", description="the first N bootstrap Jobs fail; later ones succeed"
+    )
+    installed_without_fixes: list[Fix] = Field(
+        default_factory=list,
+        alias="installedWithoutFixes",
+        description="the install predates these durable fixes: HelmReleases are created without them",
+    )
     crash_images: list[str] = Field(
         default_factory=list,
         alias="crashImages",
         description="image substrings whose long-running containers exit",
     )
+
+    def pull_interrupted(self, image: str) -> bool:
+        """Whether the first pull of ``image`` breaks off (``interruptedPulls``)."""
+        return any(needle in image for needle in self.interrupted_pulls)
 
     def pull_seconds(self, image: str) -> float:
         for needle, seconds in self.timings.pulls.items():

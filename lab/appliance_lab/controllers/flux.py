@@ -41,10 +41,14 @@ from appliance_lab.controllers.base import (
     rand5,
     set_condition,
 )
-from appliance_lab.controllers.charts import CHARTS, apply_post_renderers, render_chart
+from appliance_lab.controllers.charts import CHARTS, apply_post_renderers, fix_of, render_chart
 from appliance_lab.store import BY_KIND, AlreadyExists, Obj, StoreError, now_rfc3339
 
 RECONCILE_REQUESTED = "reconcile.fluxcd.io/requestedAt"
+# helm-controller api/v2: a one-off forced release / a failure-count reset, honoured only when
+# the value equals requestedAt's (what `flux reconcile helmrelease --force` / `--reset` set)
+FORCE_REQUESTED = "reconcile.fluxcd.io/forceAt"
+RESET_REQUESTED = "reconcile.fluxcd.io/resetAt"
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
 
@@ -113,6 +117,8 @@ class Flux:
         types = {c["type"] for c in conds}
         if "Reconciling" not in types:
             cur = [c for c in cur if c["type"] != "Reconciling"]
+        if any(c["type"] == "Ready" and c["status"] == "True" for c in conds):
+            cur = [c for c in cur if c["type"] != "Stalled"]  # a success ends a stall
         st["conditions"] = cur
         st.update(fields)
         if st != (obj.get("status") or {}):
@@ -170,6 +176,9 @@ class Flux:
         gen = meta.get("generation", 1)
         ready = get_condition(gr, "Ready")
         if st.get("observedGeneration") == gen and ready and ready.get("status") in ("True", "False"):
+            requested = (meta.get("annotations") or {}).get(RECONCILE_REQUESTED)
+            if requested and st.get("lastHandledReconcileAt") != requested:
+                self._status(GITREPOS, gr, [], lastHandledReconcileAt=requested)
             return
         run = self._run(gr)
         spec = gr.get("spec") or {}
@@ -268,7 +277,9 @@ class Flux:
             )
             return
         revision = str(((src.get("status") or {}).get("artifact") or {}).get("revision", ""))
-        run = self._run(ks, revision)
+        # `flux reconcile kustomization` sets requestedAt: a new request is a new attempt
+        requested = str((meta.get("annotations") or {}).get(RECONCILE_REQUESTED, ""))
+        run = self._run(ks, f"{revision}|{requested}")
         if run.stage == "done":
             return
         if (
@@ -276,6 +287,8 @@ class Flux:
             and st.get("observedGeneration") == gen
             and is_true(ks, "Ready")
         ):
+            if requested and st.get("lastHandledReconcileAt") != requested:
+                self._status(KUSTOMIZATIONS, ks, [], lastHandledReconcileAt=requested)
             run.stage = "done"
             return
         waiting = self._deps_ready(ks, KUSTOMIZATIONS)
@@ -355,7 +368,7 @@ class Flux:
                     observedGeneration=gen,
                     lastAppliedRevision=revision,
                     lastAttemptedRevision=revision,
-                    lastHandledReconcileAt=now_rfc3339(),
+                    lastHandledReconcileAt=requested or now_rfc3339(),
                 )
                 ctx.event(
                     ks,
@@ -413,10 +426,25 @@ class Flux:
         applied = []
         for obj in objects:
             obj.setdefault("metadata", {}).setdefault("labels", {}).update(labels)
+            self._as_installed_before(obj)
             self.apply(obj)
             m = obj["metadata"]
             applied.append((obj["apiVersion"], obj["kind"], m.get("namespace", ""), m["name"]))
         return applied
+
+    def _as_installed_before(self, obj: Obj) -> None:
+        """``installedWithoutFixes``: the install predates these durable fixes, so a HelmRelease
+        created now lacks their postRenderer patches (a later apply carries the layout as it is)."""
+        old = self.ctx.scenario.installed_without_fixes
+        if not old or obj.get("kind") != "HelmRelease":
+            return
+        rt = BY_KIND.get((obj.get("apiVersion", ""), "HelmRelease"))
+        meta = obj.get("metadata") or {}
+        if rt is None or self.ctx.store.try_get(rt, meta.get("namespace"), str(meta.get("name"))) is not None:
+            return
+        for renderer in (obj.get("spec") or {}).get("postRenderers") or []:
+            kustomize = renderer.get("kustomize") or {}
+            kustomize["patches"] = [p for p in kustomize.get("patches") or [] if fix_of(p) not in old]
 
     def apply(self, obj: Obj, namespace: str | None = None) -> Obj:
         """Create or update (spec/data/labels; status kept) — what a server-side apply does here."""
@@ -475,6 +503,8 @@ class Flux:
         chart_name, chart_version = CHARTS.get(name, (name, "0.1.0"))
         # `flux reconcile helmrelease` sets this annotation; the lab reconciles on request only
         requested = str((meta.get("annotations") or {}).get(RECONCILE_REQUESTED, ""))
+        annotations = meta.get("annotations") or {}
+        force = bool(requested) and annotations.get(FORCE_REQUESTED) == requested
         run = self._run(hr, requested)
         if run.stage == "done":
             return
@@ -533,9 +563,13 @@ class Flux:
         latest = _latest(hr)
         config_digest = "sha256:" + hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
         handled = {"lastHandledReconcileAt": requested} if requested else {}
+        for field, key in (("lastHandledForceAt", FORCE_REQUESTED), ("lastHandledResetAt", RESET_REQUESTED)):
+            if key in annotations:
+                handled[field] = str(annotations[key])
         in_sync = latest is not None and latest.get("status") == "deployed"
         if (
             run.stage == "start"
+            and not force
             and in_sync
             and latest is not None
             and latest.get("configDigest") == config_digest

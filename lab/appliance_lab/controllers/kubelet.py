@@ -83,6 +83,13 @@ def pull_failed_message(image: str) -> str:
     )
 
 
+def pull_canceled_message(image: str) -> str:
+    return (
+        f'Failed to pull image "{image}": rpc error: code = Canceled desc = failed to pull and unpack '
+        f'image "{image}": context canceled'
+    )
+
+
 def subpath_message(volume: str, container: str) -> str:
     return f'failed to create subPath directory for volumeMount "{volume}" of container "{container}"'
 
@@ -94,6 +101,8 @@ class Kubelet:
         self.ctx = ctx
         self.containers: dict[str, list[Container]] = {}  # pod uid -> containers
         self.pod_ips: dict[str, str] = {}
+        self.interrupted: set[str] = set()  # images whose first pull broke off
+        self.bootstrap_jobs: list[str] = []  # bootstrap Jobs in the order they first ran
 
     # -- programs --------------------------------------------------------------------------
     def program_for(self, pod: Obj, spec: Obj) -> Program:
@@ -181,7 +190,7 @@ class Kubelet:
                 reason="Error",
             )
         if labels.get("job-name", "").startswith("alga-core-sebastian-bootstrap-"):
-            if sc.bootstrap_job_fails:
+            if sc.bootstrap_job_fails or self._bootstrap_job_fails(labels["job-name"]):
                 return Program(
                     "wait-db",
                     t.bootstrap_job,
@@ -225,6 +234,12 @@ class Kubelet:
                 reason="Error",
             )
         return Program("serve", 0.0, [f"{_log_ts()} {name} starting", f"{_log_ts()} {name} ready"])
+
+    def _bootstrap_job_fails(self, job: str) -> bool:
+        """``bootstrapJobFailures: N``: every pod of the first N bootstrap Jobs fails."""
+        if job not in self.bootstrap_jobs:
+            self.bootstrap_jobs.append(job)
+        return self.bootstrap_jobs.index(job) < self.ctx.scenario.bootstrap_job_failures
 
     def _wipe(self, pod: Obj, spec: Obj) -> Program:
         """The reset's wipe container: empties the hostPath directory it mounts on the node's
@@ -375,6 +390,14 @@ class Kubelet:
                 self._event(pod, c, "Failed", pull_failed_message(c.image), warning=True)
                 self._event(pod, c, "Failed", "Error: ErrImagePull", warning=True)
                 c.waiting = {"reason": "ErrImagePull", "message": pull_failed_message(c.image)}
+                c.enter("pull-backoff")
+                return
+            if sc.pull_interrupted(c.image) and c.image not in self.interrupted:
+                self.interrupted.add(c.image)  # this pod's pull stays failed; the next pod's works
+                msg = pull_canceled_message(c.image)
+                self._event(pod, c, "Failed", msg, warning=True)
+                self._event(pod, c, "Failed", "Error: ErrImagePull", warning=True)
+                c.waiting = {"reason": "ErrImagePull", "message": msg}
                 c.enter("pull-backoff")
                 return
             ctx.pulled_images.add(c.image)
