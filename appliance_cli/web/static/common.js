@@ -67,7 +67,8 @@ var Status = (function () {
     var li = el("li", {"class": "blocker sev-" + b.severity}, [
       el("strong", {text: b.reason}),
       el("div", {"class": "meta", text: b.component + " · " + b.code + (b.loginBlocking ? " · blocks login" : " · background")}),
-      el("div", {"class": "next", text: "Next: " + b.nextAction})
+      el("div", {"class": "next", text: "Next: " + b.nextAction}),
+      el("div", {"class": "repair", text: !b.repair ? "" : b.repair.available ? "appliance repair can fix this: " + b.repair.command : "Not repaired automatically: " + b.repair.summary})
     ]);
     if (withEvidence && b.evidence && b.evidence.length) {
       var ul = el("ul", {"class": "evidence"});
