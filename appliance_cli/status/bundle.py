@@ -9,6 +9,7 @@ itself is replaced wherever it appears.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import platform
@@ -31,6 +32,7 @@ from appliance_cli.status.snapshot import ClusterSnapshot, with_release_facts
 
 if TYPE_CHECKING:
     from appliance_cli.releases import Release
+    from appliance_cli.status.model import StatusDocument
 
 TOOLS: tuple[tuple[str, list[str]], ...] = (
     ("talosctl", ["talosctl", "version", "--client", "--short"]),
@@ -98,6 +100,37 @@ def _release_for(snapshot: ClusterSnapshot) -> Release | None:
         return None
 
 
+def bundle_archive(
+    snapshot: ClusterSnapshot,
+    doc: StatusDocument,
+    *,
+    site_id: str,
+    journal: Any = None,
+    token: str | None = None,
+) -> tuple[str, bytes]:
+    """The bundle as bytes: ``(top directory name, tar.gz)`` with snapshot.json, status.json,
+    versions.json and (when given) journal.json, redacted; the one builder of bundle content
+    (``appliance support-bundle`` writes it to a file, the status page sends it)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    top = f"alga-support-{site_id}-{stamp}"
+    files: dict[str, bytes] = {
+        "snapshot.json": snapshot.to_json().encode(),
+        "status.json": doc.to_json().encode(),
+        "versions.json": json.dumps(tool_versions(), indent=2).encode(),
+    }
+    if journal is not None:
+        files["journal.json"] = json.dumps(scrub(journal, extra=(token,) if token else ()), indent=2).encode()
+    if token:
+        for name, data in files.items():
+            if token.encode() in data:  # belt and braces: never ship the token
+                files[name] = data.replace(token.encode(), REDACTED.encode())
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in files.items():
+            _add(tar, f"{top}/{name}", data)
+    return top, buf.getvalue()
+
+
 def write_bundle(site_id: str, output_dir: Path) -> BundleResult:
     """Collect, classify and write the bundle into ``output_dir``; return its path."""
     if output_dir.exists() and not output_dir.is_dir():
@@ -114,32 +147,18 @@ def write_bundle(site_id: str, output_dir: Path) -> BundleResult:
     if release is not None:  # the facts it is judged against travel with it
         clean = with_release_facts(clean, release)
     doc = classify_live(clean)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    top = f"alga-support-{site_id}-{stamp}"
-    files: dict[str, bytes] = {
-        "snapshot.json": clean.to_json().encode(),
-        "status.json": doc.to_json().encode(),
-        "versions.json": json.dumps(tool_versions(), indent=2).encode(),
-    }
-    try:
+    journal: Any = None
+    with contextlib.suppress(OSError, ValueError):
         journal = json.loads(site.journal_file.read_text())
-        files["journal.json"] = json.dumps(scrub(journal, extra=(token,)), indent=2).encode()
-    except (OSError, ValueError):
-        pass
-    if token:
-        for name, data in files.items():
-            if token.encode() in data:  # belt and braces: never ship the token
-                files[name] = data.replace(token.encode(), REDACTED.encode())
+    top, data = bundle_archive(clean, doc, site_id=site_id, journal=journal, token=token)
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot create the directory: {exc.strerror or exc}", param="--output") from exc
     path = output_dir / f"{top}.tar.gz"
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for name, data in files.items():
-            _add(tar, f"{top}/{name}", data)
     from appliance_cli.site import atomic_write
 
-    atomic_write(path, buf.getvalue(), mode=0o600)
-    return BundleResult(path=path, files=tuple(f"{top}/{n}" for n in files), snapshot=clean)
+    atomic_write(path, data, mode=0o600)
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        names = tuple(tar.getnames())
+    return BundleResult(path=path, files=names, snapshot=clean)

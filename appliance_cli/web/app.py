@@ -25,6 +25,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from appliance_cli.status.model import status_json_schema
 from appliance_cli.web.auth import QUERY_TOKEN_KEYS, SESSION_COOKIE, Authenticator
 from appliance_cli.web.state import StatusState
+from appliance_cli.web.support_bundle import add_support_bundle_route
 
 WEB_DIR = Path(__file__).resolve().parent
 TEMPLATES = WEB_DIR / "templates"
@@ -288,6 +289,8 @@ def create_app(state: StatusState, auth: Authenticator) -> FastAPI:
         if body is None:
             return not_ready()
         return Response(body, media_type="application/json")
+
+    add_support_bundle_route(app, state)
 
     @app.get("/api/status/schema")
     async def api_schema() -> Response:

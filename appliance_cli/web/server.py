@@ -158,7 +158,7 @@ class CollectorLoop:
 
         try:
             snap, doc = self.collect()
-            self.state.publish(doc, diagnostics(snap, doc))
+            self.state.publish(doc, diagnostics(snap, doc), snap)
         except Exception as exc:  # keep the last good state; say what went wrong
             from appliance_cli.status.redact import redact
 

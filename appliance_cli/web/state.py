@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from appliance_cli.status.model import StatusDocument
+from appliance_cli.status.snapshot import ClusterSnapshot
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class Published:
     diagnostics: dict[str, Any]
     collected_at: str  # RFC3339 wall clock
     monotonic: float
+    snapshot: ClusterSnapshot | None = None  # what the support bundle download sends
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,9 @@ class StatusState:
         self._failing_since: str | None = None
         self._collections = 0
 
-    def publish(self, doc: StatusDocument, diagnostics: dict[str, Any]) -> None:
+    def publish(
+        self, doc: StatusDocument, diagnostics: dict[str, Any], snapshot: ClusterSnapshot | None = None
+    ) -> None:
         status_json = doc.to_json(indent=None).encode()
         pub = Published(
             doc=doc,
@@ -66,6 +70,7 @@ class StatusState:
             diagnostics=diagnostics,
             collected_at=_now(),
             monotonic=time.monotonic(),
+            snapshot=snapshot,
         )
         with self._lock:
             self._current = pub

@@ -10,6 +10,18 @@ var Status = (function () {
     failed_action_required: "Action required"
   };
   var LOGIN_STATES = ["ready_to_log_in", "ready_with_background_issues", "fully_healthy"];
+  // The readiness ladder, first customer milestone LOGIN (status document "tiers" keys).
+  var TIERS = [
+    {key: "platform", label: "PLATFORM"}, {key: "core", label: "CORE"},
+    {key: "bootstrap", label: "BOOTSTRAP"}, {key: "login", label: "LOGIN"},
+    {key: "background", label: "BACKGROUND"}, {key: "fullHealth", label: "FULL"}
+  ];
+  // A tier is ready (✓), failing (✗: degraded or failed) or on its way (in progress).
+  function tierState(t) {
+    if (t.ready) { return {cls: "ok", mark: "✓", word: "ready"}; }
+    if (t.status === "failed" || t.status === "degraded") { return {cls: "bad", mark: "✗", word: "blocked"}; }
+    return {cls: "wait", mark: "…", word: "in progress"};
+  }
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
@@ -63,6 +75,21 @@ var Status = (function () {
     node.appendChild(tbody);
   }
 
+  // One active operation as a sentence: held by a blocker, or its progress (time so far,
+  // image size, time left at the node's measured download rate).
+  function operationText(op) {
+    var text = op.component + ": " + op.operation.replace(/_/g, " ") + (op.image ? " " + op.image : "");
+    if (op.blockedBy) { return text + " — blocked by " + op.blockedBy + " (not progressing)"; }
+    var facts = [];
+    if (op.estimatedSize) { facts.push(op.estimatedSize); }
+    if (op.estimatedSecondsLeft !== null && op.estimatedSecondsLeft !== undefined) {
+      facts.push("about " + duration(op.estimatedSecondsLeft) + " left");
+    }
+    if (facts.length) { text += " (" + facts.join(", ") + ")"; }
+    if (op.elapsedSeconds !== null && op.elapsedSeconds !== undefined) { text += " — " + duration(op.elapsedSeconds) + " so far"; }
+    return text;
+  }
+
   function blockerItem(b, withEvidence) {
     var li = el("li", {"class": "blocker sev-" + b.severity}, [
       el("strong", {text: b.reason}),
@@ -98,7 +125,7 @@ var Status = (function () {
   }
 
   return {
-    HEADLINES: HEADLINES, LOGIN_STATES: LOGIN_STATES, el: el, clear: clear, duration: duration,
+    HEADLINES: HEADLINES, LOGIN_STATES: LOGIN_STATES, TIERS: TIERS, tierState: tierState, operationText: operationText, el: el, clear: clear, duration: duration,
     safeUrl: safeUrl, freshnessText: freshnessText, table: table, blockerItem: blockerItem, poll: poll
   };
 })();

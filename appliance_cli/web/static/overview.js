@@ -26,13 +26,13 @@
         (isNaN(since) ? "" : ", last update " + Status.duration(since) + " before this status")
       : "No bootstrap phase published.";
 
+    renderLadder(doc);
+    renderComponents(doc);
+
     var ops = $("operations");
     Status.clear(ops);
     (doc.activeOperations || []).forEach(function (op) {
-      var text = op.component + ": " + op.operation.replace(/_/g, " ") + (op.image ? " " + op.image : "");
-      if (op.estimatedSize) { text += " (" + op.estimatedSize + ")"; }
-      if (op.elapsedSeconds !== null && op.elapsedSeconds !== undefined) { text += " — " + Status.duration(op.elapsedSeconds) + " so far"; }
-      ops.appendChild(Status.el("li", {text: text}));
+      ops.appendChild(Status.el("li", {"class": op.blockedBy ? "op blocked" : "op", text: Status.operationText(op)}));
     });
     if (!ops.firstChild) { ops.appendChild(Status.el("li", {"class": "muted", text: "None."})); }
 
@@ -44,6 +44,45 @@
     var age = parseFloat(headers.get("X-Status-Age-Seconds"));
     $("freshness").textContent = Status.freshnessText(isNaN(age) ? null : age,
       headers.get("X-Status-Stale") === "true", headers.get("X-Status-Last-Error"));
+  }
+
+  // The six tiers, each ✓ / in progress / ✗ with its one-line detail.
+  function renderLadder(doc) {
+    var ladder = $("tiers");
+    Status.clear(ladder);
+    Status.TIERS.forEach(function (t) {
+      var tier = doc.tiers[t.key];
+      var st = Status.tierState(tier);
+      ladder.appendChild(Status.el("li", {"class": "tier tier-" + st.cls, "data-tier": t.key, "data-state": st.word}, [
+        Status.el("span", {"class": "mark", "aria-hidden": "true", text: st.mark}),
+        Status.el("span", {"class": "name", text: t.label}),
+        Status.el("span", {"class": "word", text: st.word}),
+        Status.el("span", {"class": "detail", text: tier.message || tier.status})
+      ]));
+    });
+  }
+
+  // Components grouped by their tier, as short lines (readable on a phone).
+  function renderComponents(doc) {
+    var box = $("components");
+    Status.clear(box);
+    ["platform", "core", "login", "background"].forEach(function (tier) {
+      var comps = (doc.components || []).filter(function (c) { return c.tier === tier; });
+      if (!comps.length) { return; }
+      var ul = Status.el("ul", {"class": "comps"});
+      comps.forEach(function (c) {
+        var st = Status.tierState(c);
+        ul.appendChild(Status.el("li", {"class": "comp tier-" + st.cls}, [
+          Status.el("span", {"class": "mark", "aria-hidden": "true", text: st.mark}),
+          Status.el("span", {"class": "name", text: c.name}),
+          Status.el("span", {"class": "detail", text: c.ready ? "" : (c.message || c.status)})
+        ]));
+      });
+      box.appendChild(Status.el("div", {"class": "group", "data-tier": tier}, [
+        Status.el("h3", {text: tier.toUpperCase()}), ul
+      ]));
+    });
+    if (!box.firstChild) { box.appendChild(Status.el("p", {"class": "muted", text: "No components reported yet."})); }
   }
 
   function waiting() {
