@@ -349,8 +349,9 @@ def build(ctx: Context, blocker: Blocker, action: str) -> PlannedRepair:
 
 def carry_out(kube: KubeApi, actions: Actions, plan: PlannedRepair) -> None:
     """Make the plan's changes through the do-or-record helper (a dry run records them only)."""
-    for change in plan.changes:
+    for change in plan.changes:  # every change is checked before any is made
         change.check_allowed()
+    for change in plan.changes:
         actions.do(change_summary(change), _doer(kube, change), default=None)
 
 
