@@ -85,12 +85,12 @@ def menu() -> list[MenuEntry]:
 # Bootstrap ---------------------------------------------------------------------------------
 BOOTSTRAP_FIELDS: tuple[tuple[str, str, str], ...] = (
     # (option name, flag, what the form shows)
-    ("bootstrap_mode", "--bootstrap-mode", "Bootstrap mode (fresh | recover)"),
+    ("bootstrap_mode", "--bootstrap-mode", "Mode (fresh | recover)"),
     ("release_version", "--release-version", "Release version"),
     ("node_ip", "--node-ip", "Node IP"),
     ("hostname", "--hostname", "Hostname (optional)"),
     ("app_url", "--app-url", "App URL (optional)"),
-    ("network_mode", "--network-mode", "Network mode (dhcp | static)"),
+    ("network_mode", "--network-mode", "Network (dhcp | static)"),
     ("interface", "--interface", "Interface (static only)"),
     ("static_address", "--static-address", "Static address CIDR"),
     ("static_gateway", "--static-gateway", "Static gateway"),

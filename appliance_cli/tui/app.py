@@ -18,7 +18,18 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Checkbox, DataTable, Footer, Input, Label, Log, OptionList, Static
+from textual.widgets import (
+    Button,
+    Checkbox,
+    DataTable,
+    Footer,
+    Input,
+    Label,
+    Log,
+    OptionList,
+    RichLog,
+    Static,
+)
 from textual.widgets.option_list import Option
 
 from appliance_cli.errors import ApplianceError
@@ -273,7 +284,7 @@ class WorkloadsScreen(_Base):
 
     def on_mount(self) -> None:
         table = self.query_one("#workloads", DataTable)
-        for title, width in (("tier", 10), ("component", 15), ("status", 10), ("pod", 20)):
+        for title, width in (("tier", 10), ("component", 16), ("status", 11), ("pod", 17)):
             table.add_column(title, width=width)
         table.add_columns("ready", "rst", "age")
         if self.home.snapshot is not None and self.home.doc is not None:
@@ -288,7 +299,7 @@ class WorkloadsScreen(_Base):
         cursor = table.cursor_row
         table.clear()
         for i, row in enumerate(workload_rows(snap, doc)):
-            pod = row.pod if len(row.pod) <= 20 else "…" + row.pod[-19:]
+            pod = row.pod if len(row.pod) <= 17 else "…" + row.pod[-16:]
             cells = (row.tier, row.component, row.status, pod, row.ready, str(row.restarts), row.age)
             table.add_row(*cells, key=f"{i}")
         if table.row_count:
@@ -379,6 +390,8 @@ class ConfirmScreen(ModalScreen[bool]):
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
     #box { width: 70; height: auto; border: round $warning; padding: 0 1; background: $surface; }
+    #box Horizontal { height: auto; margin-top: 1; }
+    #box Input { margin-top: 1; }
     """
 
     def __init__(self, question: str, expect: str | None = None) -> None:
@@ -387,12 +400,13 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="box"):
-            yield Label(self.question, markup=False)
+            yield Static(self.question, markup=False)
             if self.expect is not None:
-                yield Input(placeholder="type it here", id="typed")
+                yield Input(placeholder="type it here", id="typed", compact=True)
             with Horizontal():
-                yield Button("Confirm", id="yes", variant="error")
-                yield Button("Cancel", id="no")
+                yield Button("Confirm", id="yes", variant="error", compact=True)
+                yield Label("  ")
+                yield Button("Cancel", id="no", compact=True)
 
     @on(Button.Pressed, "#yes")
     @on(Input.Submitted, "#typed")
@@ -418,11 +432,12 @@ class ActionScreen(_Base):
         Binding("question_mark", "help", "Help"),
     ]
     DEFAULT_CSS = """
-    #form { height: auto; max-height: 12; }
-    .row { height: 3; }
-    .row Label { width: 30; padding: 1 1 0 0; }
+    #form { height: auto; max-height: 9; }
+    .row { height: 1; }
+    .row Label { width: 30; }
     .row Input { width: 1fr; }
-    #buttons { height: 3; }
+    #buttons { height: 1; margin: 1 0 0 0; }
+    #buttons Label { width: 2; }
     #output { height: 1fr; min-height: 6; border: round $panel; }
     """
 
@@ -431,6 +446,7 @@ class ActionScreen(_Base):
         self.site_id = site_id
         self.planned: Any = None
         self.running = False
+        self.transcript: list[str] = []
         self.stop = threading.Event()
 
     # subclasses ---------------------------------------------------------------------------
@@ -452,14 +468,18 @@ class ActionScreen(_Base):
         with VerticalScroll(id="form"):
             yield from self.form()
         with Horizontal(id="buttons"):
-            yield Button("Plan (dry run)", id="plan", variant="primary")
-            yield Button("Run", id="run", variant="warning", disabled=True)
-            yield Button("Back", id="back")
-        yield Log(id="output")
+            yield Button("Plan (dry run)", id="plan", variant="primary", compact=True)
+            yield Label("  ")
+            yield Button("Run", id="run", variant="warning", disabled=True, compact=True)
+            yield Label("  ")
+            yield Button("Back", id="back", compact=True)
+        yield RichLog(id="output", wrap=True, min_width=20)
         yield Footer()
 
     def write(self, text: str) -> None:
-        self.query_one("#output", Log).write_line(text)
+        """One line of output (wrapped at the terminal's width); ``transcript`` keeps them all."""
+        self.transcript.append(text)
+        self.query_one("#output", RichLog).write(text)
 
     def _on_change(self) -> None:
         if not self.running:
@@ -475,7 +495,7 @@ class ActionScreen(_Base):
     def action_plan(self) -> None:
         if self.running:
             return
-        self.query_one("#output", Log).clear()
+        self.query_one("#output", RichLog).clear()
         self.write("Planning (dry run: nothing is changed) …")
         self._plan()
 
@@ -556,9 +576,9 @@ class BootstrapScreen(ActionScreen):
         except ApplianceError:
             defaults = {}
         for name, flag, label in actions.BOOTSTRAP_FIELDS:
-            yield _row(f"{label}", Input(value=defaults.get(name, ""), id=name, placeholder=flag))
+            yield _row(label, Input(value=defaults.get(name, ""), id=name, placeholder=flag, compact=True))
         for name, _flag, label in actions.BOOTSTRAP_FLAGS:
-            yield Checkbox(label, id=name)
+            yield Checkbox(label, id=name, compact=True)
 
     def values(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -619,7 +639,7 @@ class SupportBundleScreen(ActionScreen):
     TITLE_TEXT = "Support bundle"
 
     def form(self) -> ComposeResult:
-        yield _row("Output directory (--output)", Input(value=".", id="output-dir"))
+        yield _row("Output directory (--output)", Input(value=".", id="output-dir", compact=True))
 
     def plan(self) -> tuple[Any, list[str]]:
         output = self.app.call_from_thread(lambda: self.query_one("#output-dir", Input).value)
@@ -633,8 +653,12 @@ class UpgradeScreen(ActionScreen):
     TITLE_TEXT = "Upgrade"
 
     def form(self) -> ComposeResult:
-        yield _row("Release version", Input(id="release_version", placeholder="--release-version"))
-        yield _row("or channel (candidate|stable)", Input(id="channel", placeholder="--channel"))
+        yield _row(
+            "Release version", Input(id="release_version", placeholder="--release-version", compact=True)
+        )
+        yield _row(
+            "or channel (candidate|stable)", Input(id="channel", placeholder="--channel", compact=True)
+        )
 
     def plan(self) -> tuple[Any, list[str]]:
         version, channel = self.app.call_from_thread(
@@ -653,7 +677,10 @@ class RepairScreen(ActionScreen):
     TITLE_TEXT = "Repair"
 
     def form(self) -> ComposeResult:
-        yield _row("Blocker codes (optional)", Input(id="codes", placeholder="--code a,b (default: all)"))
+        yield _row(
+            "Blocker codes (optional)",
+            Input(id="codes", placeholder="--code a,b (default: all)", compact=True),
+        )
 
     def plan(self) -> tuple[Any, list[str]]:
         codes = self.app.call_from_thread(lambda: self.query_one("#codes", Input).value)

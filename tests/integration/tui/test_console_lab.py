@@ -14,9 +14,9 @@ from appliance_lab.testing import LabHandle, running_lab
 pytest.importorskip("textual")
 
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, Log
+from textual.widgets import DataTable, Input
 
-from appliance_cli.tui.app import ConsoleApp, HomeScreen, LogsScreen, WorkloadsScreen
+from appliance_cli.tui.app import BootstrapScreen, ConsoleApp, HomeScreen, LogsScreen, WorkloadsScreen
 
 SPEED = 60.0
 SIZE = (80, 24)
@@ -207,7 +207,8 @@ def test_bootstrap_the_lab_from_the_console() -> None:
             assert not (lab.site_dir / "journal.json").exists()  # a dry run writes nothing
             await pilot.press("ctrl+r")
             await until(pilot, lambda: "Done." in screen_text(app), "the bootstrap", timeout=240)
-            text = "\n".join(form.query_one("#output", Log).lines)
+            assert isinstance(form, BootstrapScreen)
+            text = "\n".join(form.transcript)
             assert "[phase 5/5]" in text and "Exit state: 0" in text, text[-2000:]
 
         drive(scenario, site_id="lab")
