@@ -111,6 +111,8 @@ def _blockers(doc: StatusDocument) -> RenderableType:
         if len(b.evidence) > MAX_EVIDENCE_SHOWN:
             parts.append(Text(f"     (+{len(b.evidence) - MAX_EVIDENCE_SHOWN} more in --json)", style="dim"))
         parts.append(Text(f"   explain: appliance explain {b.code}", style="dim"))
+        if b.repair is not None and b.repair.available and b.repair.command:
+            parts.append(Text(f"   repair: {b.repair.command}", style="dim"))
     return Group(*parts)
 
 
