@@ -64,6 +64,10 @@ INTERRUPTED_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"broken pipe"),
     re.compile(r"code = DeadlineExceeded"),
     re.compile(r"http2: (?:server sent GOAWAY|stream closed)"),
+    # a transient registry error: containerd's `failed to resolve reference "X": unexpected
+    # status from HEAD request to https://<registry>/v2/...: 503 Service Unavailable`
+    re.compile(r"unexpected status(?: code)?(?: from \w+ request to)? \S+: 50[0234]\b"),
+    re.compile(r"\b50[234] (?:Bad Gateway|Service Unavailable|Gateway Timeout)\b"),
 )
 BACKOFF_PULL = re.compile(r'Back-off pulling image "([^"]+)"')
 PULLING = re.compile(r'Pulling image "([^"]+)"')

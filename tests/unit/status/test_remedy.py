@@ -98,3 +98,20 @@ def test_fix_applied_reads_the_postrenderers(code: str, release: str, workload: 
     assert not fix_applied(old, fix, workload)
     assert not repair_hint(code, site_id="lab", fix_in_place=True).available
     assert repair_hint(code, site_id="lab", fix_in_place=False).available
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        'Failed to pull image "r.io/x:1": rpc error: code = Canceled desc = failed to pull and unpack image '
+        '"r.io/x:1": failed to resolve reference "r.io/x:1": unexpected status from HEAD request to '
+        "https://r.io/v2/x/manifests/1: 503 Service Unavailable",
+        "failed to copy: httpReadSeeker: failed open: unexpected status code "
+        "https://r.io/v2/x/blobs/sha256:ab: 502 Bad Gateway",
+    ],
+)
+def test_a_transient_registry_error_is_an_interrupted_pull_repair_retries(message: str) -> None:
+    from appliance_cli.status.rules.signals import classify_pull_error
+
+    assert classify_pull_error(message) == "interrupted"
+    assert repair_for("image_pull_interrupted").action == "restart_pull"
