@@ -170,3 +170,19 @@ def test_install_before_the_durable_fixes_gets_them(lab: LabHandle) -> None:
     patches = [p for r in hr["spec"]["postRenderers"] for p in r["kustomize"]["patches"]]
     assert any("autosetup" in p["patch"] for p in patches)
     assert any("enableServiceLinks" in p["patch"] for p in patches)
+
+
+@pytest.mark.lab(scenario="interrupted-pull", speed=SPEED)
+def test_json_progress_gives_the_plan_events_and_the_report_as_json(lab: LabHandle) -> None:
+    lab.apply_bootstrap_objects()
+    _wait(lab, _repairable("image_pull_interrupted"), "the interrupted pull")
+    r = invoke(
+        ["repair", "--site-id", "lab", "--yes", "--code", "image_pull_interrupted", "--progress", "json"]
+    )
+    assert r.exit_code == 0, r.output[-3000:]
+    lines = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+    plan = next(x["plan"] for x in lines if "plan" in x)
+    assert [c["kind"] for c in plan[0]["changes"]] == ["Pod"] and plan[0]["changes"][0]["verb"] == "delete"
+    result = next(x["result"] for x in lines if "result" in x)
+    assert result["ok"] is True
+    assert [(x["code"], x["outcome"]) for x in result["results"]] == [("image_pull_interrupted", "fixed")]

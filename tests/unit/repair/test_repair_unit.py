@@ -410,3 +410,37 @@ def test_bad_input_exits_2_naming_the_flag(args: list[str], needle: str) -> None
     r = invoke(["repair", *args])
     assert r.exit_code == 2, r.output
     assert needle in r.output
+
+
+def test_a_declined_plan_changes_nothing() -> None:
+    site = Site.open("repair-declined")
+    site.root.mkdir(parents=True, exist_ok=True)
+    kube = FakeKube()
+    kube.put(KEYS["Pod"], _pod("email-1"))
+    b = _blocker(
+        "image_pull_interrupted",
+        "email-service",
+        [Evidence(kind="Pod", namespace="msp", name="email-1", message="m")],
+        blocking=False,
+    )
+    session = rr.Session(
+        site=site, kube=kube, status=lambda: _doc([b]), clock=FakeClock(), catalog=load_catalog()
+    )
+    shown: list[int] = []
+    report = rr.run(
+        session, confirm=lambda plans: bool(shown.append(len(plans))), reporter=RecordingReporter()
+    )
+    assert shown == [1] and kube.calls == []
+    assert report.stopped and "declined" in report.stopped and not report.ok
+    assert not (site.root / "operation.lock").exists()
+
+
+def test_on_a_terminal_repair_asks_and_no_means_no(monkeypatch: pytest.MonkeyPatch) -> None:
+    from appliance_cli.cli import repair as cli
+
+    asked: list[str] = []
+    monkeypatch.setattr(cli.typer, "confirm", lambda text, default=False: bool(asked.append(text)))
+    assert cli._confirm([_plan()], yes=False, as_json=False) is False
+    assert asked == ["Carry out this repair?"]
+    assert cli._confirm([_plan()], yes=True, as_json=False) is True
+    assert len(asked) == 1
