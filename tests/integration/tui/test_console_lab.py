@@ -16,7 +16,14 @@ pytest.importorskip("textual")
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
 
-from appliance_cli.tui.app import BootstrapScreen, ConsoleApp, HomeScreen, LogsScreen, WorkloadsScreen
+from appliance_cli.tui.app import (
+    BootstrapScreen,
+    ConsoleApp,
+    HomeScreen,
+    LogsScreen,
+    RepairScreen,
+    WorkloadsScreen,
+)
 
 SPEED = 60.0
 SIZE = (80, 24)
@@ -215,3 +222,37 @@ def test_bootstrap_the_lab_from_the_console() -> None:
         journal = json.loads((lab.site_dir / "journal.json").read_text())
         assert set(journal["phases"]) >= {"0", "1", "2", "3", "4", "5"}
         assert lab.ready("kustomize.toolkit.fluxcd.io/v1/kustomizations", "flux-system", "alga-core")
+
+
+def test_repair_from_the_menu_on_a_blocked_appliance() -> None:
+    """interrupted-pull: the home screen shows the blocker; Repair plans it, asks, and fixes it."""
+    from appliance_cli.status.live import collect_status
+
+    with running_lab(scenario="interrupted-pull", speed=40.0) as lab:
+        lab.apply_bootstrap_objects()
+
+        async def scenario(app: ConsoleApp, pilot: Pilot[None]) -> None:
+            await until(pilot, lambda: isinstance(app.screen, HomeScreen), "home")
+            await until(
+                pilot, lambda: "image_pull_interrupted" in screen_text(app), "the blocker", timeout=90
+            )
+            await pilot.press("p")
+            await until(pilot, lambda: "Repair — site lab" in screen_text(app), "the repair form")
+            form = app.screen
+            assert isinstance(form, RepairScreen)
+            await pilot.press("ctrl+p")
+            await until(pilot, lambda: "Review the plan" in screen_text(app), "the plan", timeout=60)
+            assert any("image_pull_interrupted" in line for line in form.transcript), form.transcript
+            await pilot.press("ctrl+r")
+            await until(pilot, lambda: "Carry out this repair?" in screen_text(app), "the confirmation")
+            await pilot.click("#yes")
+            await until(pilot, lambda: "Done." in form.transcript, "the repair", timeout=120)
+            assert "Exit state: 0" in form.transcript, form.transcript[-20:]
+
+        drive(scenario, site_id="lab")
+        lab.wait_for(
+            lambda: collect_status("lab").rollup.state == "fully_healthy",
+            timeout=90,
+            interval=0.5,
+            what="healthy",
+        )
