@@ -9,6 +9,7 @@ import typer
 
 from appliance_cli import __version__, console
 from appliance_cli.cli import (
+    backup,
     bootstrap,
     completion,
     explain,
@@ -16,10 +17,12 @@ from appliance_cli.cli import (
     release,
     repair,
     reset,
+    restore,
     serve_status,
     status,
     support_bundle,
     tui,
+    upgrade,
     validate,
 )
 from appliance_cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, ApplianceError
@@ -73,6 +76,9 @@ app.command("logs", rich_help_panel="Observe")(logs.logs)
 app.command("tui", rich_help_panel="Observe")(tui.tui)
 app.command("serve-status", rich_help_panel="Observe")(serve_status.serve_status)
 app.command("reset", rich_help_panel="Install")(reset.reset)
+app.command("upgrade", rich_help_panel="Day 2")(upgrade.upgrade)
+app.add_typer(backup.app, name="backup", rich_help_panel="Day 2")
+app.command("restore", rich_help_panel="Day 2")(restore.restore)
 app.command("repair", rich_help_panel="Day 2")(repair.repair)
 app.add_typer(release.app, name="release", rich_help_panel="Release engineering")
 app.command("validate", rich_help_panel="Release engineering")(validate.validate)

@@ -83,6 +83,8 @@ class _Run:
     stage: str = "start"  # start|applied|done
     revision: str = ""
     applied: list[tuple[str, str, str, str]] | None = None  # (apiVersion, kind, namespace, name)
+    version: int = 0  # the Helm release version this HelmRelease run installs or upgrades to
+    action: str = "install"
 
 
 class Flux:
@@ -578,8 +580,28 @@ class Flux:
             self._status(HELMRELEASES, hr, [], **handled)
             run.stage = "done"
             return
-        action = "upgrade" if latest is not None else "install"
-        version = int(latest.get("version", 1)) + 1 if latest is not None else 1
+        if run.stage == "start":
+            # an upgrade when a release exists (deployed, failed or still pending)
+            run.action = "upgrade" if latest is not None else "install"
+            run.version = int(latest.get("version", 1)) + 1 if latest is not None else 1
+        action, version = run.action, run.version
+        older = [
+            {**h, "status": "superseded"} if h.get("status") == "deployed" else h
+            for h in ((hr.get("status") or {}).get("history") or [])
+            if not str(h.get("status", "")).startswith("pending-")
+        ][:4]
+        history_entry = {
+            "chartName": chart_name,
+            "chartVersion": chart_version,
+            "appVersion": str(values.get("appVersion", "")),
+            "name": release_name,
+            "namespace": target_ns,
+            "version": version,
+            "configDigest": config_digest,
+            "digest": "sha256:" + hashlib.sha256(f"{release_name}{gen}".encode()).hexdigest(),
+            "firstDeployed": now_rfc3339(),
+            "lastDeployed": now_rfc3339(),
+        }
         if run.stage == "start":
             run.stage = "installing"
             run.t0 = time.monotonic()
@@ -636,6 +658,7 @@ class Flux:
                 ],
                 lastAttemptedRevision=chart_version,
                 lastAttemptedReleaseAction=action,
+                history=[{**history_entry, "status": f"pending-{action}"}, *older],
             )
             return
         if run.stage != "waiting":
@@ -660,24 +683,7 @@ class Flux:
             elif not ok:
                 pending.append(f"{kind}/{ns}/{oname}")
         elapsed = self._elapsed(run)
-        now = now_rfc3339()
-        history_entry = {
-            "chartName": chart_name,
-            "chartVersion": chart_version,
-            "appVersion": str(values.get("appVersion", "")),
-            "name": release_name,
-            "namespace": target_ns,
-            "version": version,
-            "configDigest": config_digest,
-            "digest": "sha256:" + hashlib.sha256(f"{release_name}{gen}".encode()).hexdigest(),
-            "firstDeployed": now,
-            "lastDeployed": now,
-        }
         title = action.capitalize()
-        older = [
-            {**h, "status": "superseded"} if h.get("status") == "deployed" else h
-            for h in ((hr.get("status") or {}).get("history") or [])
-        ][:4]
         if failed_job is None and not pending:
             msg = (
                 f"Helm {action} succeeded for release {target_ns}/{release_name}.v{version} "
