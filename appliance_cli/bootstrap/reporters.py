@@ -235,10 +235,14 @@ class LiveState:
 
 def pull_line(pull: dict[str, Any]) -> str:
     """``pulling IMAGE for 41s (~1.8 GB, about 2m left)`` from a wait's ``activePull``."""
+    if pull.get("blockedBy"):
+        return f"pulling {pull.get('image')}: blocked by {pull['blockedBy']} (not progressing)"
     facts = [str(pull["estimatedSize"])] if pull.get("estimatedSize") else []
-    left = pull.get("estimatedSecondsLeft")
-    if isinstance(left, int | float):
+    left, total = pull.get("estimatedSecondsLeft"), pull.get("estimatedTotalSeconds")
+    if isinstance(left, int | float) and left > 0:
         facts.append(f"about {_duration(left)} left")
+    elif isinstance(total, int | float):
+        facts.append(f"longer than the {_duration(total)} estimate")
     extra = f" ({', '.join(facts)})" if facts else ""
     return f"pulling {pull.get('image')} for {pull.get('elapsedSeconds') or 0}s{extra}"
 

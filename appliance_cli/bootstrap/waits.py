@@ -54,6 +54,9 @@ def _active_pull(doc: StatusDocument | None) -> dict[str, Any] | None:
                 "image": op.image,
                 "elapsedSeconds": op.elapsed_seconds,
                 "estimatedSize": op.estimated_size,
+                "estimatedSecondsLeft": op.estimated_seconds_left,
+                "estimatedTotalSeconds": op.estimated_total_seconds,
+                "blockedBy": op.blocked_by,
             }
     return None
 

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from appliance_cli import endpoints
 from appliance_cli.catalog import Catalog, Component, load_catalog
+from appliance_cli.status import pulls
 from appliance_cli.status.index import (
     ContainerStatus,
     Pod,
@@ -422,10 +423,18 @@ def _starting(index: SnapshotIndex) -> dict[tuple[str, str, str], ActiveOperatio
     return out
 
 
+def node_download_rate(index: SnapshotIndex) -> float | None:
+    """Bytes per second the node pulled images at, from the kubelet's ``Pulled`` events."""
+    return pulls.download_rate(
+        pulls.measured_pulls(te.message for te in index.all_events if te.reason == "Pulled")
+    )
+
+
 def active_operations(index: SnapshotIndex, findings: list[Finding]) -> list[ActiveOperation]:
     if not index.kube_reachable:
         return []
     ops: dict[tuple[str, str, str], ActiveOperation] = {}
+    rate = node_download_rate(index)
     for pod in index.pods.values():
         comp = index.component_of_pod(pod)
         cname = comp.name if comp else key_of(pod)[1]
@@ -436,15 +445,21 @@ def active_operations(index: SnapshotIndex, findings: list[Finding]) -> list[Act
             image = cs.get("image", "")
             rel = index.release_image_for(comp) if comp else None
             size = rel.estimated_size if rel and same_repository(image, rel.repository) else None
+            elapsed = _elapsed(index, te.time)
+            nbytes = pulls.size_bytes(size)
             ops.setdefault(
                 ("pulling_image", cname, image),
                 ActiveOperation(
                     component=cname,
                     operation="pulling_image",
                     image=image,
-                    elapsed_seconds=_elapsed(index, te.time),
+                    elapsed_seconds=elapsed,
                     estimated_size=size,
                     message=te.message,
+                    size_bytes=nbytes,
+                    download_rate_bytes_per_second=round(rate, 1) if rate else None,
+                    estimated_seconds_left=pulls.seconds_left(nbytes, elapsed, rate),
+                    estimated_total_seconds=pulls.seconds_total(nbytes, rate),
                 ),
             )
     bs = bootstrap_state(index)
@@ -498,6 +513,26 @@ def active_operations(index: SnapshotIndex, findings: list[Finding]) -> list[Act
                 message=f"{kind} {name}: {r.message or r.reason}",
             )
     return list(ops.values())
+
+
+def held_by_blockers(
+    ops: list[ActiveOperation], blockers: list[Blocker], catalog: Catalog
+) -> list[ActiveOperation]:
+    """An operation whose component has a blocker is held by it, not progressing: it names the
+    top-ranked blocker of its component (a Kustomization's or HelmRelease's operation: of a
+    component it deploys)."""
+    owners: dict[str, set[str]] = defaultdict(set)  # operation component -> catalog components
+    for c in catalog.components:
+        owners[c.name].add(c.name)
+        owners[c.kustomization].add(c.name)
+        if c.helm_release:
+            owners[c.helm_release].add(c.name)
+    out: list[ActiveOperation] = []
+    for op in ops:
+        mine = owners.get(op.component, {op.component})
+        held = next((b for b in blockers if b.component in mine or b.component == op.component), None)
+        out.append(op.model_copy(update={"blocked_by": held.code}) if held else op)
+    return out
 
 
 def component_statuses(index: SnapshotIndex, findings: list[Finding]) -> list[ComponentStatus]:
@@ -697,7 +732,7 @@ def classify(
     findings = rank(findings, catalog)
     caused = _caused(findings, index)
     blockers = [_blocker(f, _repair(f, index, caused)) for f in findings]
-    ops = active_operations(index, findings)
+    ops = held_by_blockers(active_operations(index, findings), blockers, catalog)
     return StatusDocument(
         site_id=snapshot.site.site_id,
         timestamp=_rfc3339(now),

@@ -117,6 +117,15 @@ class ActiveOperation(_Doc):
     elapsed_seconds: int | None = Field(None, alias="elapsedSeconds")
     estimated_size: str | None = Field(None, alias="estimatedSize")
     message: str = ""
+    # the code of a blocker of this component: the operation is held by it, not progressing
+    blocked_by: str | None = Field(None, alias="blockedBy")
+    # an image pull: the image's size (release manifest), the node's download rate measured
+    # from the kubelet's earlier "Successfully pulled ... Image size: N bytes." events, and
+    # the time left at that rate
+    size_bytes: int | None = Field(None, alias="sizeBytes")
+    download_rate_bytes_per_second: float | None = Field(None, alias="downloadRateBytesPerSecond")
+    estimated_seconds_left: int | None = Field(None, alias="estimatedSecondsLeft")
+    estimated_total_seconds: int | None = Field(None, alias="estimatedTotalSeconds")
 
 
 class ComponentStatus(_Doc):

@@ -119,11 +119,21 @@ def _blockers(doc: StatusDocument) -> RenderableType:
 def _operations(doc: StatusDocument) -> RenderableType:
     parts: list[RenderableType] = [Text("In progress", style="bold underline")]
     for op in doc.active_operations:
+        if op.blocked_by:  # held by a blocker: not progressing, whatever its clock says
+            held = f"{op.operation.replace('_', ' ')} — blocked by {op.blocked_by} (not progressing)"
+            parts.append(Text.assemble(("  ✗ ", "red"), (op.component, "bold"), f": {held}"))
+            continue
         bits = [op.operation.replace("_", " "), op.image or ""]
         if op.estimated_size:
             bits.append(op.estimated_size)
         if op.elapsed_seconds is not None:
             bits.append(f"{_elapsed(op.elapsed_seconds)} elapsed")
+        if op.estimated_seconds_left:
+            bits.append(f"about {_elapsed(op.estimated_seconds_left)} left at the node's download rate")
+        elif op.estimated_total_seconds is not None:
+            bits.append(
+                f"longer than the {_elapsed(op.estimated_total_seconds)} the node's download rate predicts"
+            )
         text = ", ".join(b for b in bits if b)
         detail = "" if op.image else f" — {_short(op.message, 160)}" if op.message else ""
         parts.append(Text.assemble(("  • ", "cyan"), (op.component, "bold"), f": {text}{detail}"))

@@ -111,6 +111,10 @@ def test_overview_shows_the_ladder_above_the_blockers_and_components_by_tier(
         blockers_box = page.locator("#blockers").bounding_box()
         assert ladder_box["y"] + ladder_box["height"] <= blockers_box["y"]
         assert "workflow-worker" in page.locator("#blockers").inner_text()
+        # the Kustomization held by the missing tag is shown as blocked, not counting up
+        held = page.locator("#operations li.blocked").inner_text()
+        assert "alga-background" in held and "blocked by image_tag_not_found" in held
+        assert "so far" not in held
         background = page.locator('#components .group[data-tier="background"]')
         assert "workflow-worker" in background.inner_text()
         assert page.locator("#components .group h3").all_inner_texts()[:2] == ["PLATFORM", "CORE"]
@@ -132,7 +136,11 @@ def test_overview_shows_tiers_in_progress_and_an_image_pull_while_core_installs(
         states = {name: state for name, state, _ in ladder(page)}
         assert states["PLATFORM"] == "ready" and states["CORE"] == "ready"
         assert [states[t] for t in LADDER[2:]] == ["in progress"] * 4
-        assert "pulling image" in page.locator("#operations").inner_text()
+        pull = page.locator("#operations li", has_text="pulling image").inner_text()
+        # size from the release manifest; the node's earlier 1.8 GB pull took 6m51s, and this
+        # one has run longer than that rate predicts
+        assert "~1.8 GB" in pull and "so far" in pull
+        assert "longer than the 6m42s the node's download rate predicts" in pull
         page.screenshot(path=str(shots(tmp_path) / "overview-installing-390.png"), full_page=True)
     finally:
         page.context.close()

@@ -82,8 +82,10 @@ var Status = (function () {
     if (op.blockedBy) { return text + " — blocked by " + op.blockedBy + " (not progressing)"; }
     var facts = [];
     if (op.estimatedSize) { facts.push(op.estimatedSize); }
-    if (op.estimatedSecondsLeft !== null && op.estimatedSecondsLeft !== undefined) {
-      facts.push("about " + duration(op.estimatedSecondsLeft) + " left");
+    if (op.estimatedSecondsLeft) {
+      facts.push("about " + duration(op.estimatedSecondsLeft) + " left at the node's download rate");
+    } else if (op.estimatedTotalSeconds !== null && op.estimatedTotalSeconds !== undefined) {
+      facts.push("longer than the " + duration(op.estimatedTotalSeconds) + " the node's download rate predicts");
     }
     if (facts.length) { text += " (" + facts.join(", ") + ")"; }
     if (op.elapsedSeconds !== null && op.elapsedSeconds !== undefined) { text += " — " + duration(op.elapsedSeconds) + " so far"; }
