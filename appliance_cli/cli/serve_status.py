@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from appliance_cli import console
-from appliance_cli.errors import UsageError
+from appliance_cli.errors import EXIT_INTERRUPTED, UsageError
 
 
 def serve_status(
@@ -56,6 +56,15 @@ def serve_status(
             rich_help_panel="Service",
         ),
     ] = 5.0,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trusted-proxy",
+            help="Address or CIDR of a reverse proxy whose X-Forwarded-For names the client "
+            "(repeatable). Default: none, so the peer address is the client whatever it sends.",
+            rich_help_panel="Service",
+        ),
+    ] = None,
     token_file: Annotated[
         Path | None,
         typer.Option(
@@ -67,7 +76,10 @@ def serve_status(
         ),
     ] = None,
 ) -> None:
-    """Serve the status page and API (token-protected) until Ctrl-C. Exit 2 on bad input."""
+    """Serve the status page and API (token-protected) until stopped.
+
+    Exit 2 on bad input, 130 on Ctrl-C, 0 when stopped with SIGTERM (a pod shutting down).
+    """
     if in_cluster and kubeconfig is not None:
         raise UsageError("cannot be combined with --in-cluster", param="--kubeconfig")
     if not 0 < port < 65536:
@@ -79,14 +91,16 @@ def serve_status(
     from appliance_cli.site import Site
     from appliance_cli.status.live import resolve_site_id
     from appliance_cli.web.auth import resolve_token
+    from appliance_cli.web.server import StatusServer, check_in_cluster, check_proxies
 
+    if in_cluster:
+        check_in_cluster()
+    proxies = check_proxies(trusted_proxy or [])
     sid = site_id or ("appliance-single-node" if in_cluster else resolve_site_id(None))
     site = Site.open(sid)
     token, source = resolve_token(
         token_file=token_file, in_cluster=in_cluster, site_token_file=site.status_token_file
     )
-    from appliance_cli.web.server import StatusServer
-
     server = StatusServer(
         kubeconfig=kubeconfig,
         in_cluster=in_cluster,
@@ -96,21 +110,30 @@ def serve_status(
         site_id=sid,
         interval=interval,
         token_file=source,
+        trusted_proxies=proxies,
     )
-    try:
-        server.start()
-    except OSError as exc:
-        raise UsageError(f"cannot listen: {exc}", param="--port") from exc
-    console.display_success(f"Status service on {server.url} (collecting every {interval:g}s; Ctrl-C stops)")
     import signal
 
+    terminated: list[int] = []
+
     def _term(signum: int, frame: object) -> None:
+        terminated.append(signum)
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, _term)  # a pod being stopped ends like Ctrl-C
+    signal.signal(signal.SIGTERM, _term)  # a pod being stopped: a clean stop, exit 0
     try:
+        try:
+            server.start()
+        except OSError as exc:
+            raise UsageError(f"cannot listen: {exc}", param="--port") from exc
+        console.display_success(
+            f"Status service on {server.url} (collecting every {interval:g}s; Ctrl-C stops)"
+        )
         server.serve_forever()
     except KeyboardInterrupt:
+        server.stop()
         console.display_info("Status service stopped.")
+        if not terminated:
+            raise typer.Exit(EXIT_INTERRUPTED) from None  # Ctrl-C: 130, like every command
     finally:
         server.stop()

@@ -7,6 +7,7 @@ fails, the last good state stays published and the page says how old it is.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import threading
@@ -16,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from appliance_cli.errors import UsageError
 from appliance_cli.status.model import StatusDocument
 from appliance_cli.status.snapshot import ClusterSnapshot
 from appliance_cli.web.auth import AuthConfig, Authenticator
@@ -32,6 +34,36 @@ LOGIN_URL_ENV = "ALGA_APPLIANCE_LOGIN_URL"
 # a request's line and headers must arrive within this many seconds (web.protocol)
 HEADER_TIMEOUT_SECONDS = 10.0
 KUBE_TIMEOUT_SECONDS = 5.0
+
+
+# what the kubernetes client's in-cluster configuration reads (kubernetes.config.incluster_config)
+SERVICE_HOST_ENV = "KUBERNETES_SERVICE_HOST"
+SERVICE_PORT_ENV = "KUBERNETES_SERVICE_PORT"
+SERVICE_ACCOUNT_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
+
+
+def check_in_cluster() -> None:
+    """``--in-cluster`` outside a pod is bad input (exit 2), not a service that serves nothing."""
+    missing = [env for env in (SERVICE_HOST_ENV, SERVICE_PORT_ENV) if not os.environ.get(env)]
+    if not SERVICE_ACCOUNT_TOKEN.is_file():
+        missing.append(str(SERVICE_ACCOUNT_TOKEN))
+    if missing:
+        raise UsageError(
+            f"not running inside a Kubernetes pod (missing {', '.join(missing)})",
+            param="--in-cluster",
+            hint="outside the cluster leave out --in-cluster (the site's kubeconfig is used)",
+        )
+
+
+def check_proxies(values: Sequence[str]) -> tuple[str, ...]:
+    """``--trusted-proxy`` values as addresses or networks; anything else is bad input."""
+    out: list[str] = []
+    for value in values:
+        try:
+            out.append(str(ipaddress.ip_network(value.strip(), strict=False)))
+        except ValueError:
+            raise UsageError(f"{value!r} is not an IP address or CIDR", param="--trusted-proxy") from None
+    return tuple(out)
 
 
 def request_timeout(interval: float) -> float:
