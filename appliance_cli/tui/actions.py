@@ -37,7 +37,7 @@ class MenuEntry:
 
 # The upgrade and repair engines are optional parts of a build: reached by name, listed
 # disabled ("not available in this version") when a build does not carry them.
-UPGRADE_ENGINE = "appliance_cli.upgrade.engine"
+UPGRADE_ENGINE, UPGRADE_RENDER = "appliance_cli.upgrade.engine", "appliance_cli.upgrade.render"
 REPAIR_RUN, REPAIR_RENDER, REPAIR_CLI = (
     "appliance_cli.repair.run",
     "appliance_cli.repair.render",
@@ -280,43 +280,62 @@ def _plan_lines(result: Any) -> list[str]:
 
 
 # Upgrade -----------------------------------------------------------------------------------
+def _upgrade_render() -> Any | None:
+    return _module(UPGRADE_RENDER, "plan_lines", "summary_lines")
+
+
 def plan_upgrade(site_id: str, release_version: str, channel: str) -> tuple[Any, list[str]]:
-    """``appliance upgrade --dry-run``: a release version or a channel, validated, then planned."""
+    """``appliance upgrade --dry-run``: exactly one of a release version and a channel, then the plan."""
     from appliance_cli.errors import UsageError
-    from appliance_cli.releases import load_release
 
     engine = upgrade_engine()
     if engine is None:
         raise UsageError(f"upgrade is {NOT_AVAILABLE}")
     version, chan = release_version.strip(), channel.strip()
     if bool(version) == bool(chan):
-        raise UsageError("give either a release version or a channel", param="--release-version")
-    if chan:
-        version = str(engine.resolve_channel(chan))
-    load_release(version)
-    options = engine.UpgradeOptions(release_version=version, site_id=site_id, dry_run=True)
+        raise UsageError(
+            "name the target with exactly one of --release-version and --channel", param="--release-version"
+        )
+    options = engine.UpgradeOptions(
+        release_version=version or str(engine.resolve_channel(chan)), site_id=site_id, dry_run=True
+    )
     result = engine.run(options, reporter=NullReporter(), announce=lambda _line: None)
-    return options, _plan_lines(result)
+    render = _upgrade_render()
+    lines = [f"⚠ warning: {w}" for w in result.warnings]
+    lines += list(render.plan_lines(result)) if render else _plan_lines(result)[len(result.warnings) :]
+    return options, lines
+
+
+def _upgrade_summary(result: Any) -> list[str]:
+    render = _upgrade_render()
+    if render is not None:
+        out = list(render.summary_lines(result))
+    else:
+        out = [
+            f"Upgrade {result.from_version} -> {result.to_version}: {result.state}. {result.message}".rstrip()
+        ]
+    return [*out, f"Exit state: {result.exit_code}"]
 
 
 def run_upgrade(options: Any, write: Callable[[str], None], stop: threading.Event | None) -> list[str]:
+    """``appliance upgrade`` itself (it asks no confirmation; neither does the console)."""
+    from appliance_cli.errors import ApplianceError
     from appliance_cli.tui.reporter import LineReporter
 
     engine = upgrade_engine()
     assert engine is not None
-    total = int(getattr(engine, "TOTAL_STEPS", 0))
-    reporter = LineReporter(write, label="upgrade", total=total)
-    result = engine.run(
-        options.model_copy(update={"dry_run": False}), reporter=reporter, announce=write, stop=stop
-    )
-    out = [f"⚠ warning: {w}" for w in result.warnings]
-    out.append(
-        f"Upgrade {result.from_version} -> {result.to_version}: {result.state}. {result.message}".rstrip()
-    )
-    if result.status is not None:
-        out.append(f"Rollup: {result.status.rollup.state} — {result.status.rollup.message}")
-    out.append(f"Exit state: {result.exit_code}")
-    return out
+    reporter = LineReporter(write, label="step", total=int(getattr(engine, "TOTAL_STEPS", 0)))
+    try:
+        result = engine.run(
+            options.model_copy(update={"dry_run": False}), reporter=reporter, announce=write, stop=stop
+        )
+    except ApplianceError as exc:
+        rolled_back = getattr(exc, "result", None)  # the engine's RolledBack carries the result
+        if rolled_back is not None:
+            for line in _upgrade_summary(rolled_back)[:-1]:
+                write(line)
+        raise
+    return _upgrade_summary(result)
 
 
 # Repair ------------------------------------------------------------------------------------

@@ -666,9 +666,6 @@ class UpgradeScreen(ActionScreen):
         )
         return actions.plan_upgrade(self.site_id, version, channel)
 
-    def confirm(self, on_answer: Callable[[bool | None], None]) -> None:
-        self.app.push_screen(ConfirmScreen(f"Upgrade site {self.site_id} as planned?"), on_answer)
-
     def execute(self, planned: Any, write: Callable[[str], None]) -> list[str]:
         return actions.run_upgrade(planned, write, self.stop)
 

@@ -17,6 +17,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
 
 from appliance_cli.tui.app import (
+    ActionScreen,
     BootstrapScreen,
     ConsoleApp,
     HomeScreen,
@@ -256,3 +257,36 @@ def test_repair_from_the_menu_on_a_blocked_appliance() -> None:
             interval=0.5,
             what="healthy",
         )
+
+
+def test_upgrade_from_the_menu_when_the_build_has_it() -> None:
+    """A lab bootstrapped at 1.0-rc5 by the command, upgraded to the lab's next release from the console."""
+    pytest.importorskip("appliance_cli.upgrade.engine")
+    from tests.cli_runner import invoke
+
+    with running_lab(scenario="healthy", speed=SPEED, bootstrapped=False) as lab:
+        boot = ["bootstrap", "--site-id", "lab", "--release-version", "1.0-rc5", "--node-ip", "127.0.0.1"]
+        r = invoke([*boot, "--bootstrap-mode", "fresh", "--progress", "plain"])
+        assert r.exit_code == 0, r.output[-2000:]
+
+        async def scenario(app: ConsoleApp, pilot: Pilot[None]) -> None:
+            await until(pilot, lambda: isinstance(app.screen, HomeScreen), "home")
+            await pilot.press("u")
+            await until(pilot, lambda: "Upgrade — site lab" in screen_text(app), "the upgrade form")
+            form = app.screen
+            assert isinstance(form, ActionScreen)
+            await pilot.press("ctrl+p")  # neither a version nor a channel: the command's own refusal
+            await until(pilot, lambda: "Nothing was changed." in form.transcript, "the refusal")
+            assert any("exactly one of --release-version and --channel" in line for line in form.transcript)
+            form.query_one("#release_version", Input).value = "1.0-rc5.lab1"
+            await pilot.press("ctrl+p")
+            await until(
+                pilot, lambda: "Review the plan, then Run (ctrl+r)." in form.transcript, "the plan", 60
+            )
+            await pilot.press("ctrl+r")
+            await until(pilot, lambda: "Done." in form.transcript, "the upgrade", timeout=240)
+            assert "Exit state: 0" in form.transcript, form.transcript[-30:]
+
+        drive(scenario, site_id="lab")
+        journal = json.loads((lab.site_dir / "journal.json").read_text())
+        assert journal.get("releaseVersion") == "1.0-rc5.lab1", journal.get("releaseVersion")
