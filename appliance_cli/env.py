@@ -14,6 +14,7 @@ hints. Nothing outside the adapters and the target's own package knows which one
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,6 +46,10 @@ class Clock(Protocol):
 
     def now(self) -> datetime: ...
 
+    def wait(self, event: threading.Event, seconds: float) -> bool:
+        """Sleep up to ``seconds`` or until ``event`` is set; True when it was set."""
+        ...
+
 
 class SystemClock:
     def monotonic(self) -> float:
@@ -55,6 +60,34 @@ class SystemClock:
 
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+    def wait(self, event: threading.Event, seconds: float) -> bool:
+        return event.wait(max(0.0, seconds))
+
+
+class ScaledClock(SystemClock):
+    """The clock of a target whose own timeline runs ``scale`` times faster than the wall
+    clock (the lab at ``--speed 60`` pulls a 60 s image in 1 s): waits poll at the target's
+    pace, so they notice a change as soon as the target makes it. Bounds stay in wall-clock
+    seconds (``monotonic`` is not scaled): a busy machine that slows the target down never
+    turns into a false timeout. Never used for real hardware.
+
+    ``min_real_sleep`` keeps a scaled poll from spinning the CPU."""
+
+    def __init__(self, scale: float, *, min_real_sleep: float = 0.05) -> None:
+        if not scale > 0:
+            raise ValueError("scale must be positive")
+        self.scale = scale
+        self.min_real_sleep = min_real_sleep
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(self._real(seconds))
+
+    def wait(self, event: threading.Event, seconds: float) -> bool:
+        return event.wait(self._real(seconds))
+
+    def _real(self, seconds: float) -> float:
+        return max(self.min_real_sleep, seconds / self.scale) if seconds > 0 else 0.0
 
 
 # Targets ----------------------------------------------------------------------------------
@@ -68,6 +101,8 @@ class TargetInfo:
     status_url: str | None = None
     # host:port of a plain-HTTP registry that answers for every registry of a release
     registry_mirror: str | None = None
+    # how many times faster than the wall clock the target's own timeline runs (the lab's --speed)
+    time_scale: float = 1.0
     # release manifests this target offers besides releases/ (the lab's own test releases)
     releases_dir: Path | None = None
 
@@ -181,5 +216,7 @@ def open_env(site: Site, *, clock: Clock | None = None) -> SiteEnv:
     for target in registered_targets():
         info = target.claims(site)
         if info is not None:
-            return _target_env(site, target, info, clock or SystemClock())
+            if clock is None:
+                clock = ScaledClock(info.time_scale) if info.time_scale != 1.0 else SystemClock()
+            return _target_env(site, target, info, clock)
     return SiteEnv(site=site, make_talos=_real_talos, make_flux=_real_flux, clock=clock or SystemClock())

@@ -11,7 +11,6 @@ Every poll reports what the wait waits for, what it last saw, and the active ima
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -74,8 +73,12 @@ def wait_until(
     classify: bool = True,
     stop: threading.Event | None = None,
 ) -> Seen:
-    """Poll ``check`` until it says done; end early on a known blocker; bounded by ``bound_seconds``."""
-    started = time.monotonic()
+    """Poll ``check`` until it says done; end early on a known blocker; bounded by ``bound_seconds``.
+
+    Time is the site's clock (``ctx.env.clock``): the wall clock on hardware, the target's own
+    time where its timeline is scaled (the lab's ``--speed``)."""
+    clock = ctx.env.clock
+    started = clock.monotonic()
     deadline = started + bound_seconds
     next_classify = started
     last = Seen(False, "nothing yet")
@@ -92,9 +95,9 @@ def wait_until(
         if last.pull is not None:
             pull = last.pull
         if last.done:
-            ctx.report(what, "done", lastSaw=last.last_seen, seconds=round(time.monotonic() - started, 1))
+            ctx.report(what, "done", lastSaw=last.last_seen, seconds=round(clock.monotonic() - started, 1))
             return last
-        now = time.monotonic()
+        now = clock.monotonic()
         if classify and now >= next_classify:
             next_classify = now + classify_every
             doc = ctx.status()
@@ -122,7 +125,7 @@ def wait_until(
         # waits do not hammer the API.
         delay = min(interval, 0.2 * (1.5**polls))
         polls += 1
-        if stopper.wait(min(delay, max(0.0, deadline - now))):
+        if clock.wait(stopper, min(delay, max(0.0, deadline - now))):
             raise KeyboardInterrupt
 
 

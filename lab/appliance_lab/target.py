@@ -67,6 +67,15 @@ def _str(value: object) -> str | None:
     return str(value) if value else None
 
 
+def _speed(value: object) -> float:
+    """The lab's ``--speed``: its scenario timeline runs that many times faster than real time."""
+    try:
+        speed = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 1.0
+    return speed if speed > 0 else 1.0
+
+
 class LabTarget:
     """Claims sites owned by a running lab and hands out the lab's adapters."""
 
@@ -81,6 +90,7 @@ class LabTarget:
             status_url=_str(info.get("statusUrl")),
             registry_mirror=_registry_address(info.get("registryUrl")),
             releases_dir=RELEASES_DIR,
+            time_scale=_speed(info.get("speed")),
         )
 
     def talos(self, site: Site, info: TargetInfo) -> LabTalosAdapter:

@@ -1,0 +1,78 @@
+"""The composition root: endpoints resolved once, real adapters for hardware, the clock port."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from appliance_cli import endpoints
+from appliance_cli.env import ScaledClock, SystemClock, TargetInfo, open_env
+from appliance_cli.site import Site
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "login", "status"),
+    [
+        ({"node_ip": "192.168.64.8"}, "http://192.168.64.8:3000", "http://192.168.64.8:8080"),
+        ({"node_ip": "fd00::8"}, "http://[fd00::8]:3000", "http://[fd00::8]:8080"),
+        (
+            {"node_ip": "192.168.64.8", "app_url": "https://alga.example.com"},
+            "https://alga.example.com",
+            "http://192.168.64.8:8080",
+        ),
+        (
+            {
+                "node_ip": "127.0.0.1",
+                "target_login_url": "http://127.0.0.1:41000",
+                "target_status_url": "http://127.0.0.1:41001",
+            },
+            "http://127.0.0.1:41000",
+            "http://127.0.0.1:41001",
+        ),
+        # the operator's app URL wins over what a target says
+        (
+            {"node_ip": "127.0.0.1", "app_url": "http://alga.lan", "target_login_url": "http://x:1"},
+            "http://alga.lan",
+            "http://127.0.0.1:8080",
+        ),
+        ({"node_ip": None}, None, None),
+    ],
+)
+def test_one_rule_for_login_and_status_urls(
+    kwargs: dict[str, str | None], login: str | None, status: str | None
+) -> None:
+    got = endpoints.resolve(**kwargs)  # type: ignore[arg-type]
+    assert (got.login_url, got.status_url) == (login, status)
+
+
+def test_a_site_no_target_claims_gets_the_real_adapters_and_the_wall_clock() -> None:
+    site = Site.open("hardware")
+    site.root.mkdir(parents=True)
+    site.write("node-ip", "10.0.0.5\n", mode=0o644)
+    site.write("app-url", "https://psa.example.org\n", mode=0o644)
+    env = open_env(site)
+    assert env.info is None and isinstance(env.clock, SystemClock)
+    assert type(env.talos).__name__ == "TalosctlAdapter" and type(env.flux).__name__ == "FluxCliAdapter"
+    urls = env.endpoints()
+    assert urls.login_url == "https://psa.example.org" and urls.status_url == "http://10.0.0.5:8080"
+    assert env.endpoints(app_url="http://override").login_url == "http://override"
+    assert env.registry_mirror is None
+
+
+def test_scaled_clock_polls_at_the_target_pace_but_keeps_wall_clock_bounds() -> None:
+    clock = ScaledClock(100.0, min_real_sleep=0.01)
+    event = threading.Event()
+    t0 = time.monotonic()
+    assert clock.wait(event, 2.0) is False  # 2 s of target time: 20 ms of wall time
+    assert time.monotonic() - t0 < 1.0
+    assert abs(clock.monotonic() - time.monotonic()) < 0.5  # bounds are not scaled
+    event.set()
+    assert clock.wait(event, 60.0) is True
+    with pytest.raises(ValueError):
+        ScaledClock(0)
+
+
+def test_target_info_defaults_to_the_wall_clock_scale() -> None:
+    assert TargetInfo(name="x").time_scale == 1.0
