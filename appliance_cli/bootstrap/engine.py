@@ -161,6 +161,7 @@ def run(
     """Run (or plan) the bootstrap. Raises ``ApplianceError`` subclasses for exit 1/2/130."""
     started = time.monotonic()
     ctx = build_context(options, reporter=reporter, announce=announce, adapters=adapters)
+    ctx.site.status_token()  # a status-token file the service would refuse: exit 2, nothing mutated
     if stop is not None:
         ctx.state.stop = stop
     resolve_source(ctx)  # branch checks: missing remote branch -> exit 2 before anything is mutated

@@ -50,7 +50,7 @@ def cluster_token(ctx: BootstrapContext) -> str | None:
 
 def resolve_token(ctx: BootstrapContext) -> tuple[str, str]:
     """(token, where it came from): the site file, else the cluster Secret, else a new one."""
-    from_file = ctx.site.read("status-token")
+    from_file = ctx.site.status_token()  # validated (site.validate_status_token)
     if from_file:
         return from_file, "site"
     from_cluster = cluster_token(ctx)
