@@ -112,10 +112,11 @@ def take_backup(
 
     folder = backup_dir(site)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    backup_id = now_id()
-    while (folder / f"{backup_id}.json").exists():
-        time.sleep(1.0)
-        backup_id = now_id()
+    stamp = now_id()
+    backup_id, n = stamp, 1
+    while (folder / f"{backup_id}.json").exists() or (folder / f"{backup_id}.dump").exists():
+        n += 1
+        backup_id = f"{stamp}-{n}"  # a second backup within the same second
     final = folder / f"{backup_id}.dump"
     fd, tmp_name = tempfile.mkstemp(prefix=f".{backup_id}.", suffix=".tmp", dir=folder)
     tmp = Path(tmp_name)
