@@ -113,7 +113,7 @@ def test_healthy_bootstrap_shows_each_milestone_once(
         screen = run_in_terminal(_isolated_home, columns=columns, no_color=no_color)
         assert screen.exit_code == 0, screen.text
         assert_phases_in_order(screen, last=5)
-        assert not any(line.startswith("⚠") for line in screen.lines), screen.text
+        assert not any(line.startswith("✗") for line in screen.lines), screen.text
         status_at = assert_token_once(screen, lab)
         login_at = screen.index(f"Alga is ready to log in: {lab.login_url}")
         rollup_at = screen.index("Rollup: fully_healthy")
