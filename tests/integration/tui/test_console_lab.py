@@ -198,6 +198,7 @@ def test_the_command_says_how_to_install_textual_when_it_is_missing(monkeypatch:
     assert "Textual" in r.stderr and "[tui]" in r.stderr
 
 
+@pytest.mark.slow
 def test_bootstrap_the_lab_from_the_console() -> None:
     """A node in maintenance mode: the form's defaults, the plan, then the real run to LOGIN_READY."""
     with running_lab(scenario="healthy", speed=SPEED, bootstrapped=False) as lab:
@@ -259,6 +260,7 @@ def test_repair_from_the_menu_on_a_blocked_appliance() -> None:
         )
 
 
+@pytest.mark.slow
 def test_upgrade_from_the_menu_when_the_build_has_it() -> None:
     """A lab bootstrapped at 1.0-rc5 by the command, upgraded to the lab's next release from the console."""
     pytest.importorskip("appliance_cli.upgrade.engine")
