@@ -7,6 +7,8 @@
 * A request's line and headers must arrive within ``header_timeout`` seconds of the
   connection opening (or of the previous response on a kept-alive connection); otherwise the
   connection is closed. Idle or trickling half-open connections cannot pile up.
+* A response sent before its request's body was read (a refused login body, a body sent to
+  a route that takes none) ends the connection: an endless body holds nothing.
 """
 
 from __future__ import annotations
@@ -50,6 +52,10 @@ class BoundedH11Protocol(H11Protocol):
             self._disarm_header_deadline()
 
     def on_response_complete(self) -> None:
+        if self.conn.their_state is h11.SEND_BODY:
+            # answered before the request body was read (refused, or a route that takes no
+            # body): the rest of it is not waited for, however slowly it arrives
+            self.transport.close()
         super().on_response_complete()
         if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
             self._arm_header_deadline()  # the next request on this connection gets the same bound

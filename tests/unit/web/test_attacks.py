@@ -114,6 +114,15 @@ def test_a_small_login_body_still_signs_in(srv: StatusServer) -> None:
         assert c.post("/login", data={"token": TOKEN}).status_code == 303
 
 
+def test_an_endless_body_on_a_route_that_takes_none_does_not_hold_the_connection(srv: StatusServer) -> None:
+    with _connect(srv) as sock:
+        sock.sendall(b"POST /logout HTTP/1.1\r\nHost: x\r\nContent-Length: 1073741824\r\n\r\n" + b"a" * 1024)
+        started = time.monotonic()
+        answer = _read_response(sock, timeout=5)  # until the server closes
+        assert time.monotonic() - started < 3
+    assert answer.startswith(b"HTTP/1.1 ")
+
+
 # -- slow and idle connections -------------------------------------------------------------------
 def test_an_idle_connection_is_closed_after_the_header_timeout(srv: StatusServer) -> None:
     socks = [_connect(srv) for _ in range(20)]
