@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from appliance_lab.testing import LabHandle, running_lab
@@ -107,3 +112,46 @@ def test_a_component_that_is_not_running_says_its_blocker() -> None:
         r = invoke(["logs", "db", "--site-id", "lab"])
         assert r.exit_code == 1
         assert "db is not running" in output and "next:" in output
+
+
+def test_follow_from_the_shell_streams_new_lines_and_ctrl_c_exits_130(
+    installed: LabHandle, tmp_path: Path
+) -> None:
+    assert installed.store is not None
+    pod = next(
+        p["metadata"]["name"]
+        for p in installed.list_objects("v1/pods", "msp")
+        if p["metadata"]["name"].startswith("alga-core-sebastian-")
+        and "bootstrap" not in p["metadata"]["name"]
+    )
+    out = tmp_path / "logs.out"
+    env = {**os.environ, "ALGA_APPLIANCE_HOME": str(installed.site_dir.parent)}
+    cmd = [
+        sys.executable,
+        "-m",
+        "appliance_cli",
+        "logs",
+        "alga-core",
+        "-f",
+        "--tail",
+        "1",
+        "--site-id",
+        "lab",
+    ]
+    with out.open("w") as fh:
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env)
+        try:
+            installed.wait_for(lambda: "sebastian ready" in out.read_text(), timeout=30, what="the last line")
+            installed.store.append_pod_log("msp", pod, "sebastian", ["GET /msp/dashboard 200 in 12ms"])
+            installed.wait_for(
+                lambda: "GET /msp/dashboard 200" in out.read_text(), timeout=30, what="a new line"
+            )
+            proc.send_signal(signal.SIGINT)
+            code = proc.wait(timeout=15)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    text = out.read_text()
+    assert code == 130, text
+    assert "sebastian starting" not in text  # --tail 1: only the last line before following
+    assert f"[{pod}/sebastian] GET /msp/dashboard 200 in 12ms" in text
