@@ -120,7 +120,8 @@ class SitePickerScreen(_Base):
             table.add_row(e.site_id, "…", "asking the appliance", key=e.site_id)
         hint = self.query_one("#hint", Static)
         hint.update(
-            "No site yet: run 'appliance lab up' to try the lab, or open a site id to bootstrap."
+            "No site yet: 'appliance lab up' makes the lab's; 'appliance tui --site-id NAME' "
+            "opens a new site to bootstrap."
             if not entries
             else "Enter opens a site."
         )

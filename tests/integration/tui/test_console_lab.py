@@ -76,6 +76,7 @@ def test_pick_a_site_see_the_ladder_and_read_a_components_logs(installed: LabHan
         assert "pick a site" in picker and "lab" in picker
         await pilot.press("enter")
         await until(pilot, lambda: "Full health" in screen_text(app), "the tier ladder")
+        assert [type(s).__name__ for s in app.screen_stack][1:] == ["SitePickerScreen", "HomeScreen"]
         home = screen_text(app)
         for tier in ("Platform", "Core", "Bootstrap", "Login", "Background", "Full health"):
             assert tier in home
@@ -292,3 +293,21 @@ def test_upgrade_from_the_menu_when_the_build_has_it() -> None:
         drive(scenario, site_id="lab")
         journal = json.loads((lab.site_dir / "journal.json").read_text())
         assert journal.get("releaseVersion") == "1.0-rc5.lab1", journal.get("releaseVersion")
+
+
+def test_without_sites_the_picker_says_how_to_get_one() -> None:
+    async def scenario(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: "No site yet" in screen_text(app), "the hint")
+        assert "appliance lab up" in screen_text(app)
+
+    drive(scenario)
+
+
+def test_a_new_site_opens_with_its_state_and_a_bootstrap_form() -> None:
+    async def scenario(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: "no kubeconfig yet" in screen_text(app), "the new site's state")
+        await pilot.press("b")
+        await until(pilot, lambda: "Bootstrap — site office-1" in screen_text(app), "the bootstrap form")
+        assert app.screen.query_one("#bootstrap_mode", Input).value == "fresh"
+
+    drive(scenario, site_id="office-1")
