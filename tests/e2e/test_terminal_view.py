@@ -29,6 +29,7 @@ TITLES = ["Talos host", "Platform", "Status service", "Core", "Background", "Hea
 class Screen:
     exit_code: int
     lines: list[str]  # scrollback then the final screen, right-stripped, blank lines dropped
+    coloured: bool  # any character drawn in a colour other than the terminal's default
 
     @property
     def text(self) -> str:
@@ -68,10 +69,10 @@ def run_in_terminal(home: Path, *, columns: int, no_color: bool, rows: int = 30)
     def text(row: dict[int, object]) -> str:
         return "".join(getattr(row[x], "data", " ") for x in range(columns)).rstrip()
 
-    history = [text(r) for r in screen.history.top]
-    final = [text(screen.buffer[y]) for y in range(rows)]
-    lines = [ln for ln in history + final if ln.strip()]
-    return Screen(child.exitstatus, lines)
+    rows_seen = [*screen.history.top, *(screen.buffer[y] for y in range(rows))]
+    lines = [ln for ln in (text(r) for r in rows_seen) if ln.strip()]
+    coloured = any(getattr(ch, "fg", "default") != "default" for r in rows_seen for ch in r.values())
+    return Screen(child.exitstatus, lines, coloured)
 
 
 def assert_no_line_twice(screen: Screen) -> None:
@@ -122,6 +123,7 @@ def test_healthy_bootstrap_shows_each_milestone_once(
         assert_no_line_twice(screen)
         assert not any(line.startswith("▸ ") for line in screen.lines), "the live region was left behind"
         assert all(len(line) <= columns for line in screen.lines)
+        assert screen.coloured is not no_color  # NO_COLOR=1: not one coloured character
 
 
 def test_missing_background_tag_warns_once_and_still_says_login_works(_isolated_home: Path) -> None:
