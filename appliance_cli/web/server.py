@@ -24,6 +24,7 @@ from appliance_cli.web.auth import AuthConfig, Authenticator
 from appliance_cli.web.state import StatusState
 
 if TYPE_CHECKING:
+    from appliance_cli.adapters.talos import HealthResult
     from appliance_cli.status.collect import CollectOptions, KubeSource
 
 log = logging.getLogger("appliance_cli.web.server")
@@ -73,6 +74,54 @@ def request_timeout(interval: float) -> float:
     return min(KUBE_TIMEOUT_SECONDS, max(1.0, interval / 2))
 
 
+class BoundedCheck:
+    """A slow check (``talosctl health`` waits up to minutes) run at most one at a time and
+    waited for at most ``timeout`` seconds: a check still running is not started again, and
+    until it answers the last answer stands (or, before any, "no answer within …")."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._running: threading.Thread | None = None
+        self._done = threading.Event()
+        self._result: HealthResult | None = None
+        self._last: HealthResult | None = None
+
+    def __call__(self, check: Callable[[], HealthResult]) -> HealthResult:
+        from appliance_cli.adapters.talos import HealthResult
+
+        with self._lock:
+            if self._running is None or not self._running.is_alive():
+                done = threading.Event()
+                self._done = done
+
+                def run() -> None:
+                    try:
+                        result = check()
+                    except Exception as exc:  # an adapter failing is state too
+                        result = HealthResult(reachable=False, healthy=False, error=str(exc)[:300])
+                    with self._lock:
+                        self._result = self._last = result
+                    done.set()
+
+                self._result = None
+                self._running = threading.Thread(target=run, name="status-talos-health", daemon=True)
+                self._running.start()
+            done = self._done
+        if done.wait(self.timeout):
+            with self._lock:
+                if self._result is not None:
+                    return self._result
+        with self._lock:
+            if self._last is not None:
+                return self._last
+        return HealthResult(
+            reachable=False,
+            healthy=False,
+            error=f"the Talos health check did not answer within {self.timeout:g}s",
+        )
+
+
 class LiveCollector:
     """Collect + classify for the service: one reused Kubernetes client (rebuilt when the
     kubeconfig file changes), no exec, every request bounded by ``request_timeout``.
@@ -99,6 +148,7 @@ class LiveCollector:
         self._client_error: str | None = None
         self._client_source: tuple[str, int, int, int] | None = None
         self._app_url: str | None = None
+        self._talos = BoundedCheck(self.timeout)
 
     def _kubeconfig_path(self) -> Path:
         from appliance_cli.site import Site
@@ -159,7 +209,11 @@ class LiveCollector:
         from appliance_cli.site import Site
         from appliance_cli.status.live import site_options
 
-        return site_options(Site.open(self.site_id), exec_seed_probe=False)
+        options = site_options(Site.open(self.site_id), exec_seed_probe=False)
+        talos = options.talos_health
+        if talos is None:
+            return options
+        return replace(options, talos_health=lambda: self._talos(talos))
 
     def __call__(self) -> tuple[ClusterSnapshot, StatusDocument]:
         from appliance_cli.status.collect import collect
