@@ -677,13 +677,16 @@ def rollup(
             message=f"Login is blocked: {top.reason}",
             next_action=top.next_action,
         )
-    pull = next((o for o in ops if o.operation == "pulling_image"), None)
+    moving = [o for o in ops if not o.blocked_by]  # what is held by a blocker is not awaited
+    pull = next((o for o in moving if o.operation == "pulling_image"), None)
     if pull is not None:
         size = f", {pull.estimated_size}" if pull.estimated_size else ""
         so_far = f", {_fmt_elapsed(pull.elapsed_seconds)} so far" if pull.elapsed_seconds is not None else ""
-        nxt = f"Wait: {pull.component} is pulling {pull.image}{size}{so_far}."
-    elif ops:
-        nxt = f"Wait: {ops[0].message or ops[0].operation}."
+        left = pull.estimated_seconds_left
+        eta = f", about {_fmt_elapsed(left)} left" if left else ""
+        nxt = f"Wait: {pull.component} is pulling {pull.image}{size}{so_far}{eta}."
+    elif moving:
+        nxt = f"Wait: {moving[0].message or moving[0].operation}."
     else:
         nxt = f"Wait: {tiers.login.message or 'the rollout is progressing'}."
     return Rollup(state="installing", message="Alga is installing.", next_action=nxt)
