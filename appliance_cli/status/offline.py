@@ -7,6 +7,7 @@ from pathlib import Path
 from appliance_cli.errors import ReleaseError
 from appliance_cli.status.classify import classify
 from appliance_cli.status.model import StatusDocument
+from appliance_cli.status.redact import redact_snapshot
 from appliance_cli.status.snapshot import load_snapshot
 
 
@@ -19,7 +20,8 @@ def classify_snapshot_file(path: Path) -> StatusDocument:
     """
     from appliance_cli.releases import Release, load_release
 
-    snapshot = load_snapshot(path)
+    # a file from anywhere (an older bundle, a hand-made one) is cleaned like a live snapshot
+    snapshot = redact_snapshot(load_snapshot(path))
     release: Release | None = None
     version = snapshot.site.release_version
     if version and not snapshot.release_facts.get("images"):

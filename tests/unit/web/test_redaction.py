@@ -3,10 +3,13 @@ and the rule wordings the classifier matches left intact."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from appliance_cli.status.classify import classify
 from appliance_cli.status.redact import REDACTED, redact, redact_json, redact_snapshot, secret_key
+from tests.cli_runner import invoke
 from tests.unit.status import builders
 
 STATUS_TOKEN = "status-token-9f8e7d6c5b4a39281706"
@@ -82,3 +85,13 @@ def test_a_redacted_snapshot_classifies_like_the_original_and_hides_known_secret
     assert STATUS_TOKEN not in text and "hunter2" not in text
     assert classify(clean).rollup.state == classify(snap).rollup.state
     assert [b.code for b in classify(clean).top_blockers] == [b.code for b in classify(snap).top_blockers]
+
+
+def test_status_of_a_snapshot_file_shows_no_secret(tmp_path: Path) -> None:
+    cluster = builders.healthy_cluster()
+    cluster.put(builders.event(cluster.pod_of("db"), "Echo", "db init password=hunter2", minutes_ago=0.1))
+    path = tmp_path / "snapshot.json"
+    path.write_text(cluster.snapshot().to_json())
+    result = invoke(["status", "--snapshot", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    assert "hunter2" not in result.output and "db init password=<redacted>" in result.output
