@@ -467,47 +467,18 @@ class KubeClient:
     def exec(
         self, namespace: str, pod: str, container: str, command: list[str], timeout: float = 10.0
     ) -> tuple[str, str, int | None]:
-        """Run ``command`` in a container; ``(stdout, stderr, exit code)`` (``None`` if unknown)."""
-        from kubernetes import client
-        from kubernetes.client.exceptions import ApiException
-        from kubernetes.stream import stream
+        """Run ``command`` in a container; ``(stdout, stderr, exit code)`` (``None`` if unknown).
 
-        core = client.CoreV1Api(self.api)
-        self._count()
-        try:
-            ws = stream(
-                core.connect_get_namespaced_pod_exec,
-                pod,
-                namespace,
-                container=container,
-                command=command,
-                stderr=True,
-                stdin=False,
-                stdout=True,
-                tty=False,
-                _preload_content=False,
-                _request_timeout=timeout,
-            )
-        except ApiException as exc:
-            raise error_for(
-                int(exc.status or 0), str(exc.reason or ""), exc.body, f"exec in {namespace}/{pod}"
-            ) from exc
-        except Exception as exc:  # websocket and socket errors come in many classes
-            raise KubeUnreachable(f"exec in {namespace}/{pod}: {_transport_text(exc)}") from exc
-        try:
-            ws.run_forever(timeout=timeout)
-            finished = not ws.is_open()
-            out = ws.read_stdout(timeout=0) if ws.peek_stdout() else ""
-            err = ws.read_stderr(timeout=0) if ws.peek_stderr() else ""
-            code: int | None = None
-            if finished:
-                try:
-                    code = int(ws.returncode)
-                except (TypeError, ValueError, KeyError, IndexError, AttributeError):
-                    code = None
-        finally:
-            ws.close()
-        return str(out or ""), str(err or ""), code
+        Over the raw WebSocket endpoint (``adapters.kube_exec``), never the client's model layer.
+        """
+        import io
+
+        from appliance_cli.adapters.kube_exec import exec_stream
+
+        out = io.BytesIO()
+        _, err, code = exec_stream(self, namespace, pod, container, command, sink=out, timeout=timeout)
+        return out.getvalue().decode(errors="replace"), err, code
+
 
 class LogStream:
     """A followed container log: iterate for lines; ``close()`` (any thread) ends it."""
