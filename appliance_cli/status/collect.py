@@ -265,21 +265,44 @@ def _seed_probe_published(facts: dict[str, Any]) -> SeedUsersProbe | None:
 
 
 def login_probe(url: str | None) -> LoginProbe | None:
-    """GET the login URL once, short timeout, redirects not followed (status and Location kept)."""
+    """GET the login URL once, short timeout, redirects not followed (status and Location kept).
+
+    With the standard library's ``http.client``: one request needs no HTTP client package, and
+    importing ``httpx`` would cost every ``appliance status`` more than the probe itself. A
+    certificate is not verified (the appliance's login may serve a self-signed one).
+    """
     if not url:
         return None
-    import httpx
+    import http.client
+    import ssl
+    from urllib.parse import urlsplit
 
+    parts = urlsplit(url)
+    conn: http.client.HTTPConnection
     try:
-        with httpx.Client(follow_redirects=False, timeout=LOGIN_PROBE_TIMEOUT, verify=False) as c:
-            resp = c.get(url)
-    except httpx.HTTPError as exc:
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {url}")
+        if parts.scheme == "https":
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            conn = http.client.HTTPSConnection(
+                parts.hostname, parts.port, timeout=LOGIN_PROBE_TIMEOUT, context=context
+            )
+        else:
+            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=LOGIN_PROBE_TIMEOUT)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        try:
+            conn.request("GET", target, headers={"Accept": "text/html,*/*"})
+            resp = conn.getresponse()
+            status, location = resp.status, resp.getheader("location")
+        finally:
+            conn.close()
+    except (OSError, ValueError, http.client.HTTPException) as exc:
         return LoginProbe(
             url=url, status_code=None, location=None, error=f"{type(exc).__name__}: {exc}"[:300]
         )
-    return LoginProbe(
-        url=url, status_code=resp.status_code, location=resp.headers.get("location"), error=None
-    )
+    return LoginProbe(url=url, status_code=status, location=location, error=None)
 
 
 def facts_from(configmaps: Obj | None) -> dict[str, Any]:
