@@ -30,8 +30,8 @@ def settled(plan: PlannedRepair, doc: StatusDocument, kube: KubeReader) -> tuple
     """Whether what the action waits for holds, and what was seen."""
     if plan.action in ("restart_pull", "reapply_fix"):
         comp = next((c for c in doc.components if c.name == plan.component), None)
-        if comp is None:
-            return False, f"{plan.component} not seen"
+        if comp is None:  # not a catalog component: the blocker going away is all there is
+            return True, f"{plan.component}: no blocker left"
         return comp.ready, f"{plan.component} {comp.status}{': ' + comp.message if comp.message else ''}"
     if plan.action == "rerun_bootstrap":
         t = doc.tiers.bootstrap
