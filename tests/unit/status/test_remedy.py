@@ -115,3 +115,36 @@ def test_a_transient_registry_error_is_an_interrupted_pull_repair_retries(messag
 
     assert classify_pull_error(message) == "interrupted"
     assert repair_for("image_pull_interrupted").action == "restart_pull"
+
+
+def test_explain_shows_the_repair() -> None:
+    from tests.cli_runner import invoke
+
+    r = invoke(["explain", "bootstrap_job_failed"])
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.stdout.split())
+    assert "action: rerun_bootstrap" in text and "touches: Job, Pod, HelmRelease" in text
+    assert "run: appliance repair --code bootstrap_job_failed" in text
+    r = invoke(["explain", "image_tag_not_found"])
+    assert "No automatic repair" in " ".join(r.stdout.split())
+
+
+def test_the_status_document_says_which_blocker_repair_can_fix() -> None:
+    from pathlib import Path
+
+    from appliance_cli.status.classify import classify
+    from appliance_cli.status.snapshot import load_snapshot
+
+    snapshots = Path(__file__).resolve().parents[2] / "fixtures" / "snapshots"
+    doc = classify(load_snapshot(snapshots / "bootstrap-job-failed.json"))
+    hints = {b.code: b.repair for b in doc.top_blockers}
+    job = hints["bootstrap_job_failed"]
+    assert job is not None and job.available
+    assert job.command == f"appliance repair --site-id {doc.site_id} --code bootstrap_job_failed"
+    # the release and its tier failed because of the Job: repair the cause first
+    for symptom in ("helmrelease_failed", "kustomization_failed"):
+        hint = hints[symptom]
+        assert hint is not None and not hint.available and hint.command is None
+        assert hint.summary.startswith("Repair the specific cause listed above first")
+    as_json = doc.model_dump(by_alias=True)
+    assert as_json["topBlockers"][0]["repair"]["available"] is True
