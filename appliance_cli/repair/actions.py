@@ -17,6 +17,7 @@ from appliance_cli import fluxlayout
 from appliance_cli.adapters.kubeapi import KubeApi, Obj
 from appliance_cli.bootstrap.actions import Actions
 from appliance_cli.catalog import Catalog, Component
+from appliance_cli.env import Clock, SystemClock
 from appliance_cli.errors import KubeError, KubeNotFound
 from appliance_cli.repair.model import (
     FORCE_AT,
@@ -42,6 +43,8 @@ BOUNDS: dict[str, float] = {
     "reapply_fix": 900.0,
     "show_crash": 0.0,
 }
+# How long a pod delete waits for its StatefulSet's new template (seconds).
+TEMPLATE_BOUND_SECONDS = 300.0
 # Root cause first: a pod, the bootstrap, a durable fix, then the release, then its tier.
 ORDER = ("restart_pull", "reapply_fix", "rerun_bootstrap", "retry_helmrelease", "reconcile_kustomization")
 
@@ -301,7 +304,40 @@ def reapply_fix(ctx: Context, blocker: Blocker, plan: PlannedRepair) -> None:
         )
     )
     plan.changes.append(_release_request(hr, ctx.token, "release it with the fix"))
+    plan.changes += _stuck_statefulset_pods(ctx, blocker)
     plan.settle = f"{blocker.component} ready"
+
+
+def _stuck_statefulset_pods(ctx: Context, blocker: Blocker) -> list[Change]:
+    """Pods of a StatefulSet that its rolling update will not replace by itself.
+
+    With the default OrderedReady policy a StatefulSet waits for a pod that never became
+    Running and Ready instead of replacing it, even once its template is fixed; Kubernetes'
+    documented way out (forced rollback) is to delete that pod. Its volume claim stays.
+    """
+    out: list[Change] = []
+    for ns, name in _refs(blocker, "Pod"):
+        pod = ctx.get("Pod", ns, name)
+        if pod is None:
+            continue
+        owner = next(
+            (o for o in _meta(pod).get("ownerReferences") or [] if o.get("kind") == "StatefulSet"), None
+        )
+        if owner is None:
+            continue
+        out.append(
+            Change(
+                "Pod",
+                ns,
+                name,
+                "delete",
+                f"delete once StatefulSet {owner.get('name')} has the new template",
+                "a StatefulSet does not replace a pod that never became ready (forced rollback); "
+                "its volume claim and data stay",
+                after_statefulset=f"{ns}/{owner.get('name')}",
+            )
+        )
+    return out
 
 
 def show_crash(ctx: Context, blocker: Blocker, plan: PlannedRepair) -> None:
@@ -347,12 +383,41 @@ def build(ctx: Context, blocker: Blocker, action: str) -> PlannedRepair:
     return plan
 
 
-def carry_out(kube: KubeApi, actions: Actions, plan: PlannedRepair) -> None:
+def carry_out(
+    kube: KubeApi,
+    actions: Actions,
+    plan: PlannedRepair,
+    *,
+    clock: Clock | None = None,
+    bound_seconds: float = TEMPLATE_BOUND_SECONDS,
+) -> None:
     """Make the plan's changes through the do-or-record helper (a dry run records them only)."""
     for change in plan.changes:  # every change is checked before any is made
         change.check_allowed()
     for change in plan.changes:
+        waits = change.after_statefulset is not None and not actions.dry_run
+        if waits and not _template_rolled(kube, change, clock or SystemClock(), bound_seconds):
+            continue  # the pod went (its controller replaced it) or the template never came
         actions.do(change_summary(change), _doer(kube, change), default=None)
+
+
+def _template_rolled(kube: KubeApi, change: Change, clock: Clock, bound_seconds: float) -> bool:
+    """Wait, bounded, until the pod is outdated by its StatefulSet's new template (True) or gone."""
+    ns, _, sts_name = str(change.after_statefulset).partition("/")
+    deadline = clock.monotonic() + bound_seconds
+    while True:
+        try:
+            pod = kube.get(KEYS["Pod"], change.namespace, change.name)
+            sts = kube.get("apps/v1/statefulsets", ns, sts_name)
+        except KubeNotFound:
+            return False
+        revision = (_meta(pod).get("labels") or {}).get("controller-revision-hash")
+        update = (sts.get("status") or {}).get("updateRevision")
+        if revision and update and revision != update:
+            return True
+        if clock.monotonic() >= deadline:
+            return False
+        clock.sleep(1.0)
 
 
 def change_summary(change: Change) -> str:

@@ -65,6 +65,9 @@ class Change:
     what: str  # the change in words: "delete", "annotate reconcile.fluxcd.io/forceAt=<token>", ...
     why: str
     body: dict[str, Any] | None = None  # the object applied (verb "apply") or the patch (annotate)
+    # "<namespace>/<name>" of a StatefulSet whose new template must be in place first (a pod
+    # delete that completes a rolling update the StatefulSet cannot finish on its own)
+    after_statefulset: str | None = None
 
     @property
     def ref(self) -> str:

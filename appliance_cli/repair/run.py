@@ -143,7 +143,7 @@ def run(
                 p.changes = new or p.changes
                 actions = Actions(dry_run=False, field_manager=repair_actions.FIELD_MANAGER)
                 if new:
-                    repair_actions.carry_out(session.kube, actions, p)
+                    repair_actions.carry_out(session.kube, actions, p, clock=session.clock)
                     done_changes |= {(c.kind, c.namespace, c.name, c.what) for c in new}
                 for rec in actions.records:
                     _emit(reporter, rec.summary, "done", code=p.code, component=p.component)

@@ -50,10 +50,12 @@ UNBOUND_PVC = "unbound immediate PersistentVolumeClaims"
             "Check that the layout's Postgres-without-subPath fix (a HelmRelease "
             "postRenderer) is in the applied alga-core HelmRelease; if not (an install "
             "older than the fix), apply the current layout's postRenderers to it and "
-            "release it again. Never deletes the volume claim or its volume. When the fix "
-            "is there, the cause is elsewhere: nothing is changed."
+            "release it again, then delete the stuck db pod once its StatefulSet has the "
+            "new template (a StatefulSet does not replace a pod that never became ready). "
+            "Never deletes the volume claim or its volume. When the fix is there, the cause "
+            "is elsewhere: nothing is changed."
         ),
-        touches=("HelmRelease",),
+        touches=("HelmRelease", "Pod"),
     ),
 )
 def storage_pvc_subpath_failed(index: SnapshotIndex) -> list[Finding]:

@@ -444,3 +444,35 @@ def test_on_a_terminal_repair_asks_and_no_means_no(monkeypatch: pytest.MonkeyPat
     assert asked == ["Carry out this repair?"]
     assert cli._confirm([_plan()], yes=True, as_json=False) is True
     assert len(asked) == 1
+
+
+def test_a_stuck_statefulset_pod_is_deleted_only_once_its_template_changed() -> None:
+    kube = FakeKube()
+    old = _hr("alga-core", ready=False)
+    old["spec"].pop("postRenderers")
+    kube.put(KEYS["HelmRelease"], old)
+    pod = _pod("db-0", owner_kind="StatefulSet")
+    pod["metadata"]["ownerReferences"][0]["name"] = "db"
+    pod["metadata"]["labels"] = {"controller-revision-hash": "db-1"}
+    kube.put(KEYS["Pod"], pod)
+    sts = {"metadata": {"name": "db", "namespace": "msp"}, "status": {"updateRevision": "db-1"}}
+    kube.put("apps/v1/statefulsets", sts)
+    b = _blocker(
+        "storage_pvc_subpath_failed", "db", [Evidence(kind="Pod", namespace="msp", name="db-0", message="m")]
+    )
+    plan = ra.build(_ctx(kube), b, "reapply_fix")
+    assert [(c.kind, c.verb) for c in plan.changes] == [
+        ("HelmRelease", "apply"),
+        ("HelmRelease", "annotate"),
+        ("Pod", "delete"),
+    ]
+    assert plan.changes[2].after_statefulset == "msp/db"
+    # the template never changes: the pod is left alone after the bound
+    clock = FakeClock()
+    ra.carry_out(kube, Actions(dry_run=False), plan, clock=clock, bound_seconds=5)
+    assert [c[0] for c in kube.calls] == ["apply", "patch"] and clock.t >= 5
+    # the new template is in place: the stuck pod goes (never its claim)
+    kube.calls.clear()
+    sts["status"]["updateRevision"] = "db-2"
+    ra.carry_out(kube, Actions(dry_run=False), plan, clock=FakeClock(), bound_seconds=5)
+    assert kube.calls[-1] == ("delete", "v1/pods", "msp", "db-0:None")
