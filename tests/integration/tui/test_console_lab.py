@@ -311,3 +311,66 @@ def test_a_new_site_opens_with_its_state_and_a_bootstrap_form() -> None:
         assert app.screen.query_one("#bootstrap_mode", Input).value == "fresh"
 
     drive(scenario, site_id="office-1")
+
+
+def _journal_shape(site_dir: Path) -> dict[str, object]:
+    """What a bootstrap recorded, without times and run-specific values (ports, tokens, digests)."""
+    data = json.loads((site_dir / "journal.json").read_text())
+    return {
+        "releaseVersion": data.get("releaseVersion"),
+        "bootstrapMode": data.get("bootstrapMode"),
+        "runs": data.get("runs"),
+        "phases": {k: v.get("state") for k, v in data["phases"].items()},
+        "facts": sorted(data.get("facts", {})),
+    }
+
+
+def _objects(lab: LabHandle) -> set[tuple[str, str, str]]:
+    keys = (
+        "kustomize.toolkit.fluxcd.io/v1/kustomizations",
+        "source.toolkit.fluxcd.io/v1/gitrepositories",
+        "v1/configmaps",
+        "v1/secrets",
+        "v1/namespaces",
+    )
+    return {
+        (key, o["metadata"].get("namespace", ""), o["metadata"]["name"])
+        for key in keys
+        for o in lab.list_objects(key)
+        if not o["metadata"]["name"].startswith("kube-root-ca")
+    }
+
+
+@pytest.mark.slow
+def test_bootstrap_from_the_console_and_from_the_shell_leave_the_same_journal_and_objects(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from tests.cli_runner import invoke
+
+    with running_lab(scenario="healthy", speed=SPEED, bootstrapped=False) as lab:
+        mode = ["--bootstrap-mode", "fresh", "--release-version", "1.0-rc5", "--node-ip", "127.0.0.1"]
+        r = invoke(["bootstrap", "--site-id", "lab", *mode, "--progress", "plain"])
+        assert r.exit_code == 0, r.output[-2000:]
+        shell_journal, shell_objects = _journal_shape(lab.site_dir), _objects(lab)
+    monkeypatch.setenv("ALGA_APPLIANCE_HOME", str(tmp_path / "second-home"))  # a machine of its own
+    with running_lab(scenario="healthy", speed=SPEED, bootstrapped=False) as lab:
+
+        async def scenario(app: ConsoleApp, pilot: Pilot[None]) -> None:
+            await until(pilot, lambda: isinstance(app.screen, HomeScreen), "home")
+            await pilot.press("b")
+            await until(pilot, lambda: "Bootstrap — site lab" in screen_text(app), "the bootstrap form")
+            form = app.screen
+            assert isinstance(form, BootstrapScreen)
+            form.query_one("#release_version", Input).value = "1.0-rc5"
+            form.query_one("#node_ip", Input).value = "127.0.0.1"
+            await pilot.press("ctrl+p")
+            await until(
+                pilot, lambda: "Review the plan, then Run (ctrl+r)." in form.transcript, "the plan", 60
+            )
+            await pilot.press("ctrl+r")
+            await until(pilot, lambda: "Done." in form.transcript, "the bootstrap", timeout=240)
+            assert "Exit state: 0" in form.transcript
+
+        drive(scenario, site_id="lab")
+        assert _journal_shape(lab.site_dir) == shell_journal
+        assert _objects(lab) == shell_objects
