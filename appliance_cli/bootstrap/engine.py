@@ -43,7 +43,7 @@ ResetHook = Callable[[BootstrapContext], None]
 
 
 def phases() -> list[PhaseBase]:
-    """The phase order (DESIGN §3)."""
+    """The phase order (docs/bootstrap.md)."""
     return [TalosHost(), Platform(), StatusService(), Core(), Background(), Health()]
 
 

@@ -2,7 +2,7 @@
 
 ``classify(snapshot)`` builds the index once, runs every registered rule, merges and ranks
 the findings (root cause before symptom, login-blocking before background, one blocker per
-code and component), derives the tiers and the rollup of DESIGN §5, and lists what is still
+code and component), derives the tiers and the rollup of docs/status.md, and lists what is still
 in progress (image pulls, the bootstrap Job, reconciliations) as active operations.
 """
 
@@ -332,7 +332,7 @@ def compute_tiers(index: SnapshotIndex, findings: list[Finding], login_url: str 
     web_ready = web is not None and _component_readiness(index, web).ready
     probe = index.snapshot.probes.login
     probe_ok = probe is not None and login_probe_ok(probe.status_code, probe.location, login_url)
-    # DESIGN §5: core + bootstrap + web + probe. The platform tier is not part of it: Flux losing
+    # docs/status.md: core + bootstrap + web + probe. The platform tier is not part of it: Flux losing
     # its source after the install does not stop people logging in.
     login_ready = core.ready and bootstrap.ready and web_ready and probe_ok
     if not core.ready:

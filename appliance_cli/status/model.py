@@ -1,4 +1,4 @@
-"""The canonical status document (DESIGN §5).
+"""The canonical status document (docs/status.md).
 
 ``appliance status --json``, ``GET /api/status`` and the bootstrap engine all produce this
 model. Its JSON schema is committed as ``schemas/status.schema.json``; a test fails when

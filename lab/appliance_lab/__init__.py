@@ -1,4 +1,4 @@
-"""The lab: a simulated single-node appliance on loopback (DESIGN §10).
+"""The lab: a simulated single-node appliance on loopback (docs/lab.md).
 
 Honestly named: nothing here talks to a real Talos node or Kubernetes API server. The
 kubernetes API (``apiserver``) serves the in-memory ``store`` over real HTTP; simulated

@@ -1,4 +1,5 @@
-"""Blocker rules: one small function per blocker code of DESIGN §6, registered with its description.
+"""Blocker rules: one small function per blocker code (docs/blocker-codes.md), registered with
+its description.
 
 Importing this package registers every rule; :func:`registered` lists them root cause first.
 """
