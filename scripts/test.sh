@@ -7,15 +7,16 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test-deps
 
 echo "== ruff"
-.venv/bin/ruff check appliance_cli tests scripts
+.venv/bin/ruff check appliance_cli lab tests scripts
 echo "== mypy (strict)"
 .venv/bin/mypy
 echo "== import layers"
 .venv/bin/lint-imports
 echo "== pytest"
 set +e
-# .venv/bin first: the tests find the kubectl setup.sh may have installed there
-PATH="$PWD/.venv/bin:$PATH" .venv/bin/pytest "$@"
+# .venv/bin first: the tests find the kubectl setup.sh may have installed there.
+# Tests run on PYTEST_WORKERS processes (default 2, pytest-xdist); the 15 slowest are listed.
+PATH="$PWD/.venv/bin:$PATH" .venv/bin/pytest -n "${PYTEST_WORKERS:-2}" --durations=15 "$@"
 rc=$?
 set -e
 if [[ $rc -eq 5 ]]; then
