@@ -186,3 +186,15 @@ def test_json_progress_gives_the_plan_events_and_the_report_as_json(lab: LabHand
     result = next(x["result"] for x in lines if "result" in x)
     assert result["ok"] is True
     assert [(x["code"], x["outcome"]) for x in result["results"]] == [("image_pull_interrupted", "fixed")]
+
+
+@pytest.mark.lab(scenario="pre-fix-install-db", speed=SPEED)
+def test_install_before_the_db_subpath_fix_gets_it_and_keeps_its_volume(lab: LabHandle) -> None:
+    lab.apply_bootstrap_objects()
+    _wait(lab, _repairable("storage_pvc_subpath_failed"), "db-0 stuck on its subPath", timeout=120)
+    claim = lab.get("v1/persistentvolumeclaims", "msp", "db-data-db-0")
+    assert claim is not None
+    _dry_run_changes_nothing(lab, "storage_pvc_subpath_failed")
+    _repair_and_end_healthy(lab, "storage_pvc_subpath_failed")
+    after = lab.get("v1/persistentvolumeclaims", "msp", "db-data-db-0")
+    assert after is not None and after["metadata"]["uid"] == claim["metadata"]["uid"]
