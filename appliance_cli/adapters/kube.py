@@ -280,9 +280,11 @@ class KubeClient:
         field_selector: str | None = None,
         limit: int | None = None,
         *,
+        continue_token: str | None = None,
         timeout: float | None = None,
     ) -> Obj:
-        """The List object exactly as served (one request; with ``limit``, one page)."""
+        """The List object exactly as served (one request; with ``limit``, one page; the next
+        page with the previous page's ``metadata.continue`` as ``continue_token``)."""
         query: list[tuple[str, Any]] = []
         if label_selector:
             query.append(("labelSelector", label_selector))
@@ -290,6 +292,8 @@ class KubeClient:
             query.append(("fieldSelector", field_selector))
         if limit:
             query.append(("limit", int(limit)))
+        if continue_token:
+            query.append(("continue", continue_token))
         path = resource_path(key, namespace)
         return self._json(self._request("GET", path, query=query, timeout=timeout, what=f"list {key}"))
 

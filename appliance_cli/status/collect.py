@@ -12,9 +12,15 @@ events:
   - ConfigMaps: ``labelSelector=app.kubernetes.io/part-of=alga-appliance`` — only the
     appliance's own (values, release selection, ``appliance-facts``), never anything else;
     Secrets are never read at all.
-  - Events: one page of at most ``EVENT_LIST_LIMIT`` (``limit=``), sorted newest first and
-    capped at ``EVENTS_KEPT``. A page that was cut short keeps the server's
-    ``metadata.continue`` so a reader can tell.
+  - Events: never one page read in key order (namespace/name), where on a busy cluster the
+    event that explains a blocker can fall behind thousands of others. The events the rules
+    read are listed with server-side field selectors, each *paged* to its end
+    (``limit=EVENT_PAGE_LIMIT`` and ``continue``, at most ``EVENT_MAX_PAGES`` pages):
+    ``type=Warning``, ``reason=Pulling``, ``reason=Pulled`` (``EVENT_SELECTORS``); of all
+    other events (``EVENT_REST_SELECTOR``) one page of ``EVENT_REST_LIMIT``. The lists run in
+    parallel; the merged list is sorted newest first. ``collection.events`` says how many each
+    selector listed and, in words, what had to be cut (and the rest page keeps the server's
+    ``metadata.continue``).
 
 Every snapshot returned is redacted (``status.redact.redact_snapshot``): event, condition
 and container messages, log tails, ConfigMap values, annotations and probe errors carry no
@@ -52,6 +58,7 @@ from appliance_cli.status.snapshot import (
     RESOURCE_KEYS,
     ClusterSnapshot,
     CollectionInfo,
+    EventsCollection,
     KubeReachability,
     LoginProbe,
     Probes,
@@ -70,8 +77,15 @@ APPLIANCE_LABEL_SELECTOR = "app.kubernetes.io/part-of=alga-appliance"
 FACTS_NAMESPACE = "appliance-system"
 FACTS_CONFIGMAP = "appliance-facts"
 FACTS_KEY = "facts.json"
-EVENT_LIST_LIMIT = 5000
-EVENTS_KEPT = 2000
+EVENT_PAGE_LIMIT = 5000
+EVENT_MAX_PAGES = 10
+EVENT_REST_LIMIT = 1000
+# The events the rules read: warnings (Failed, BackOff, FailedMount, FailedScheduling, ...) and
+# the kubelet's pull events (pulls in progress, the node's measured download rate).
+EVENT_SELECTORS: tuple[str, ...] = ("type=Warning", "reason=Pulling", "reason=Pulled")
+EVENT_REST_SELECTOR = "type!=Warning,reason!=Pulling,reason!=Pulled"
+# LIST requests of one collection while no events list needs a second page
+LIST_REQUESTS = len(RESOURCE_KEYS) - 1 + len(EVENT_SELECTORS) + 1
 LOG_TAIL_LINES = 50
 MAX_LOG_TAILS = 6
 LOGIN_PROBE_TIMEOUT = 3.0
@@ -91,6 +105,17 @@ class KubeSource(KubeReader, Protocol):
     """What collection needs from ``adapters.kube.KubeClient``: reads, a request count, exec."""
 
     requests: int
+
+    def list_raw(
+        self,
+        key: str,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        limit: int | None = None,
+        *,
+        continue_token: str | None = None,
+    ) -> Obj: ...
 
     def pod_logs(
         self,
@@ -117,7 +142,6 @@ class ListSpec:
 # How each resource key is listed (anything not named here: a plain cluster-wide LIST).
 LIST_SPECS: dict[str, ListSpec] = {
     "v1/configmaps": ListSpec(label_selector=APPLIANCE_LABEL_SELECTOR),
-    "v1/events": ListSpec(limit=EVENT_LIST_LIMIT),
 }
 
 
@@ -153,34 +177,98 @@ def _event_time(ev: Obj) -> str:
     )
 
 
-def bound_events(lst: Obj, keep: int = EVENTS_KEPT) -> Obj:
-    """The event list sorted newest first and capped (RFC3339 UTC strings sort by time)."""
-    items = list(lst.get("items") or [])
-    items.sort(key=_event_time, reverse=True)
-    out = dict(lst)
-    out["items"] = items[:keep]
-    return out
-
-
-def _list_one(kube: KubeSource, key: str) -> Obj:
-    spec = LIST_SPECS.get(key, ListSpec())
-
+def _list_retried(
+    kube: KubeSource,
+    key: str,
+    spec: ListSpec,
+    continue_token: str | None = None,
+) -> Obj:
     def once() -> Obj:
+        if continue_token:
+            return kube.list_raw(
+                key,
+                label_selector=spec.label_selector,
+                field_selector=spec.field_selector,
+                limit=spec.limit,
+                continue_token=continue_token,
+            )
         return kube.list_raw(
             key, label_selector=spec.label_selector, field_selector=spec.field_selector, limit=spec.limit
         )
 
     try:
-        lst = once()
+        return once()
     except KubeUnreachable as exc:
         # A server that answered 429/5xx gets one more try; one that did not answer gets none
         # (a down API must not double the wait).
         if exc.status is None:
             raise
-        lst = once()
-    if key == "v1/events":
-        lst = bound_events(lst)
-    return lst
+        return once()
+
+
+def _list_one(kube: KubeSource, key: str) -> Obj:
+    return _list_retried(kube, key, LIST_SPECS.get(key, ListSpec()))
+
+
+def _list_paged(kube: KubeSource, selector: str) -> tuple[Obj, list[Obj], str | None]:
+    """Every event a field selector matches, page by page: ``(first page, items, cut or None)``."""
+    spec = ListSpec(field_selector=selector, limit=EVENT_PAGE_LIMIT)
+    first = _list_retried(kube, "v1/events", spec)
+    items = list(first.get("items") or [])
+    token = (first.get("metadata") or {}).get("continue")
+    pages = 1
+    while token:
+        if pages >= EVENT_MAX_PAGES:
+            left = (first.get("metadata") or {}).get("remainingItemCount")
+            more = f"{left} more" if isinstance(left, int) else "more"
+            return first, items, f"{selector}: {len(items)} listed ({pages} pages), {more} not read"
+        try:
+            page = _list_retried(kube, "v1/events", spec, continue_token=str(token))
+        except KubeError as exc:  # an expired continue token (410) or a failing server
+            return first, items, f"{selector}: {len(items)} listed, the next page failed: {exc}"
+        items += page.get("items") or []
+        token = (page.get("metadata") or {}).get("continue")
+        pages += 1
+    return first, items, None
+
+
+def list_events(kube: KubeSource) -> tuple[Obj, EventsCollection]:
+    """The events the rules need, whole, plus one page of the rest: merged, newest first."""
+    rest_spec = ListSpec(field_selector=EVENT_REST_SELECTOR, limit=EVENT_REST_LIMIT)
+    with ThreadPoolExecutor(max_workers=len(EVENT_SELECTORS) + 1, thread_name_prefix="status-events") as pool:
+        selected = [pool.submit(_list_paged, kube, sel) for sel in EVENT_SELECTORS]
+        rest_future = pool.submit(_list_retried, kube, "v1/events", rest_spec)
+        results = [f.result() for f in selected]  # a failing selector fails the events list
+        rest = rest_future.result()
+    info = EventsCollection()
+    seen: set[tuple[str, str]] = set()
+    items: list[Obj] = []
+    for selector, (_first, listed, cut) in zip(EVENT_SELECTORS, results, strict=True):
+        info.listed[selector] = len(listed)
+        if cut:
+            info.cut.append(cut)
+        for ev in listed:
+            meta = ev.get("metadata") or {}
+            ref = (str(meta.get("namespace", "")), str(meta.get("name", "")))
+            if ref not in seen:  # a Warning about a pull is matched by two selectors
+                seen.add(ref)
+                items.append(ev)
+    rest_items = list(rest.get("items") or [])
+    info.listed[EVENT_REST_SELECTOR] = len(rest_items)
+    rest_meta = rest.get("metadata") or {}
+    if rest_meta.get("continue"):
+        left = rest_meta.get("remainingItemCount")
+        more = f"{left} more" if isinstance(left, int) else "more"
+        info.cut.append(f"other events: one page of {len(rest_items)} read, {more} not read")
+    items += rest_items
+    items.sort(key=_event_time, reverse=True)
+    list_meta: Obj = {
+        k: v for k, v in (results[0][0].get("metadata") or {}).items() if k == "resourceVersion"
+    }
+    if rest_meta.get("continue"):
+        list_meta["continue"] = rest_meta["continue"]
+    out: Obj = {"kind": "EventList", "apiVersion": "v1", "metadata": list_meta, "items": items}
+    return out, info
 
 
 def _failing_containers(pods: list[Obj]) -> list[tuple[str, str, str]]:
@@ -333,11 +421,16 @@ def collect(
     resources: dict[str, Obj] = {}
     unavailable: dict[str, str] = {}
     errors: dict[str, KubeError] = {}
+    events_info: EventsCollection | None = None
 
     if kube is not None:
 
         def one(key: str) -> tuple[str, Obj | KubeError]:
+            nonlocal events_info
             try:
+                if key == "v1/events":
+                    lst, events_info = list_events(kube)
+                    return key, lst
                 return key, _list_one(kube, key)
             except KubeError as exc:
                 return key, exc
@@ -390,7 +483,10 @@ def collect(
     snapshot = ClusterSnapshot(
         collected_at=_now(),
         collection=CollectionInfo(
-            api_requests=requests, seconds=round(time.monotonic() - started, 4), unavailable=unavailable
+            api_requests=requests,
+            seconds=round(time.monotonic() - started, 4),
+            unavailable=unavailable,
+            events=events_info,
         ),
         site=SiteInfo(
             site_id=str(facts.get("siteId") or opts.site_id) if opts.site_id_from_facts else opts.site_id,

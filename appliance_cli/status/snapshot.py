@@ -40,10 +40,22 @@ class _Snap(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+class EventsCollection(_Snap):
+    """How events were read: per field selector, how many were listed; what was cut, in words.
+
+    The events the rules read (warnings, the kubelet's image pulls) are listed whole, page by
+    page; of all other events one page is read. ``cut`` is empty when nothing was left out.
+    """
+
+    listed: dict[str, int] = Field(default_factory=dict)
+    cut: list[str] = Field(default_factory=list)
+
+
 class CollectionInfo(_Snap):
     api_requests: int = Field(0, alias="apiRequests")
     seconds: float = 0.0
     unavailable: dict[str, str] = Field(default_factory=dict)
+    events: EventsCollection | None = None
 
 
 class SiteInfo(_Snap):

@@ -12,7 +12,7 @@ import pytest
 from appliance_lab.store import BY_KEY, Store
 
 from appliance_cli.adapters.kube import KubeClient
-from appliance_cli.status.collect import EVENTS_KEPT, LOG_TAIL_LINES, CollectOptions, collect
+from appliance_cli.status.collect import LIST_REQUESTS, LOG_TAIL_LINES, CollectOptions, collect
 from appliance_cli.status.live import classify_live, collect_snapshot, collect_status
 from appliance_cli.status.snapshot import RESOURCE_KEYS
 from tests.integration.status.conftest import Proxy, filler_pods, seed_healthy
@@ -100,8 +100,8 @@ def test_request_count_is_the_same_for_10_and_500_pods(store: Store, kubeconfig:
     large_seen = proxy.count()
     assert len(large.items("v1/pods")) == len(small.items("v1/pods")) + 490
     assert small.collection.api_requests == large.collection.api_requests == small_seen == large_seen
-    # one LIST per resource key plus the seed-users exec, nothing per pod
-    assert small.collection.api_requests == len(RESOURCE_KEYS) + 1
+    # one LIST per resource key (events: one per field selector) plus the seed-users exec
+    assert small.collection.api_requests == LIST_REQUESTS + 1
 
 
 def test_forbidden_resource_is_unavailable_and_the_rest_is_classified(
@@ -150,7 +150,7 @@ def test_a_503_answer_is_retried_once(store: Store, kubeconfig: Path, proxy: Pro
     snap = collect(KubeClient.from_kubeconfig(kubeconfig), _opts())
     assert snap.collection.unavailable == {}
     assert len(snap.items("v1/pods")) > 0
-    assert snap.collection.api_requests == len(RESOURCE_KEYS) + 1 + 1  # + the retry + the seed exec
+    assert snap.collection.api_requests == LIST_REQUESTS + 1 + 1  # + the retry + the seed exec
 
 
 def test_talos_is_checked_only_when_kubernetes_is_unreachable(
@@ -227,10 +227,11 @@ def test_log_tails_of_crash_looping_containers_are_bounded_and_redacted(
     assert list(snap.pod_logs) == ["msp/temporal-abc/temporal"]
 
 
-def test_events_are_bounded_newest_first(store: Store, kubeconfig: Path) -> None:
+def test_pull_events_are_all_read_newest_first(store: Store, kubeconfig: Path) -> None:
     seed_healthy(store)
     rt = BY_KEY["v1/events"]
-    for i in range(EVENTS_KEPT + 300):
+    n = 2300
+    for i in range(n):
         store.create(
             rt,
             {
@@ -244,10 +245,11 @@ def test_events_are_bounded_newest_first(store: Store, kubeconfig: Path) -> None
         )
     snap = collect(KubeClient.from_kubeconfig(kubeconfig), _opts())
     items = snap.items("v1/events")
-    assert len(items) == EVENTS_KEPT
+    assert len(items) == n
     stamps = [e["lastTimestamp"] for e in items]
     assert stamps == sorted(stamps, reverse=True)
-    assert items[0]["metadata"]["name"] == f"ev-{EVENTS_KEPT + 299:05d}"
+    assert items[0]["metadata"]["name"] == f"ev-{n - 1:05d}"
+    assert snap.collection.events is not None and snap.collection.events.cut == []
 
 
 def test_configmaps_are_only_the_appliance_ones_and_published_facts_are_read(
