@@ -105,7 +105,14 @@ class KubeError(ApplianceError):
 
 
 class KubeUnreachable(KubeError):
-    pass
+    """The API did not answer, or answered 429/5xx: worth another try later.
+
+    ``retry_after`` is the server's ``Retry-After`` in seconds, when it sent one;
+    ``transient`` is false for failures a retry cannot fix (TLS, name resolution)."""
+
+    retry_after: float | None = None
+    transient: bool = True
+    timed_out: bool = False
 
 
 class KubeNotFound(KubeError):

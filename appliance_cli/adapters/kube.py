@@ -15,11 +15,19 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from appliance_cli.adapters.kube_retry import (
+    DEFAULT_RETRY,
+    RetryPolicy,
+    call_with_retries,
+    parse_retry_after,
+    transport_failure,
+)
 from appliance_cli.errors import (
     KubeConflict,
     KubeError,
@@ -34,6 +42,9 @@ from appliance_cli.errors import (
 Obj = dict[str, Any]
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
+# Stamped on every object this client creates, so that an "AlreadyExists" answer to a retried
+# create can tell our own first attempt (which reached the server) from someone else's object.
+CREATE_REQUEST_ANNOTATION = "appliance.alga-psa.io/create-request"
 
 # Resources that live outside namespaces (plural names).
 CLUSTER_SCOPED = frozenset(
@@ -122,7 +133,9 @@ def _status_message(body: bytes | str | None) -> str:
     return ""
 
 
-def error_for(status: int, reason: str, body: bytes | str | None, what: str) -> KubeError:
+def error_for(
+    status: int, reason: str, body: bytes | str | None, what: str, *, retry_after: str | None = None
+) -> KubeError:
     """The project error for an HTTP error answer of the API server."""
     msg = _status_message(body) or reason or f"HTTP {status}"
     text = f"{what}: {msg}"
@@ -141,7 +154,16 @@ def error_for(status: int, reason: str, body: bytes | str | None, what: str) -> 
         cls = KubeUnreachable
     else:
         cls = KubeError
-    return cls(text, status=status, reason=reason)
+    err = cls(text, status=status, reason=reason)
+    if isinstance(err, KubeUnreachable):
+        err.retry_after = parse_retry_after(retry_after)
+    return err
+
+
+def _unreachable(text: str, exc: BaseException) -> KubeUnreachable:
+    err = KubeUnreachable(text)
+    err.transient, err.timed_out = transport_failure(exc)
+    return err
 
 
 def _transport_text(exc: BaseException) -> str:
@@ -156,10 +178,18 @@ class KubeClient:
     """A thin JSON client over the official ``kubernetes`` client's ``ApiClient``.
 
     ``requests`` counts every HTTP request made (thread-safe); the status collector reports
-    it. ``timeout`` bounds each request (connect and read) in seconds.
+    it. ``timeout`` bounds each request (connect and read) in seconds. ``retry`` says how
+    transient failures (429, 5xx, dropped connections) of calls that are safe to repeat are
+    retried (``kube_retry``); ``retries`` counts the retries made.
     """
 
-    def __init__(self, configuration: Any, *, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self,
+        configuration: Any,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        retry: RetryPolicy = DEFAULT_RETRY,
+    ) -> None:
         from kubernetes import client
 
         configuration.retries = False
@@ -170,12 +200,21 @@ class KubeClient:
         self.configuration = configuration
         self.api: Any = client.ApiClient(configuration)
         self.timeout = timeout
+        self.retry = retry
         self._lock = threading.Lock()
         self.requests = 0
+        self.retries = 0
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
-    def from_kubeconfig(cls, path: Path | str, *, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> KubeClient:
+    def from_kubeconfig(
+        cls,
+        path: Path | str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        retry: RetryPolicy = DEFAULT_RETRY,
+    ) -> KubeClient:
+        import yaml
         from kubernetes import client, config
         from kubernetes.config.config_exception import ConfigException
 
@@ -185,12 +224,17 @@ class KubeClient:
         cfg = client.Configuration()
         try:
             config.load_kube_config(config_file=str(p), client_configuration=cfg)  # type: ignore[no-untyped-call,unused-ignore]
-        except (ConfigException, OSError, ValueError, TypeError, KeyError) as exc:
+        except yaml.YAMLError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UsageError(f"unusable kubeconfig: not valid YAML ({first})", param=str(p)) from exc
+        except (ConfigException, OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
             raise UsageError(f"unusable kubeconfig: {exc}", param=str(p)) from exc
-        return cls(cfg, timeout=timeout)
+        return cls(cfg, timeout=timeout, retry=retry)
 
     @classmethod
-    def in_cluster(cls, *, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> KubeClient:
+    def in_cluster(
+        cls, *, timeout: float = DEFAULT_TIMEOUT_SECONDS, retry: RetryPolicy = DEFAULT_RETRY
+    ) -> KubeClient:
         from kubernetes import client, config
         from kubernetes.config.config_exception import ConfigException
 
@@ -199,7 +243,7 @@ class KubeClient:
             config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call,unused-ignore]
         except ConfigException as exc:
             raise UsageError(f"not running inside a cluster: {exc}", param="--in-cluster") from exc
-        return cls(cfg, timeout=timeout)
+        return cls(cfg, timeout=timeout, retry=retry)
 
     def close(self) -> None:
         self.api.close()
@@ -213,6 +257,14 @@ class KubeClient:
         with self._lock:
             self.requests += 1
 
+    def _count_retry(self, _attempt: int, _exc: KubeUnreachable) -> None:
+        with self._lock:
+            self.retries += 1
+
+    def _retrying(self, fn: Any) -> Any:
+        """``fn()`` with this client's retry policy (only for calls safe to repeat)."""
+        return call_with_retries(fn, self.retry, on_retry=self._count_retry)
+
     def _request(
         self,
         method: str,
@@ -224,8 +276,23 @@ class KubeClient:
         timeout: float | tuple[float, float | None] | None = None,
         stream: bool = False,
         what: str = "",
+        retry: bool = False,
     ) -> Any:
-        """Send one request; return the raw ``RESTResponse`` (read unless ``stream``)."""
+        """Send one request; return the raw ``RESTResponse`` (read unless ``stream``).
+
+        ``retry``: the call is safe to repeat, so transient failures are retried."""
+        if retry and not stream:
+            return self._retrying(
+                lambda: self._request(
+                    method,
+                    path,
+                    query=query,
+                    body=body,
+                    content_type=content_type,
+                    timeout=timeout,
+                    what=what,
+                )
+            )
         from urllib3.exceptions import HTTPError as Urllib3Error
 
         headers: dict[str, str] = {"Accept": "application/json"}
@@ -244,21 +311,27 @@ class KubeClient:
         try:
             resp = self.api.call_api(*req, _request_timeout=t)
         except (Urllib3Error, OSError) as exc:
-            raise KubeUnreachable(
-                f"Kubernetes API at {self.server} is unreachable: {_transport_text(exc)}"
+            raise _unreachable(
+                f"Kubernetes API at {self.server} is unreachable: {_transport_text(exc)}", exc
             ) from exc
         if not 200 <= resp.status <= 299:
             try:
                 data = resp.read()
             except (Urllib3Error, OSError):
                 data = b""
-            raise error_for(resp.status, str(resp.reason or ""), data, what or f"{method} {path}")
+            raise error_for(
+                resp.status,
+                str(resp.reason or ""),
+                data,
+                what or f"{method} {path}",
+                retry_after=resp.headers.get("Retry-After") if resp.headers is not None else None,
+            )
         if not stream:
             try:
                 resp.read()
             except (Urllib3Error, OSError) as exc:
-                raise KubeUnreachable(
-                    f"Kubernetes API at {self.server} dropped the answer: {_transport_text(exc)}"
+                raise _unreachable(
+                    f"Kubernetes API at {self.server} dropped the answer: {_transport_text(exc)}", exc
                 ) from exc
         return resp
 
@@ -295,19 +368,50 @@ class KubeClient:
         if continue_token:
             query.append(("continue", continue_token))
         path = resource_path(key, namespace)
-        return self._json(self._request("GET", path, query=query, timeout=timeout, what=f"list {key}"))
+        return self._json(
+            self._request("GET", path, query=query, timeout=timeout, what=f"list {key}", retry=True)
+        )
 
     def get(self, key: str, namespace: str | None, name: str) -> Obj:
         path = resource_path(key, namespace, name)
-        return self._json(self._request("GET", path, what=f"get {key} {namespace or ''}/{name}"))
+        return self._json(self._request("GET", path, what=f"get {key} {namespace or ''}/{name}", retry=True))
 
     def create(self, obj: Obj) -> Obj:
-        meta = obj.get("metadata") or {}
+        """Create ``obj``. Retried on transient failures: the object is stamped with a request
+        id (``CREATE_REQUEST_ANNOTATION``), and an ``AlreadyExists`` answer to a retry is
+        success only when the existing object carries that id (our first attempt got through);
+        anyone else's object is still a conflict."""
+        meta = dict(obj.get("metadata") or {})
         key = key_for(obj)
+        name = meta.get("name")
+        request_id = uuid.uuid4().hex
+        meta["annotations"] = {**(meta.get("annotations") or {}), CREATE_REQUEST_ANNOTATION: request_id}
+        body = {**obj, "metadata": meta}
         path = resource_path(key, meta.get("namespace"))
-        return self._json(
-            self._request("POST", path, body=obj, content_type="application/json", what=f"create {key}")
-        )
+        attempts = 0
+
+        def once() -> Obj:
+            nonlocal attempts
+            attempts += 1
+            try:
+                return self._json(
+                    self._request(
+                        "POST", path, body=body, content_type="application/json", what=f"create {key}"
+                    )
+                )
+            except KubeConflict:
+                if attempts == 1 or not name:
+                    raise
+                existing = self.get(key, meta.get("namespace"), str(name))
+                stamp = ((existing.get("metadata") or {}).get("annotations") or {}).get(
+                    CREATE_REQUEST_ANNOTATION
+                )
+                if stamp != request_id:
+                    raise
+                return existing
+
+        result: Obj = self._retrying(once)
+        return result
 
     def apply(self, obj: Obj, field_manager: str = "appliance-cli", force: bool = True) -> Obj:
         """Server-side apply (PATCH ``application/apply-patch+yaml``; JSON is valid YAML)."""
@@ -328,6 +432,7 @@ class KubeClient:
                 body=obj,
                 content_type="application/apply-patch+yaml",
                 what=f"apply {obj.get('kind')} {meta.get('namespace') or ''}/{name}",
+                retry=True,
             )
         )
 
@@ -340,6 +445,7 @@ class KubeClient:
                 body=patch,
                 content_type="application/merge-patch+json",
                 what=f"patch {key} {name}",
+                retry=True,
             )
         )
 
@@ -356,17 +462,27 @@ class KubeClient:
 
         ``propagation`` (``Background``/``Foreground``/``Orphan``) says what happens to the
         object's dependents; the server's default for a Job is to orphan its pods.
+        Retried on transient failures; ``NotFound`` answering a retry means the first attempt
+        deleted it, which is success.
         """
         path = resource_path(key, namespace, name)
         query = [("propagationPolicy", propagation)] if propagation else None
-        try:
-            return self._json(
-                self._request("DELETE", path, query=query, what=f"delete {key} {namespace or ''}/{name}")
-            )
-        except KubeNotFound:
-            if missing_ok:
-                return None
-            raise
+        attempts = 0
+
+        def once() -> Obj | None:
+            nonlocal attempts
+            attempts += 1
+            try:
+                return self._json(
+                    self._request("DELETE", path, query=query, what=f"delete {key} {namespace or ''}/{name}")
+                )
+            except KubeNotFound:
+                if missing_ok or attempts > 1:
+                    return None
+                raise
+
+        result: Obj | None = self._retrying(once)
+        return result
 
     def watch(
         self,
@@ -436,7 +552,9 @@ class KubeClient:
         if since_seconds is not None:
             query.append(("sinceSeconds", int(since_seconds)))
         path = resource_path("v1/pods", namespace, pod, "log")
-        resp = self._request("GET", path, query=query, what=f"logs {namespace}/{pod}/{container or ''}")
+        resp = self._request(
+            "GET", path, query=query, what=f"logs {namespace}/{pod}/{container or ''}", retry=True
+        )
         text = resp.data.decode(errors="replace") if isinstance(resp.data, bytes) else str(resp.data)
         return text.splitlines()
 

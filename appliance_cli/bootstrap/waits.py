@@ -6,6 +6,11 @@ out. Every few seconds it collects and classifies the site's status (the same br
 with that blocker, its evidence and next action (``BlockerFound``). A wait that runs out
 without a known blocker says what it waited for and what it last saw (``WaitTimeout``).
 Every poll reports what the wait waits for, what it last saw, and the active image pull.
+
+An API that does not answer for a while (a restart, throttling, a dropped connection) is
+something seen, not the end: a transient error of the signal and a transient blocker
+(``TRANSIENT_BLOCKERS``) keep the wait going; only when the bound runs out while the API is
+still away does the wait end, with that blocker.
 """
 
 from __future__ import annotations
@@ -23,6 +28,11 @@ if TYPE_CHECKING:
     from appliance_cli.status.model import Blocker, StatusDocument
 
 
+# Blockers that say "cannot see right now" rather than "something is wrong": a wait rides
+# through them until its bound.
+TRANSIENT_BLOCKERS = frozenset({"kubernetes_api_unreachable"})
+
+
 @dataclass(frozen=True)
 class Seen:
     """One observation of the awaited signal."""
@@ -36,11 +46,19 @@ def _pick_blocker(
     doc: StatusDocument, tiers: Collection[str], codes: Collection[str] | None
 ) -> Blocker | None:
     for blocker in doc.top_blockers:
+        if blocker.code in TRANSIENT_BLOCKERS:
+            continue
         if codes is not None and blocker.code in codes:
             return blocker
         if codes is None and blocker.login_blocking and blocker.tier in tiers:
             return blocker
     return None
+
+
+def _transient_blocker(doc: StatusDocument | None) -> Blocker | None:
+    if doc is None:
+        return None
+    return next((b for b in doc.top_blockers if b.code in TRANSIENT_BLOCKERS), None)
 
 
 def _active_pull(doc: StatusDocument | None) -> dict[str, Any] | None:
@@ -83,6 +101,7 @@ def wait_until(
     next_classify = started
     last = Seen(False, "nothing yet")
     pull: dict[str, Any] | None = None
+    away: Blocker | None = None  # the API was away at the last classification
     stopper = stop or threading.Event()
     polls = 0
     while True:
@@ -103,6 +122,7 @@ def wait_until(
             doc = ctx.status()
             if doc is not None:
                 pull = _active_pull(doc)
+                away = _transient_blocker(doc)
                 blocker = _pick_blocker(doc, tiers, blocker_codes)
                 if blocker is not None:
                     ctx.report(what, "failed", blocker=blocker.code, lastSaw=last.last_seen)
@@ -117,6 +137,9 @@ def wait_until(
             **({"activePull": pull} if pull else {}),
         )
         if now >= deadline:
+            if away is not None and last.last_seen.startswith("error:"):
+                ctx.report(what, "failed", blocker=away.code, lastSaw=last.last_seen)
+                raise BlockerFound(away, waiting_for=what)
             raise WaitTimeout(
                 f"gave up after {bound_seconds:g}s waiting for {what}; last saw: {last.last_seen}",
                 hint="run 'appliance status' for the full picture, then re-run with --bootstrap-mode recover",
@@ -150,6 +173,9 @@ def wait_for_status(
         holder["doc"] = doc
         if doc is None:
             return fallback() if fallback is not None else Seen(False, "status not available yet")
+        away = _transient_blocker(doc)
+        if away is not None:  # nothing can be judged while the API is away: keep waiting
+            return Seen(False, f"error: {away.reason}")
         seen = predicate(doc)
         if seen.done:
             return seen
@@ -159,13 +185,19 @@ def wait_for_status(
                 raise BlockerFound(blocker, waiting_for=what)
         return Seen(False, seen.last_seen, _active_pull(doc))
 
-    wait_until(
-        ctx,
-        what,
-        check,
-        bound_seconds=bound_seconds,
-        interval=interval,
-        classify=False,
-        stop=ctx.state.stop,
-    )
+    try:
+        wait_until(
+            ctx,
+            what,
+            check,
+            bound_seconds=bound_seconds,
+            interval=interval,
+            classify=False,
+            stop=ctx.state.stop,
+        )
+    except WaitTimeout:
+        away = _transient_blocker(holder["doc"])
+        if away is not None:
+            raise BlockerFound(away, waiting_for=what) from None
+        raise
     return holder["doc"]

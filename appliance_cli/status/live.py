@@ -92,12 +92,13 @@ def site_options(
 
 def _client(kubeconfig: Path | None, in_cluster: bool) -> tuple[KubeSource | None, str | None]:
     from appliance_cli.adapters.kube import KubeClient
+    from appliance_cli.adapters.kube_retry import STATUS_RETRY
 
     try:
         if in_cluster:
-            return KubeClient.in_cluster(timeout=KUBE_TIMEOUT_SECONDS), None
+            return KubeClient.in_cluster(timeout=KUBE_TIMEOUT_SECONDS, retry=STATUS_RETRY), None
         assert kubeconfig is not None
-        return KubeClient.from_kubeconfig(kubeconfig, timeout=KUBE_TIMEOUT_SECONDS), None
+        return KubeClient.from_kubeconfig(kubeconfig, timeout=KUBE_TIMEOUT_SECONDS, retry=STATUS_RETRY), None
     except UsageError:
         raise
     except ApplianceError as exc:

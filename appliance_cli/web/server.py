@@ -165,6 +165,7 @@ class LiveCollector:
 
     def _kube(self) -> KubeSource | None:
         from appliance_cli.adapters.kube import KubeClient
+        from appliance_cli.adapters.kube_retry import STATUS_RETRY
         from appliance_cli.errors import ApplianceError
 
         path = None if self.in_cluster else self._kubeconfig_path()
@@ -178,9 +179,9 @@ class LiveCollector:
         if self._client is None:
             try:
                 if path is None:
-                    self._client = KubeClient.in_cluster(timeout=self.timeout)
+                    self._client = KubeClient.in_cluster(timeout=self.timeout, retry=STATUS_RETRY)
                 else:
-                    self._client = KubeClient.from_kubeconfig(path, timeout=self.timeout)
+                    self._client = KubeClient.from_kubeconfig(path, timeout=self.timeout, retry=STATUS_RETRY)
                 self._client_error = None
                 self._client_source = source
             except ApplianceError as exc:

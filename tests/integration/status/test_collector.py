@@ -306,7 +306,9 @@ def test_in_cluster_collector_uses_env_node_ip_and_the_published_app_url(
     )
     monkeypatch.setenv("ALGA_APPLIANCE_NODE_IP", "127.0.0.1")
     monkeypatch.setattr(
-        KubeClient, "in_cluster", classmethod(lambda cls, timeout=5.0: cls.from_kubeconfig(kubeconfig))
+        KubeClient,
+        "in_cluster",
+        classmethod(lambda cls, timeout=5.0, retry=None: cls.from_kubeconfig(kubeconfig)),
     )
     collector = LiveCollector(site_id="appliance-single-node", kubeconfig=None, in_cluster=True)
     first, _ = collector()
