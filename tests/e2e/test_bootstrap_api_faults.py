@@ -1,0 +1,114 @@
+"""A full bootstrap against a lab whose Kubernetes API misbehaves still ends login-ready.
+
+The lab's fault injection (docs/lab-api.md) answers a share of requests 429 with
+``Retry-After``, 500/503, or drops the connection, and takes the whole API down for an
+outage window. Bootstrap's client retries what is safe to repeat, and its waits ride through
+an outage shorter than their bound.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from appliance_lab.api_faults import FaultConfig
+from appliance_lab.testing import LabHandle, running_lab
+
+from appliance_cli.bootstrap import engine
+from appliance_cli.bootstrap.options import build_options
+from appliance_cli.progress import ProgressEvent
+from appliance_cli.status.model import LOGIN_STATES
+
+pytestmark = pytest.mark.slow
+SPEED = 80.0
+OPTIONS = {"release_version": "1.0-rc5", "node_ip": "127.0.0.1", "site_id": "lab"}
+
+
+class Recorder:
+    """Keeps every event; ``on_wait`` runs once, at the first wait of ``phase``."""
+
+    def __init__(self, phase: int | None = None, on_wait: object = None) -> None:
+        self.events: list[ProgressEvent] = []
+        self.phase = phase
+        self.on_wait = on_wait
+        self.fired = threading.Event()
+
+    def emit(self, event: ProgressEvent) -> None:
+        self.events.append(event)
+        if (
+            self.phase is not None
+            and event.phase == self.phase
+            and event.state == "waiting"
+            and not self.fired.is_set()
+            and callable(self.on_wait)
+        ):
+            self.fired.set()
+            self.on_wait()
+
+    def close(self) -> None:
+        return None
+
+    def saw(self, text: str) -> bool:
+        return any(text in (e.step + " " + str(e.details)) for e in self.events)
+
+
+@pytest.fixture
+def fresh_lab() -> Iterator[LabHandle]:
+    with running_lab(scenario="healthy", speed=SPEED, bootstrapped=False) as handle:
+        yield handle
+        errors = list(handle.lab.controllers.errors)
+    assert not errors, f"lab controllers raised: {errors}"
+
+
+def failures(reporter: Recorder) -> list[str]:
+    return [
+        f"{e.phase} {e.step} {e.state} {e.details}"
+        for e in reporter.events
+        if e.state in ("failed", "warning")
+    ]
+
+
+def run_bootstrap(reporter: Recorder) -> engine.BootstrapResult:
+    opts = build_options(bootstrap_mode="fresh", **OPTIONS)
+    return engine.run(opts, reporter=reporter, announce=lambda s: None)
+
+
+def test_five_percent_throttling_and_errors_still_end_login_ready(fresh_lab: LabHandle) -> None:
+    api = fresh_lab.lab.api
+    api.faults = FaultConfig(throttle_rate=0.05, error_rate=0.03, drop_rate=0.02, seed=16, retry_after_s=1)
+    reporter = Recorder()
+    started = time.monotonic()
+    result = run_bootstrap(reporter)
+    seconds = time.monotonic() - started
+    api.faults = None
+    assert result.exit_code == 0, failures(reporter)
+    assert result.status is not None and result.status.rollup.state in LOGIN_STATES
+    assert seconds < 240, seconds
+
+
+@pytest.mark.parametrize("phase", [1, 3])
+def test_an_api_outage_during_a_wait_is_ridden_through(fresh_lab: LabHandle, phase: int) -> None:
+    api = fresh_lab.lab.api
+    outage = 5.0
+    probe: list[str] = []
+    times: dict[str, float] = {}
+
+    def take_api_down() -> None:
+        start = time.monotonic() - api.started_at
+        api.faults = FaultConfig(outage_windows=((start, start + outage),))
+        times["down"] = time.monotonic()
+        try:  # the API is really gone: even its health endpoint
+            probe.append(str(fresh_lab.http().get("/readyz", timeout=2.0).status_code))
+        except httpx.HTTPError as exc:
+            probe.append(type(exc).__name__)
+
+    reporter = Recorder(phase=phase, on_wait=take_api_down)
+    result = run_bootstrap(reporter)
+    assert reporter.fired.is_set(), f"phase {phase} never waited"
+    assert probe and not probe[0].isdigit(), probe
+    assert result.exit_code == 0, failures(reporter)
+    assert result.status is not None and result.status.rollup.state in LOGIN_STATES
+    assert time.monotonic() - times["down"] >= outage  # the run went on after the API came back
