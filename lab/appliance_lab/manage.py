@@ -15,6 +15,7 @@ from typing import Any
 
 from appliance_cli.errors import ApplianceError, UsageError
 from appliance_cli.site import Site
+from appliance_lab.ownership import LAB_FILES, claim, foreign_files, owned
 from appliance_lab.target import lab_info, pid_alive
 
 START_TIMEOUT = 30.0
@@ -89,12 +90,12 @@ def lab_up(
         argv.append("--bootstrapped")
     if parent_pid is not None:
         argv += ["--parent-pid", str(parent_pid)]
+    claim(site.root, site_id=site_id)  # a real site's directory: exit 2, nothing touched
     if foreground:
         from appliance_lab.runtime import main
 
         main(argv[3:])
         return None
-    site.root.mkdir(parents=True, exist_ok=True, mode=0o700)
     log_path = site.root / "lab.log"
     with open(log_path, "ab") as log:
         os.chmod(log_path, 0o600)
@@ -142,8 +143,16 @@ def _wait_gone(pid: int, timeout: float) -> bool:
 
 
 def lab_down(*, site_id: str) -> str:
-    """Stop the lab process (SIGTERM, then SIGKILL) and remove the site directory."""
+    """Stop the lab process (SIGTERM, then SIGKILL) and remove the site directory — only a
+    site the lab created; in any other, the lab's own files at most (and never a real site's)."""
     site = Site.open(site_id)
+    foreign = foreign_files(site.root)
+    if foreign:
+        raise UsageError(
+            f"site '{site_id}' at {site.root} was not created by the lab (it holds {', '.join(foreign)}); "
+            "nothing was stopped or deleted",
+            param="--site-id",
+        )
     info = _lab_info(site)
     stopped = ""
     if info is not None:
@@ -157,10 +166,14 @@ def lab_down(*, site_id: str) -> str:
                 os.kill(pid, signal.SIGKILL)
             _wait_gone(pid, 2.0)
         stopped = f"Stopped the lab (pid {pid}). "
-    lab_owned = (site.root / "lab.json").exists() or (site.root / "lab.log").exists() or info is not None
-    if site.root.is_dir() and lab_owned:
+    if owned(site.root):
         shutil.rmtree(site.root, ignore_errors=True)
         return f"{stopped}Removed {site.root}."
+    removed = [name for name in LAB_FILES if (site.root / name).is_file()]
+    for name in removed:  # a directory the lab did not create keeps everything else
+        (site.root / name).unlink(missing_ok=True)
+    if removed:
+        return f"{stopped}Removed {', '.join(removed)} from {site.root}."
     if stopped:
         return stopped.strip()
     return f"No lab is running for site '{site_id}'."

@@ -30,6 +30,7 @@ from appliance_lab.api_faults import FaultConfig
 from appliance_lab.apiserver import LabApiServer
 from appliance_lab.controllers import LabControllers
 from appliance_lab.controllers.base import NODE_IP
+from appliance_lab.ownership import claim
 from appliance_lab.registry import LabRegistry
 from appliance_lab.scenario import Scenario, load_scenario
 from appliance_lab.store import Store
@@ -141,7 +142,7 @@ class Lab:
 
     # -- life cycle --------------------------------------------------------------------------
     def start(self) -> Lab:
-        self.site_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        claim(self.site_dir, site_id=self.site_id)  # never a real site's directory
         self.api.start()
         self.api.write_kubeconfig(self.kubeconfig_path)
         self.talos.kubeconfig_text = self.kubeconfig_path.read_text()
