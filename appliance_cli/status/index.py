@@ -14,13 +14,16 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, TypedDict, cast
+from functools import lru_cache
+from typing import Any, Literal, TypedDict, TypeVar, cast
 
 from appliance_cli.catalog import Catalog, Component, load_catalog
 from appliance_cli.status.snapshot import ClusterSnapshot
+
+T = TypeVar("T")
 
 Key = tuple[str, str]  # (namespace, name)
 
@@ -250,6 +253,13 @@ def parse_time(value: object) -> datetime | None:
     """RFC 3339 (``...Z`` or with micro-seconds) → aware datetime; anything else → None."""
     if not isinstance(value, str) or not value:
         return None
+    return _parse_rfc3339(value)
+
+
+@lru_cache(maxsize=8192)
+def _parse_rfc3339(value: str) -> datetime | None:
+    # Timestamps repeat a lot (every event of a second, every condition of a rollout): parse
+    # each distinct string once. datetimes are immutable, so sharing them is safe.
     try:
         dt = datetime.fromisoformat(value)
     except ValueError:
@@ -259,18 +269,18 @@ def parse_time(value: object) -> datetime | None:
 
 def event_time(ev: Event) -> datetime | None:
     """When an event was last seen (series, lastTimestamp, eventTime, firstTimestamp, creation)."""
-    series = ev.get("series") or {}
-    for value in (
-        series.get("lastObservedTime"),
-        ev.get("lastTimestamp"),
-        ev.get("eventTime"),
-        ev.get("firstTimestamp"),
-        (ev.get("metadata") or {}).get("creationTimestamp"),
-    ):
-        t = parse_time(value)
+    series = ev.get("series")
+    if series:
+        t = parse_time(series.get("lastObservedTime"))
         if t is not None:
             return t
-    return None
+    for field_name in ("lastTimestamp", "eventTime", "firstTimestamp"):
+        value = ev.get(field_name)
+        if value and isinstance(value, str):
+            t = _parse_rfc3339(value)
+            if t is not None:
+                return t
+    return parse_time((ev.get("metadata") or {}).get("creationTimestamp"))
 
 
 def condition(obj_status: Mapping[str, Any] | None, ctype: str) -> Condition | None:
@@ -425,6 +435,19 @@ class SnapshotIndex:
     events_by_uid: dict[str, list[TimedEvent]] = field(default_factory=dict)
     all_events: list[TimedEvent] = field(default_factory=list)
     pods_by_job: dict[str, list[Pod]] = field(default_factory=lambda: defaultdict(list))
+    # What several rules derive from the same object (a pod's pull failures, its crashes):
+    # computed once per snapshot, keyed by (what, id(object)); see ``derived``.
+    _derived: dict[tuple[str, int], tuple[Any, Any]] = field(default_factory=dict, repr=False)
+
+    def derived(self, what: str, obj: Mapping[str, Any], compute: Callable[[], T]) -> T:
+        """``compute()`` for ``obj``, once per snapshot and object."""
+        key = (what, id(obj))
+        hit = self._derived.get(key)
+        if hit is not None and hit[0] is obj:
+            return cast(T, hit[1])
+        value = compute()
+        self._derived[key] = (obj, value)  # holding obj keeps its id from being reused
+        return value
 
     @property
     def kube_reachable(self) -> bool:
@@ -519,10 +542,30 @@ def _items(snapshot: ClusterSnapshot, key: str) -> list[dict[str, Any]]:
 
 
 def _without_nulls(value: Any) -> Any:
+    """``value`` without ``null`` fields; the very same object when it has none (no copy)."""
     if isinstance(value, dict):
-        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+        out: dict[str, Any] | None = None
+        for k, v in value.items():
+            if v is None:
+                if out is None:
+                    out = {kk: vv for kk, vv in value.items() if vv is not None}
+                continue
+            if isinstance(v, dict | list):
+                clean = _without_nulls(v)
+                if clean is not v:
+                    if out is None:
+                        out = {kk: vv for kk, vv in value.items() if vv is not None}
+                    out[k] = clean
+        return value if out is None else out
     if isinstance(value, list):
-        return [_without_nulls(v) for v in value if v is not None]
+        items: list[Any] | None = None
+        for i, v in enumerate(value):
+            clean = _without_nulls(v) if isinstance(v, dict | list) else v
+            if items is None and (clean is not v or v is None):
+                items = list(value[:i])
+            if items is not None and clean is not None:
+                items.append(clean)
+        return value if items is None else items
     return value
 
 

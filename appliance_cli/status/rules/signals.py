@@ -133,8 +133,13 @@ def pull_failures(index: SnapshotIndex, pod: Pod) -> Iterator[PullFailure]:
     """Containers of a live pod stuck pulling (ErrImagePull/ImagePullBackOff), with their cause.
 
     On recent Kubernetes the back-off only says ``Back-off pulling image "X"``; the cause is
-    in the pod's own (UID-matched) ``Failed`` events, newest first.
+    in the pod's own (UID-matched) ``Failed`` events, newest first. Worked out once per pod
+    and snapshot (several rules ask).
     """
+    return iter(index.derived("pull_failures", pod, lambda: list(_pull_failures(index, pod))))
+
+
+def _pull_failures(index: SnapshotIndex, pod: Pod) -> Iterator[PullFailure]:
     for cs in iter_container_statuses(pod):
         waiting = (cs.get("state") or {}).get("waiting") or {}
         if waiting.get("reason") not in IMAGE_PULL_WAITING_REASONS:
@@ -197,8 +202,13 @@ class Crash:
 def crashes(index: SnapshotIndex, pod: Pod) -> Iterator[Crash]:
     """Containers that are failing now (crash loop, or terminated with an error and not running).
 
-    A container that crashed earlier but runs and is ready now is healthy: no crash.
+    A container that crashed earlier but runs and is ready now is healthy: no crash. Worked
+    out once per pod and snapshot (several rules ask).
     """
+    return iter(index.derived("crashes", pod, lambda: list(_crashes(index, pod))))
+
+
+def _crashes(index: SnapshotIndex, pod: Pod) -> Iterator[Crash]:
     if is_job_pod(pod) or (pod.get("status") or {}).get("phase") == "Succeeded":
         return
     for cs in iter_container_statuses(pod):
