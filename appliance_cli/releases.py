@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from appliance_cli.errors import ReleaseError
 from appliance_cli.paths import releases_dir
@@ -89,10 +89,13 @@ def _schema(path: Path) -> dict[str, Any]:
     return loaded
 
 
-def load_release(version: str, root: Path | None = None) -> Release:
-    """Load and validate a release manifest; raise ``ReleaseError`` (exit 2) when unusable."""
-    import jsonschema
+def load_release(version: str, root: Path | None = None, *, schema: bool = True) -> Release:
+    """Load and validate a release manifest; raise ``ReleaseError`` (exit 2) when unusable.
 
+    ``schema=False`` skips the JSON Schema check (and importing ``jsonschema``) and relies on
+    the model alone: for readers that only judge against a release (every status), never
+    for a command that is about to install or change one.
+    """
     root = root or releases_dir()
     if not version or "/" in version or version.startswith("."):
         raise ReleaseError(f"{version!r} is not a release version", param="--release-version")
@@ -108,6 +111,22 @@ def load_release(version: str, root: Path | None = None) -> Release:
         data = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise ReleaseError(f"{path} is not valid JSON: {exc}") from exc
+    if schema:
+        _check_schema(root, path, data)
+    try:
+        release = Release.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = "/".join(str(p) for p in first["loc"]) or "(top level)"
+        raise ReleaseError(f"{path}: {where}: {first['msg']}") from exc
+    if release.version != version:
+        raise ReleaseError(f"{path}: version {release.version!r} does not match its directory {version!r}")
+    return release
+
+
+def _check_schema(root: Path, path: Path, data: Any) -> None:
+    import jsonschema
+
     schema_path = root / "release.schema.json"
     if not schema_path.is_file():
         from appliance_cli.paths import REPO_ROOT
@@ -119,7 +138,3 @@ def load_release(version: str, root: Path | None = None) -> Release:
         first = errors[0]
         where = "/".join(str(p) for p in first.absolute_path) or "(top level)"
         raise ReleaseError(f"{path}: {where}: {first.message}")
-    release = Release.model_validate(data)
-    if release.version != version:
-        raise ReleaseError(f"{path}: version {release.version!r} does not match its directory {version!r}")
-    return release

@@ -161,7 +161,8 @@ def _release_for(snapshot: ClusterSnapshot) -> Release | None:
     if not version:
         return None
     try:
-        return load_release(version)
+        # judged against, never installed: the model is check enough (no jsonschema import)
+        return load_release(version, schema=False)
     except ReleaseError:
         return None
 
