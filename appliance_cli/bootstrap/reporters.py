@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -297,6 +299,25 @@ class RichReporter:
 
     def close(self) -> None:
         self._live.stop()
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """The live region off (for a question on the terminal), then back."""
+        self._live.stop()
+        try:
+            yield
+        finally:
+            self._live.start()
+
+
+@contextmanager
+def paused(reporter: Reporter) -> Iterator[None]:
+    """A reporter that draws a live view stops drawing while the block runs (a prompt)."""
+    if isinstance(reporter, RichReporter):
+        with reporter.paused():
+            yield
+    else:
+        yield
 
 
 def make_reporter(mode: str | None, *, label: str = "phase", total: int = LAST_PHASE) -> Reporter:

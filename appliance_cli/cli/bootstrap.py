@@ -81,13 +81,22 @@ def bootstrap(
     # In a dry run the plan is the output; step events would only repeat it.
     quiet = options.dry_run and options.progress != "json"
     reporter = reporters.make_reporter("null" if quiet else options.progress)
+    from appliance_cli.cli._confirm import confirm_site_id
     from appliance_cli.cli._interrupt import stoppable
     from appliance_cli.reset.run import bootstrap_hook
+
+    def confirm(site: str) -> None:  # a terminal on stdin types the site id before the reset
+        with reporters.paused(reporter):
+            confirm_site_id(site, f"--bootstrap-mode fresh --force first resets site {site}: this deletes its application data")
 
     try:
         with stoppable() as stop:
             result = engine.run(
-                options, reporter=reporter, announce=summary.announcer(reporter), reset=bootstrap_hook, stop=stop
+                options,
+                reporter=reporter,
+                announce=summary.announcer(reporter),
+                reset=lambda ctx: bootstrap_hook(ctx, confirm=confirm),
+                stop=stop,
             )
     finally:
         reporter.close()

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -72,12 +71,10 @@ def reset(
 
 
 def _confirm(site_id: str) -> None:
-    """On a terminal, the site id must be typed; elsewhere --force is the confirmation."""
-    if not (console.is_tty(sys.stdin) and console.is_tty()):
-        return
-    typed = typer.prompt(f"This deletes the application data of site {site_id}. Type the site id to continue", default="", show_default=False)
-    if typed.strip() != site_id:
-        raise UsageError(f"the typed site id {typed.strip()!r} does not match {site_id!r}; nothing was deleted", param="--force")
+    """With a terminal on stdin (even when stdout is piped), the site id must be typed."""
+    from appliance_cli.cli._confirm import confirm_site_id
+
+    confirm_site_id(site_id, f"This deletes the application data of site {site_id}")
 
 
 def _execute(cluster: Cluster, plan: ResetPlan, mode: str | None) -> ResetOutcome:

@@ -8,6 +8,7 @@ installs fresh. The CLI decides about confirmation and output; nothing here prin
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -89,9 +90,10 @@ def mark_journal(journal: Journal, outcome: ResetOutcome) -> None:
     data.facts["lastReset"] = {"at": now_rfc3339(), "removedEntries": outcome.removed_entries}
 
 
-def bootstrap_hook(ctx: BootstrapContext) -> None:
+def bootstrap_hook(ctx: BootstrapContext, confirm: Callable[[str], None] | None = None) -> None:
     """What ``bootstrap --bootstrap-mode fresh --force`` runs over an installed appliance: the
-    same plan, shown first (in a dry run only shown), then carried out."""
+    same plan, shown first (in a dry run only shown), confirmed (``confirm(site_id)`` raises
+    to refuse), then carried out."""
     kube = ctx.kube()
     server = str(getattr(kube, "server", "") or ctx.kubeconfig_path)
     plan = build_plan(kube, site_id=ctx.site.site_id, server=server, site_dir=ctx.site.root)
@@ -105,6 +107,8 @@ def bootstrap_hook(ctx: BootstrapContext) -> None:
     for line in plan_lines(plan):
         if line.strip():
             ctx.report(line.strip(), "info")
+    if confirm is not None:
+        confirm(ctx.site.site_id)
     outcome = Executor(kube, ctx.reporter, embedded=True, stop=ctx.state.stop).execute(plan)
     mark_journal(ctx.journal, outcome)
     ctx.journal.save()
