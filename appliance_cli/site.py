@@ -30,8 +30,40 @@ _STATUS_TOKEN_RE = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no spaces (
 
 
 def appliance_home() -> Path:
+    """``$ALGA_APPLIANCE_HOME``, else ``~/.alga-psa-appliance``; bad input (exit 2) when
+    neither it nor a home directory is known, or when it is not a directory."""
     env = os.environ.get("ALGA_APPLIANCE_HOME")
-    return Path(env).expanduser() if env else Path.home() / ".alga-psa-appliance"
+    if env:
+        home = Path(env).expanduser()
+        param = "ALGA_APPLIANCE_HOME"
+    else:
+        try:
+            home = Path.home() / ".alga-psa-appliance"
+        except (RuntimeError, KeyError, OSError):
+            raise UsageError(
+                "no home directory is known (HOME is not set)",
+                param="HOME",
+                hint="set HOME, or ALGA_APPLIANCE_HOME to the directory that keeps the sites",
+            ) from None
+        param = "HOME"
+    if home.exists() and not home.is_dir():
+        raise UsageError(f"{home} is not a directory; nothing was changed", param=param)
+    return home
+
+
+def make_private_dir(path: Path) -> None:
+    """``path`` and every missing parent created 0700 whatever the umask (they hold secrets)."""
+    missing: list[Path] = []
+    cur = path
+    while not cur.exists():
+        missing.append(cur)
+        if cur.parent == cur:
+            break
+        cur = cur.parent
+    for d in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            d.mkdir(mode=0o700)
+        os.chmod(d, 0o700)
 
 
 def validate_site_id(site_id: str, *, param: str = "--site-id") -> str:
@@ -64,7 +96,7 @@ def validate_status_token(token: str, *, param: str) -> str:
 
 def atomic_write(path: Path, data: str | bytes, *, mode: int = 0o600) -> None:
     """Write ``data`` to ``path`` atomically with permissions ``mode``."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dir(path.parent)
     raw = data.encode() if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -88,7 +120,15 @@ class Site:
     @classmethod
     def open(cls, site_id: str, *, config_dir: Path | None = None) -> Site:
         validate_site_id(site_id)
-        root = config_dir if config_dir is not None else appliance_home() / site_id
+        if config_dir is not None:
+            if config_dir.exists() and not config_dir.is_dir():
+                raise UsageError(
+                    f"{config_dir} is not a directory; nothing was changed", param="--config-dir"
+                )
+            return cls(site_id=site_id, root=config_dir)
+        root = appliance_home() / site_id
+        if root.exists() and not root.is_dir():
+            raise UsageError(f"{root} is not a directory; nothing was changed", param="--site-id")
         return cls(site_id=site_id, root=root)
 
     def path(self, name: str) -> Path:
@@ -139,11 +179,17 @@ class Site:
         return self.root.is_dir()
 
     def read(self, name: str) -> str | None:
+        """A site file's text (stripped), ``None`` when missing; a directory, an unreadable or
+        non-UTF-8 file is bad input (exit 2) naming the file."""
         p = self.root / name
         try:
-            return p.read_text().strip()
+            return p.read_text(encoding="utf-8").strip()
         except FileNotFoundError:
             return None
+        except UnicodeDecodeError:
+            raise UsageError("not UTF-8 text; fix or remove the file", param=str(p)) from None
+        except OSError as exc:
+            raise UsageError(f"cannot read it: {exc.strerror or exc}", param=str(p)) from None
 
     def write(self, name: str, data: str | bytes, *, mode: int = 0o600) -> Path:
         p = self.root / name

@@ -62,16 +62,24 @@ class Journal:
 
     @staticmethod
     def _load(path: Path, site_id: str) -> JournalData:
+        hint = "move it aside to start over; the cluster is verified phase by phase"
         try:
-            raw = path.read_text()
+            raw = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return JournalData(site_id=site_id)
+        except UnicodeDecodeError:
+            raise UsageError(
+                "not a valid bootstrap journal (not UTF-8 text)", param=str(path), hint=hint
+            ) from None
+        except OSError as exc:
+            raise UsageError(
+                f"cannot read the bootstrap journal: {exc.strerror or exc}", param=str(path), hint=hint
+            ) from None
         try:
             return JournalData.model_validate(json.loads(raw))
-        except (json.JSONDecodeError, ValidationError) as exc:
+        except (json.JSONDecodeError, ValidationError, RecursionError) as exc:
             raise UsageError(
-                f"{path} is not a valid bootstrap journal ({exc.__class__.__name__})",
-                hint="move it aside to start over; the cluster is verified phase by phase",
+                f"not a valid bootstrap journal ({exc.__class__.__name__})", param=str(path), hint=hint
             ) from None
 
     @property

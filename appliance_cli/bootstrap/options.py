@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -90,6 +90,52 @@ def _readable(path: Path) -> Path:
             fh.read(1)
     except OSError as exc:
         raise ValueError(f"{p} is not readable ({exc.strerror})") from None
+    return p
+
+
+def _yaml_mapping(p: Path, what: str) -> dict[str, Any]:
+    import yaml
+
+    try:
+        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError(f"{p} is not a {what} (not UTF-8 text)") from None
+    except yaml.YAMLError as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ValueError(f"{p} is not a {what} (not valid YAML: {first})") from None
+    if not isinstance(doc, dict):
+        raise ValueError(f"{p} is not a {what} (not a YAML mapping)")
+    return doc
+
+
+def _usable_kubeconfig(p: Path) -> Path:
+    """A kubeconfig the Kubernetes client can load (server, credentials): checked before any
+    phase starts, so an unusable one never turns into a long wait."""
+    _yaml_mapping(p, "kubeconfig")
+    from appliance_cli.adapters.kube import KubeClient
+    from appliance_cli.errors import UsageError
+
+    try:
+        KubeClient.from_kubeconfig(p).close()
+    except UsageError as exc:
+        raise ValueError(exc.message.removeprefix(f"{p}: ")) from None
+    return p
+
+
+def _usable_talosconfig(p: Path) -> Path:
+    """A talosconfig: ``context`` naming one of its ``contexts``, which has ``endpoints``."""
+    doc = _yaml_mapping(p, "talosconfig")
+    contexts = doc.get("contexts")
+    if not isinstance(contexts, dict) or not contexts:
+        raise ValueError(f"{p} is not a talosconfig (no contexts)")
+    current = doc.get("context")
+    ctx = contexts.get(current) if isinstance(current, str) else None
+    if not isinstance(ctx, dict):
+        raise ValueError(
+            f"{p} is not a usable talosconfig (its context {current!r} is not among its contexts)"
+        )
+    if not ctx.get("endpoints"):
+        raise ValueError(f"{p} is not a usable talosconfig (context {current!r} has no endpoints)")
     return p
 
 
@@ -193,10 +239,15 @@ class BootstrapOptions(BaseModel):
             raise ValueError(f"{v!r} is not a valid branch name")
         return v
 
-    @field_validator("kubeconfig", "talosconfig")
+    @field_validator("kubeconfig")
     @classmethod
-    def _check_readable(cls, v: Path | None) -> Path | None:
-        return None if v is None else _readable(v)
+    def _check_kubeconfig(cls, v: Path | None) -> Path | None:
+        return None if v is None else _usable_kubeconfig(_readable(v))
+
+    @field_validator("talosconfig")
+    @classmethod
+    def _check_talosconfig(cls, v: Path | None) -> Path | None:
+        return None if v is None else _usable_talosconfig(_readable(v))
 
     @field_validator("site_id")
     @classmethod

@@ -136,6 +136,8 @@ def write_bundle(site_id: str, output_dir: Path) -> BundleResult:
     if output_dir.exists() and not output_dir.is_dir():
         raise UsageError("not a directory", param="--output")
     site = Site.open(site_id)
+    if not site.exists():  # nothing to bundle: bad input, and no bundle is written
+        raise UsageError(f"there is no site '{site_id}' ({site.root} does not exist)", param="--site-id")
     token = site.read("status-token") or ""
     try:
         snapshot = collect_snapshot(site_id)
@@ -158,7 +160,10 @@ def write_bundle(site_id: str, output_dir: Path) -> BundleResult:
     path = output_dir / f"{top}.tar.gz"
     from appliance_cli.site import atomic_write
 
-    atomic_write(path, data, mode=0o600)
+    try:
+        atomic_write(path, data, mode=0o600)
+    except OSError as exc:
+        raise UsageError(f"cannot write the bundle there: {exc.strerror or exc}", param="--output") from exc
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
         names = tuple(tar.getnames())
     return BundleResult(path=path, files=names, snapshot=clean)

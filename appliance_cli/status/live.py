@@ -129,6 +129,12 @@ def collect_snapshot(
                 site, node_ip=node_ip, exec_seed_probe=True if exec_seed_probe is None else exec_seed_probe
             )
             if kubeconfig is None and client is None:
+                if not site.exists():
+                    raise UsageError(
+                        f"there is no site '{site.site_id}' ({site.root} does not exist)",
+                        param="--site-id",
+                        hint="pick a site that 'appliance bootstrap' (or 'appliance lab up') created",
+                    )
                 kubeconfig = site.kubeconfig
                 if not kubeconfig.is_file():
                     raise ActionRequired(

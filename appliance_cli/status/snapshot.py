@@ -8,6 +8,7 @@ rest can still be classified.
 from __future__ import annotations
 
 import json
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -145,16 +146,72 @@ def with_release_facts(snapshot: ClusterSnapshot, release: Release) -> ClusterSn
     return snapshot.model_copy(update={"release_facts": facts})
 
 
+# Deeper than any List the API serves; deeper input is refused before anything recurses on it.
+MAX_SNAPSHOT_DEPTH = 64
+# The objects the classifier reads fields of: each, when present, must be a JSON object.
+_OBJECT_FIELDS = ("metadata", "spec", "status")
+
+
+def _depth_over(data: object, limit: int) -> bool:
+    """Whether ``data`` nests deeper than ``limit`` (iterative: no recursion on the input)."""
+    stack: list[tuple[object, int]] = [(data, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return False
+
+
+def _malformed_item(data: dict[str, Any]) -> str | None:
+    """Where a listed object's metadata/spec/status is not an object, if anywhere."""
+    resources = data.get("resources")
+    if not isinstance(resources, dict):
+        return None
+    for key, listed in resources.items():
+        items = listed.get("items") if isinstance(listed, dict) else None
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            return f"resources.{key}.items: not a list"
+        for i, obj in enumerate(items):
+            if not isinstance(obj, dict):
+                return f"resources.{key}.items[{i}]: not an object"
+            for field in _OBJECT_FIELDS:
+                if field in obj and obj[field] is not None and not isinstance(obj[field], dict):
+                    return f"resources.{key}.items[{i}].{field}: not an object"
+    return None
+
+
 def load_snapshot(path: Path) -> ClusterSnapshot:
-    """Read a snapshot file; raise ``SnapshotError`` (exit 2) naming the file when unusable."""
+    """Read a snapshot file; raise ``SnapshotError`` (exit 2) naming the file when unusable:
+    not a regular file (a FIFO is never opened, so nothing blocks), not UTF-8, not JSON,
+    nested deeper than any API answer, or objects of the wrong shape."""
     try:
-        raw = path.read_text()
+        regular = stat.S_ISREG(path.stat().st_mode)
+    except OSError as exc:
+        raise SnapshotError(f"cannot read snapshot: {exc.strerror or exc}", param=str(path)) from exc
+    if not regular:
+        raise SnapshotError("not a regular file", param=str(path))
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SnapshotError("not UTF-8 text", param=str(path)) from None
     except OSError as exc:
         raise SnapshotError(f"cannot read snapshot: {exc.strerror or exc}", param=str(path)) from exc
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise SnapshotError(f"not valid JSON (line {exc.lineno}: {exc.msg})", param=str(path)) from exc
+    except RecursionError:
+        raise SnapshotError(f"nested deeper than {MAX_SNAPSHOT_DEPTH} levels", param=str(path)) from None
+    if _depth_over(data, MAX_SNAPSHOT_DEPTH):
+        raise SnapshotError(f"nested deeper than {MAX_SNAPSHOT_DEPTH} levels", param=str(path))
+    if isinstance(data, dict) and (where := _malformed_item(data)):
+        raise SnapshotError(f"malformed snapshot at {where}", param=str(path))
     if not isinstance(data, dict) or data.get("kind") != "ClusterSnapshot":
         raise SnapshotError(
             "not a cluster snapshot (expected kind: ClusterSnapshot; "

@@ -55,8 +55,8 @@ class TalosHost(PhaseBase):
         o, a = ctx.options, ctx.actions
         talos = ctx.talos()
         talosconfig = ctx.talosconfig_path
-        a.write_file(ctx.site.path("node-ip"), o.node_ip + "\n", mode=0o644)
-        a.write_file(ctx.site.path("app-url"), ctx.login_url + "\n", mode=0o644)
+        a.write_file(ctx.site.path("node-ip"), o.node_ip + "\n", mode=0o600)
+        a.write_file(ctx.site.path("app-url"), ctx.login_url + "\n", mode=0o600)
 
         with ctx.step("maintenance API", node=o.node_ip):
             a.command(cmd.argv_get_disks(o.node_ip), lambda: None, default=None)

@@ -181,13 +181,29 @@ class FakeTalos:
         self.calls.append("write_kubeconfig")
         from appliance_cli.site import atomic_write
 
-        atomic_write(out, "apiVersion: v1\nkind: Config\n", mode=0o600)
+        atomic_write(out, FAKE_KUBECONFIG, mode=0o600)
 
     def health(self, node_ip: str, talosconfig: Path) -> HealthResult:
         return HealthResult(True, True)
 
     def pull_image(self, node_ip: str, talosconfig: Path, image: str) -> None:
         self.calls.append(f"pull_image {image}")
+
+
+# A kubeconfig the Kubernetes client can load (the fakes never dial it).
+FAKE_KUBECONFIG = """apiVersion: v1
+kind: Config
+current-context: fake
+clusters:
+- name: fake
+  cluster: {server: "https://127.0.0.1:6443", insecure-skip-tls-verify: true}
+users:
+- name: fake
+  user: {token: fake-token}
+contexts:
+- name: fake
+  context: {cluster: fake, user: fake}
+"""
 
 
 class FakeFlux:

@@ -15,7 +15,7 @@ from appliance_cli.errors import ActionRequired, Interrupted, UsageError
 from appliance_cli.progress import RecordingReporter
 from appliance_cli.site import Site
 
-from .fakes import Harness, site_files, status_doc
+from .fakes import FAKE_KUBECONFIG, Harness, site_files, status_doc
 
 BASE: dict[str, Any] = {
     "bootstrap_mode": "fresh",
@@ -247,7 +247,7 @@ def test_interrupt_records_the_journal_and_names_the_resume_command() -> None:
 
 def test_explicit_kubeconfig_of_an_installed_cluster_verifies_phase_zero(tmp_path: Any) -> None:
     kc = tmp_path / "kubeconfig"
-    kc.write_text("apiVersion: v1\nkind: Config\n")
+    kc.write_text(FAKE_KUBECONFIG)
     before = kc.read_bytes()
     h = Harness()
     result, rep, _ = run(h, kubeconfig=str(kc), bootstrap_mode="recover")
