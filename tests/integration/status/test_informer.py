@@ -1,0 +1,149 @@
+"""The informer cache against the lab's Kubernetes API over real HTTP: LIST once, then WATCH;
+a dropped watch and an API server restart resume from the last version; 410 Gone relists."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from appliance_lab.api_faults import FaultConfig
+from appliance_lab.apiserver import LabApiServer, write_kubeconfig
+from appliance_lab.store import BY_KEY, Store
+
+from appliance_cli.adapters.kube import KubeClient
+from appliance_cli.status.collect import CollectOptions, collect
+from appliance_cli.status.informer import Informer, InformerSet
+from tests.integration.status.conftest import TOKEN, seed_healthy
+
+pytestmark = pytest.mark.timeout(90)
+WATCH_TIMEOUT = 5
+
+
+def _wait(predicate: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def _cm(name: str, value: str = "1") -> dict[str, Any]:
+    return {"metadata": {"name": name, "namespace": "msp"}, "data": {"v": value}}
+
+
+@pytest.fixture
+def server(store: Store) -> Iterator[LabApiServer]:
+    srv = LabApiServer(store, token=TOKEN, tls=False)
+    srv.bookmark_interval = 0.5
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def kube(server: LabApiServer, tmp_path: Path) -> KubeClient:
+    return KubeClient.from_kubeconfig(write_kubeconfig(tmp_path / "kc", server.url, TOKEN), timeout=5)
+
+
+@pytest.fixture
+def informers(store: Store, kube: KubeClient) -> Iterator[InformerSet]:
+    seed_healthy(store)
+    infs = InformerSet(kube, watch_timeout=WATCH_TIMEOUT).start()
+    assert infs.wait_synced(20)
+    yield infs
+    infs.stop()
+
+
+def _names(inf: Informer) -> set[str]:
+    return {o["metadata"]["name"] for o in inf.items()}
+
+
+def test_a_status_at_steady_state_costs_no_list_and_changes_wake_the_waiter(
+    store: Store, kube: KubeClient, informers: InformerSet
+) -> None:
+    opts = CollectOptions(site_id="lab", node_ip="127.0.0.1")
+    direct = collect(kube, opts)
+    cached = collect(informers, opts)
+    assert cached.collection.api_requests == 0
+    for key in ("v1/pods", "apps/v1/deployments", "helm.toolkit.fluxcd.io/v2/helmreleases"):
+        assert {o["metadata"]["name"] for o in cached.items(key)} == {
+            o["metadata"]["name"] for o in direct.items(key)
+        }
+    assert cached.collection.events is not None and cached.collection.events.cut == []
+
+    since = informers.generation
+    store.create(BY_KEY["v1/configmaps"], _cm("woken"))
+    assert informers.wait_for_change(since, timeout=10) > since
+    assert "woken" in _names(informers.informers["v1/configmaps"])
+    store.delete(BY_KEY["v1/configmaps"], "msp", "woken")
+    _wait(lambda: "woken" not in _names(informers.informers["v1/configmaps"]), "the delete")
+    assert all(inf.lists == 1 for inf in informers.informers.values())
+
+
+def test_a_dropped_watch_resumes_from_its_version_without_a_list(
+    store: Store, kube: KubeClient, server: LabApiServer
+) -> None:
+    store.create(BY_KEY["v1/namespaces"], {"metadata": {"name": "msp"}})
+    inf = Informer(kube, "v1/configmaps", watch_timeout=WATCH_TIMEOUT).start()
+    try:
+        assert inf.wait_synced(10)
+        _wait(lambda: inf.watches >= 1, "the first watch")
+        watches = inf.watches
+        # every connection is cut for a moment, the open watch stream included
+        start = time.monotonic() - server.started_at
+        server.faults = FaultConfig(outage_windows=((start, start + 1.5),))
+        _wait(lambda: inf.last_error is not None, "the watch to drop")
+        store.create(BY_KEY["v1/configmaps"], _cm("during-outage"))
+        _wait(lambda: "during-outage" in _names(inf), "the change made while the watch was down")
+        assert inf.watches > watches
+        assert (inf.lists, inf.gone) == (1, 0)
+    finally:
+        inf.stop()
+        server.faults = None
+
+
+def test_an_api_server_restart_is_ridden_through_and_410_gone_relists(
+    store: Store, kube: KubeClient, server: LabApiServer
+) -> None:
+    store.create(BY_KEY["v1/namespaces"], {"metadata": {"name": "msp"}})
+    store.create(BY_KEY["v1/configmaps"], _cm("before"))
+    inf = Informer(kube, "v1/configmaps", watch_timeout=WATCH_TIMEOUT).start()
+    try:
+        assert inf.wait_synced(10)
+        _wait(lambda: inf.watches >= 1, "the first watch")
+        port = server.port
+        server.stop()
+        # while the API is down: one change the history still holds after the restart
+        store.create(BY_KEY["v1/configmaps"], _cm("while-down"))
+        _wait(lambda: inf.last_error is not None, "the informer to see the API gone")
+        restarted = LabApiServer(store, token=TOKEN, tls=False, port=port)
+        restarted.bookmark_interval = 0.5
+        restarted.start()
+        try:
+            _wait(lambda: "while-down" in _names(inf), "the change replayed after the restart")
+            assert (inf.lists, inf.gone) == (1, 0)  # resumed from its version: no LIST
+
+            # down again, and this time the history moves past the informer's version
+            restarted.stop()
+            _wait(lambda: inf.last_error is not None and "while-down" in _names(inf), "the API gone again")
+            store.HISTORY = 3
+            for i in range(10):
+                store.create(BY_KEY["v1/configmaps"], _cm(f"churn-{i}"))
+            store.delete(BY_KEY["v1/configmaps"], "msp", "before")
+            again = LabApiServer(store, token=TOKEN, tls=False, port=port)
+            again.start()
+            try:
+                _wait(lambda: inf.gone >= 1 and inf.lists == 2, "410 Gone and one LIST")
+                _wait(lambda: "churn-9" in _names(inf) and "before" not in _names(inf), "the relisted state")
+                assert inf.last_error is None or inf.synced
+            finally:
+                again.stop()
+        finally:
+            restarted.stop()
+    finally:
+        inf.stop()
