@@ -48,6 +48,15 @@ def repair(
             rich_help_panel=RUN,
         ),
     ] = False,
+    verify_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--verify-timeout",
+            min=1,
+            help="Seconds to wait for each repair to verify before reporting it still present. Default: per action (10 to 15 minutes).",
+            rich_help_panel=RUN,
+        ),
+    ] = None,
     progress: Annotated[
         str | None,
         typer.Option(
@@ -93,6 +102,7 @@ def repair(
     from appliance_cli.status.live import resolve_site_id
 
     session = run.open_session(resolve_site_id(site_id), kubeconfig=kubeconfig)
+    session.verify_seconds = verify_timeout
     as_json = progress == "json"
     reporter = _reporter(progress, dry_run)
     try:

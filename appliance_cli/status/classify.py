@@ -192,13 +192,20 @@ def rank(findings: list[Finding], catalog: Catalog) -> list[Finding]:
     )
 
 
+def _is_symptom(code: str) -> bool:
+    """A Flux-level consequence (repaired once its cause is gone) or an advisory, never a cause."""
+    spec = spec_for(code)
+    return spec.repair.after_cause or (spec.generic and spec.layer == "release")
+
+
 def _caused(findings: list[Finding], index: SnapshotIndex) -> set[tuple[str, str]]:
-    """Symptoms (generic findings) whose component, or a member of it, has a specific cause listed."""
-    specific = {f.component for f in findings if not spec_for(f.code).generic}
+    """Symptoms whose component, or a member of it, still shows trouble: a specific cause, or
+    a generic one such as a crash loop (its specific cause may be between two log reads)."""
+    troubled = {f.component for f in findings if not _is_symptom(f.code)}
     return {
         (f.code, f.component)
         for f in findings
-        if spec_for(f.code).generic and any(m in specific for m in _members(f, index))
+        if _is_symptom(f.code) and any(m in troubled for m in _members(f, index))
     }
 
 
