@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from appliance_cli import console
 from appliance_cli.bootstrap.context import Announcer
 from appliance_cli.bootstrap.engine import BootstrapResult
@@ -31,7 +34,33 @@ def _plan(result: BootstrapResult) -> None:
         console.display_text(f"{i:3d}. [{phase}] {action.kind:7s} {action.summary}")
 
 
+def _show_json(options: BootstrapOptions, result: BootstrapResult) -> None:
+    """``--progress json``: stdout stays JSON lines — each planned action, then one result."""
+    if options.dry_run:
+        for action in result.plan:
+            console.display_text(json.dumps({"plan": action.to_json()}, default=str))
+    doc = result.status
+    summary: dict[str, Any] = {
+        "exitCode": result.exit_code,
+        "dryRun": options.dry_run,
+        "objectsApplied": result.applied,
+        "siteFiles": result.site_files,
+        "warnings": result.warnings,
+        "supportBundle": f"appliance support-bundle --site-id {options.site_id}",
+    }
+    if doc is not None:
+        summary["rollup"] = doc.rollup.model_dump(mode="json", by_alias=True)
+        summary["urls"] = doc.urls.model_dump(mode="json", by_alias=True)
+        summary["topBlockers"] = [b.model_dump(mode="json", by_alias=True) for b in doc.top_blockers[:5]]
+    elif not options.dry_run:
+        summary["error"] = "the final status could not be collected; run 'appliance status'"
+    console.display_text(json.dumps({"result": summary}, default=str))
+
+
 def show(options: BootstrapOptions, result: BootstrapResult) -> None:
+    if options.progress == "json":
+        _show_json(options, result)
+        return
     if options.dry_run:  # no progress was shown: the warnings are said here, once
         for w in result.warnings:
             console.display_warning(w)
