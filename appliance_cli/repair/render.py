@@ -15,10 +15,16 @@ OUTCOME_WORDS = {
 
 def plan_lines(plans: list[PlannedRepair]) -> list[str]:
     lines: list[str] = []
+    seen: set[tuple[str, str | None, str, str]] = set()
     for i, p in enumerate(plans, 1):
         lines.append(f"{i}. {p.code} ({p.component}) — {p.action}")
         lines.append(f"   blocker: {p.reason}")
         for c in p.changes:
+            key = (c.kind, c.namespace, c.name, c.what)
+            if key in seen:
+                lines.append(f"   • {c.ref}: (the same request as above; made once)")
+                continue
+            seen.add(key)
             lines.append(f"   • {c.ref}: {c.what}")
             lines.append(f"     why: {c.why}")
         for s in p.shown:

@@ -149,8 +149,15 @@ def run(
                 for rec in actions.records:
                     _emit(reporter, rec.summary, "done", code=p.code, component=p.component)
 
-                def progress(seen: str, p: PlannedRepair = p) -> None:
-                    _emit(reporter, f"verify {p.code} ({p.component})", "waiting", lastSaw=seen)
+                def progress(seen: str, waited: float, bound: float, p: PlannedRepair = p) -> None:
+                    _emit(
+                        reporter,
+                        f"verify {p.code} ({p.component})",
+                        "waiting",
+                        lastSaw=seen,
+                        elapsedSeconds=round(waited, 1),
+                        boundSeconds=bound,
+                    )
 
                 result = verify(
                     p,

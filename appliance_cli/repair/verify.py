@@ -19,7 +19,7 @@ from appliance_cli.status.model import StatusDocument
 from appliance_cli.status.readiness import flux_readiness
 
 StatusFn = Callable[[], StatusDocument]
-Progress = Callable[[str], None]
+Progress = Callable[[str, float, float], None]  # (what it saw, seconds waited, bound)
 
 
 def _blocking(doc: StatusDocument) -> set[tuple[str, str]]:
@@ -101,7 +101,7 @@ def verify(
                     )
         elapsed = clock.monotonic() - started
         if progress is not None:
-            progress(f"{saw} ({elapsed:.0f}s of {bound:g}s)")
+            progress(saw, elapsed, bound)
         if elapsed >= bound:
             return RepairResult(plan.code, plan.component, plan.action, "still_present", saw, elapsed)
         clock.sleep(min(interval, max(0.0, bound - elapsed)))
