@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from appliance_cli.errors import ActionRequired
-from appliance_cli.site import Site
+from appliance_cli.site import Site, make_private_dir
 
 LOCK_FILE = "operation.lock"
 
@@ -118,7 +118,7 @@ def _try_create(path: Path, owner: LockOwner) -> bool:
 
 def acquire(site: Site, command: str) -> LockOwner:
     """Take the site's lock for ``command`` or raise ``SiteLocked`` naming the holder."""
-    site.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dir(site.root)  # the home and the site directory: 0700 whatever the umask
     path = site.root / LOCK_FILE
     me = LockOwner(
         command=command,

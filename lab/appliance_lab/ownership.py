@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from appliance_cli.errors import UsageError
-from appliance_cli.site import atomic_write
+from appliance_cli.site import atomic_write, make_private_dir
 
 MARKER = "lab-site.json"
 # What a real site keeps (DESIGN §4); any of them without the marker means "not ours".
@@ -50,6 +50,6 @@ def claim(site_dir: Path, *, site_id: str) -> None:
         )
     if owned(site_dir):
         return
-    site_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dir(site_dir)
     record = {"createdBy": "appliance-lab", "siteId": site_id, "createdAt": datetime.now(UTC).isoformat()}
     atomic_write(site_dir / MARKER, json.dumps(record) + "\n", mode=0o600)
