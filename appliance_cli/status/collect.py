@@ -18,8 +18,10 @@ events:
     (``limit=EVENT_PAGE_LIMIT`` and ``continue``, at most ``EVENT_MAX_PAGES`` pages):
     ``type=Warning``, ``reason=Pulling``, ``reason=Pulled`` (``EVENT_SELECTORS``); of all
     other events (``EVENT_REST_SELECTOR``) one page of ``EVENT_REST_LIMIT``. The lists run in
-    parallel; the merged list is sorted newest first. ``collection.events`` says how many each
-    selector listed and, in words, what had to be cut (and the rest page keeps the server's
+    parallel; the merged list is sorted newest first. Pull events of pods whose containers
+    all run are kept only up to the newest ``PULL_EVENTS_KEPT`` per reason (no rule can need
+    the others). ``collection.events`` says how many each selector listed, how many were not
+    kept, and, in words, what had to be cut (the rest page keeps the server's
     ``metadata.continue``).
 
 Every snapshot returned is redacted (``status.redact.redact_snapshot``): event, condition
@@ -84,6 +86,11 @@ EVENT_REST_LIMIT = 1000
 # the kubelet's pull events (pulls in progress, the node's measured download rate).
 EVENT_SELECTORS: tuple[str, ...] = ("type=Warning", "reason=Pulling", "reason=Pulled")
 EVENT_REST_SELECTOR = "type!=Warning,reason!=Pulling,reason!=Pulled"
+# Pull events of pods whose containers all run can no longer show a pull in progress or a
+# volume that does not mount: the newest of them are kept (the node's download rate, recent
+# events), the rest are not kept in the snapshot (``collection.events.notKept``).
+PULL_EVENTS_KEPT = 500
+PULL_REASONS = ("Pulling", "Pulled")
 # LIST requests of one collection while no events list needs a second page
 LIST_REQUESTS = len(RESOURCE_KEYS) - 1 + len(EVENT_SELECTORS) + 1
 LOG_TAIL_LINES = 50
@@ -230,6 +237,47 @@ def _list_paged(kube: KubeSource, selector: str) -> tuple[Obj, list[Obj], str | 
         token = (page.get("metadata") or {}).get("continue")
         pages += 1
     return first, items, None
+
+
+def _settled_pods(pods: list[Obj]) -> tuple[set[str], set[tuple[str, str]]]:
+    """UIDs and (namespace, name) of pods running or done with no container waiting."""
+    uids: set[str] = set()
+    names: set[tuple[str, str]] = set()
+    for pod in pods:
+        status = pod.get("status") or {}
+        if status.get("phase") not in ("Running", "Succeeded"):
+            continue
+        statuses = (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or [])
+        if any((cs.get("state") or {}).get("waiting") is not None for cs in statuses):
+            continue
+        meta = pod.get("metadata") or {}
+        if meta.get("uid"):
+            uids.add(str(meta["uid"]))
+        names.add((str(meta.get("namespace") or ""), str(meta.get("name") or "")))
+    return uids, names
+
+
+def keep_needed_events(events: Obj, pods: list[Obj], info: EventsCollection) -> Obj:
+    """``events`` (newest first) without the pull events no rule can need: those of settled
+    pods beyond the newest ``PULL_EVENTS_KEPT`` of each reason. Counted in ``info.not_kept``."""
+    uids, names = _settled_pods(pods)
+    seen = dict.fromkeys(PULL_REASONS, 0)
+    kept: list[Obj] = []
+    for ev in events.get("items") or []:
+        reason = ev.get("reason")
+        if reason in seen and ev.get("type") != "Warning":
+            seen[reason] += 1
+            inv = ev.get("involvedObject") or {}
+            settled = inv.get("kind") == "Pod" and (
+                inv.get("uid") in uids
+                if inv.get("uid")
+                else (str(inv.get("namespace") or ""), str(inv.get("name") or "")) in names
+            )
+            if settled and seen[reason] > PULL_EVENTS_KEPT:
+                info.not_kept[f"reason={reason}"] = info.not_kept.get(f"reason={reason}", 0) + 1
+                continue
+        kept.append(ev)
+    return {**events, "items": kept}
 
 
 def list_events(kube: KubeSource) -> tuple[Obj, EventsCollection]:
@@ -454,6 +502,10 @@ def collect(
     else:
         for key, exc in errors.items():
             unavailable[key] = str(exc)
+
+    if events_info is not None and "v1/events" in resources and "v1/pods" in resources:
+        pods_listed = list(resources["v1/pods"].get("items") or [])
+        resources["v1/events"] = keep_needed_events(resources["v1/events"], pods_listed, events_info)
 
     facts = dict(opts.release_facts)
     facts.update(facts_from(resources.get("v1/configmaps")))

@@ -50,6 +50,9 @@ class EventsCollection(_Snap):
 
     listed: dict[str, int] = Field(default_factory=dict)
     cut: list[str] = Field(default_factory=list)
+    # listed but not kept, per selector: pull events of pods whose containers all run, beyond
+    # the newest few (no rule can need them)
+    not_kept: dict[str, int] = Field(default_factory=dict, alias="notKept")
 
 
 class CollectionInfo(_Snap):

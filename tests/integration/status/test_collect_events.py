@@ -140,3 +140,42 @@ def test_the_request_count_does_not_grow_with_events_outside_the_selectors(
     _filler_events(store, 20 * PAGE, "Started", namespace="kube-system")
     big = collect(client, _opts()).collection.api_requests
     assert small == big
+
+
+def test_pull_events_of_settled_pods_are_kept_only_newest_first_up_to_the_bound(
+    store: Store, kubeconfig: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(collect_mod, "PULL_EVENTS_KEPT", 10)
+    seed_healthy(store)
+    running = builders.pod("settled-0", [builders.running("main", "busybox:1")])
+    creating = builders.pod(
+        "creating-0", [builders.waiting("main", "busybox:2", "ContainerCreating")], phase="Pending"
+    )
+    for p in (running, creating):
+        store.create(BY_KEY["v1/pods"], p)
+    rt = BY_KEY["v1/events"]
+    for i in range(30):
+        for pod, reason, msg in (
+            ("settled-0", "Pulled", 'Container image "busybox:1" already present on machine'),
+            ("creating-0", "Pulling", 'Pulling image "busybox:2"'),
+        ):
+            store.create(
+                rt,
+                {
+                    "metadata": {"name": f"{pod}.{i:04d}", "namespace": "msp"},
+                    "involvedObject": {"kind": "Pod", "namespace": "msp", "name": pod},
+                    "reason": reason,
+                    "message": msg,
+                    "type": "Normal",
+                    "lastTimestamp": f"2026-04-30T01:00:{i:02d}Z",
+                },
+            )
+    snap = collect(KubeClient.from_kubeconfig(kubeconfig), _opts())
+    items = snap.items("v1/events")
+    settled = [e for e in items if e["involvedObject"]["name"] == "settled-0"]
+    assert [e["metadata"]["name"] for e in settled] == [f"settled-0.{i:04d}" for i in range(29, 19, -1)]
+    assert sum(1 for e in items if e["involvedObject"]["name"] == "creating-0") == 30
+    info = snap.collection.events
+    assert info is not None
+    assert info.listed["reason=Pulled"] == 30 and info.not_kept == {"reason=Pulled": 20}
+    assert info.cut == []
