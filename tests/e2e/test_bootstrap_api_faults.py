@@ -112,3 +112,25 @@ def test_an_api_outage_during_a_wait_is_ridden_through(fresh_lab: LabHandle, pha
     assert result.exit_code == 0, failures(reporter)
     assert result.status is not None and result.status.rollup.state in LOGIN_STATES
     assert time.monotonic() - times["down"] >= outage  # the run went on after the API came back
+
+
+def test_a_20s_outage_in_every_phase_still_ends_login_ready(fresh_lab: LabHandle) -> None:
+    """At the first wait of each phase the whole API goes away for 20 s (bootstrap's bounds
+    are longer, and the client retries calls for longer than that)."""
+    api = fresh_lab.lab.api
+    outage = 20.0
+    hit: list[int] = []
+
+    class EveryPhase(Recorder):
+        def emit(self, event: ProgressEvent) -> None:
+            self.events.append(event)
+            if event.state == "waiting" and event.phase is not None and event.phase not in hit:
+                hit.append(event.phase)
+                start = time.monotonic() - api.started_at
+                api.faults = FaultConfig(outage_windows=((start, start + outage),))
+
+    reporter = EveryPhase()
+    result = run_bootstrap(reporter)
+    assert result.exit_code == 0, failures(reporter)
+    assert result.status is not None and result.status.rollup.state in LOGIN_STATES
+    assert len(hit) >= 4, hit  # phases that waited: each rode through a 20 s outage
