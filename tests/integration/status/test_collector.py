@@ -320,11 +320,16 @@ def test_in_cluster_collector_uses_env_node_ip_and_the_published_app_url(
 
 
 def test_collect_status_for_a_site_without_kubeconfig_says_what_to_run_first() -> None:
-    from appliance_cli.errors import ActionRequired
+    from appliance_cli.errors import ActionRequired, UsageError
+    from appliance_cli.site import Site
 
+    Site.open("halfway").root.mkdir(parents=True)  # a site directory, no cluster yet
     with pytest.raises(ActionRequired) as err:
-        collect_status("nosuch")
+        collect_status("halfway")
     assert "no kubeconfig" in str(err.value) and "appliance bootstrap" in (err.value.hint or "")
+    with pytest.raises(UsageError) as bad:  # no such site at all: bad input naming the flag
+        collect_status("nosuch")
+    assert bad.value.param == "--site-id"
 
 
 def test_collect_snapshot_reads_the_site_directory(
