@@ -46,16 +46,3 @@ class NullReporter:
 
     def close(self) -> None:
         return None
-
-
-class RecordingReporter:
-    """Keeps every event in memory (tests)."""
-
-    def __init__(self) -> None:
-        self.events: list[ProgressEvent] = []
-
-    def emit(self, event: ProgressEvent) -> None:
-        self.events.append(event)
-
-    def close(self) -> None:
-        return None

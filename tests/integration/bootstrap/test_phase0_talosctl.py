@@ -12,8 +12,8 @@ from appliance_cli.adapters.talosctl import TalosctlAdapter
 from appliance_cli.bootstrap import engine
 from appliance_cli.bootstrap.options import build_options
 from appliance_cli.env import SiteEnv
-from appliance_cli.progress import RecordingReporter
 from appliance_cli.site import Site
+from tests.recording import RecordingReporter
 from tests.unit.bootstrap.fakes import Harness
 
 from .standins import calls, install
@@ -54,7 +54,7 @@ def test_phase_0_runs_the_documented_talosctl_sequence(
     assert gen[gen.index("--install-disk") + 1] == "/dev/sda"  # the largest writable disk
     assert gen[gen.index("--talos-version") + 1] == "v1.12.0"
     assert gen[gen.index("--kubernetes-version") + 1] == "1.31.4"
-    assert gen[gen.index("--install-image") + 1].startswith("factory.talos.dev/installer/")
+    assert gen[gen.index("--install-image") + 1].startswith("factory.talos.dev/metal-installer/")
     assert got[2] == [
         "talosctl",
         "apply-config",

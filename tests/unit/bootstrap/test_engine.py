@@ -12,8 +12,8 @@ import pytest
 from appliance_cli.bootstrap import engine
 from appliance_cli.bootstrap.options import build_options
 from appliance_cli.errors import ActionRequired, Interrupted, UsageError
-from appliance_cli.progress import RecordingReporter
 from appliance_cli.site import Site
+from tests.recording import RecordingReporter
 
 from .fakes import FAKE_KUBECONFIG, Harness, site_files, status_doc
 

@@ -6,8 +6,9 @@ import sys
 
 import pytest
 
-from appliance_cli.adapters.process import REDACTED, RecordingRunner, SubprocessRunner, redact
+from appliance_cli.adapters.process import REDACTED, SubprocessRunner, redact
 from appliance_cli.errors import CommandError
+from tests.recording import RecordingRunner
 
 PY = sys.executable
 

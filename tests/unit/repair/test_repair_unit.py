@@ -14,7 +14,6 @@ from appliance_cli.bootstrap.actions import Actions
 from appliance_cli.catalog import load_catalog
 from appliance_cli.errors import KubeNotFound
 from appliance_cli.lock import SiteLocked, acquire
-from appliance_cli.progress import RecordingReporter
 from appliance_cli.repair import actions as ra
 from appliance_cli.repair import run as rr
 from appliance_cli.repair.model import ALLOWED, KEYS, NEVER_TOUCHED, Change, PlannedRepair, RepairRefused
@@ -34,6 +33,7 @@ from appliance_cli.status.model import (
 )
 from appliance_cli.status.rules import registered
 from tests.cli_runner import invoke
+from tests.recording import RecordingReporter
 
 Obj = dict[str, Any]
 TOKEN = "2026-12-04T18:00:00.000000Z"
