@@ -69,27 +69,29 @@ def _esc(text: str) -> str:
     return escape(text)
 
 
+def _say(markup: str) -> None:
+    """A message on stderr: word-wrapped on a terminal, one whole line when stderr is a pipe
+    or a file (a path or URL in it is never broken in a log)."""
+    con = err()
+    con.print(markup, soft_wrap=not con.is_terminal)
+
+
 def display_info(message: str) -> None:
-    err().print(_esc(message))
+    _say(_esc(message))
 
 
 def display_success(message: str) -> None:
-    err().print(f"[green]✓[/green] {_esc(message)}")
+    _say(f"[green]✓[/green] {_esc(message)}")
 
 
 def display_warning(message: str) -> None:
-    err().print(f"[yellow]⚠ warning:[/yellow] {_esc(message)}")
+    _say(f"[yellow]⚠ warning:[/yellow] {_esc(message)}")
 
 
 def display_error(message: str, *, hint: str | None = None) -> None:
-    err().print(f"[bold red]error:[/bold red] {_esc(message)}")
+    _say(f"[bold red]error:[/bold red] {_esc(message)}")
     if hint:
-        err().print(f"  [dim]hint:[/dim] {_esc(hint)}")
-
-
-def display_debug(message: str) -> None:
-    if _State.verbosity > 0:
-        err().print(f"[dim]{_esc(message)}[/dim]")
+        _say(f"  [dim]hint:[/dim] {_esc(hint)}")
 
 
 def display_text(text: str) -> None:

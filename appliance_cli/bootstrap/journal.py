@@ -90,9 +90,6 @@ class Journal:
         rec = self.data.phases.get(str(phase))
         return rec is not None and rec.state in ("completed", "skipped")
 
-    def all_completed(self, phases: int) -> bool:
-        return all(self.completed(i) for i in range(phases))
-
     def start(self, phase: int) -> None:
         self.data.phases[str(phase)] = PhaseRecord(state="running", started_at=now_rfc3339())
         self.save()

@@ -196,9 +196,3 @@ def validate_patch(patch: Doc) -> None:
 
 def dump(docs: list[Doc]) -> str:
     return yaml.safe_dump_all(docs, sort_keys=False, default_flow_style=False, explicit_start=False)
-
-
-def append_documents(config_yaml: str, extra: tuple[str, ...]) -> str:
-    """The generated config followed by the extra documents (``---`` separated)."""
-    parts = [config_yaml.rstrip("\n")] + [d.rstrip("\n") for d in extra]
-    return "\n---\n".join(parts) + "\n"

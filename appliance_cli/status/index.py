@@ -364,15 +364,6 @@ def pod_ended(pod: Pod) -> bool:
     return (pod.get("status") or {}).get("phase") in ("Failed", "Succeeded")
 
 
-def past_pod_reason(pod: Pod) -> str:
-    """Why a pod that ended is history: the kubelet's own status reason and message."""
-    status = pod.get("status") or {}
-    reason = status.get("reason") or status.get("phase") or "Failed"
-    disruption = condition(status, "DisruptionTarget")
-    message = status.get("message") or (disruption or {}).get("message") or ""
-    return f"{reason}: {message}" if message else reason
-
-
 @dataclass(frozen=True)
 class ReleaseImage:
     """One image the selected release pins for a component (plain data for the classifier)."""
@@ -464,9 +455,6 @@ class SnapshotIndex:
         return self.events_by_uid.get(uid, []) if uid else []
 
     # -- components --------------------------------------------------------------------------
-
-    def past_pods_of(self, component: Component) -> list[Pod]:
-        return [p for p in self.past_pods.values() if self.component_of_pod(p) is component]
 
     def component_of_pod(self, pod: Pod) -> Component | None:
         ns, name = key_of(pod)

@@ -14,11 +14,9 @@ from appliance_cli.status.index import (
     FluxObject,
     Job,
     Node,
-    Pod,
     Pvc,
     Workload,
     condition,
-    iter_container_statuses,
 )
 
 State = Literal["ready", "progressing", "failed", "absent"]
@@ -149,30 +147,6 @@ def failing_waiting(cs: ContainerStatus) -> tuple[str, str] | None:
     if waiting and waiting.get("reason") in FAILING_WAITING_REASONS:
         return waiting.get("reason", ""), waiting.get("message", "")
     return None
-
-
-def pod_readiness(pod: Pod | None) -> Readiness:
-    if pod is None:
-        return ABSENT
-    status = pod.get("status") or {}
-    phase = status.get("phase", "Pending")
-    if phase == "Succeeded":
-        return Readiness("ready", "Succeeded", "completed")
-    for cs in iter_container_statuses(pod):
-        bad = failing_waiting(cs)
-        if bad:
-            return Readiness("failed", bad[0], bad[1])
-    if phase == "Failed":
-        return Readiness("failed", "Failed", "pod failed")
-    ready = condition(status, "Ready")
-    if ready and ready.get("status") == "True":
-        return Readiness("ready", "Ready", "ready")
-    scheduled = condition(status, "PodScheduled")
-    if scheduled and scheduled.get("status") == "False":
-        return Readiness(
-            "progressing", scheduled.get("reason", "Unschedulable"), scheduled.get("message", "")
-        )
-    return Readiness("progressing", phase, "starting")
 
 
 def flux_readiness(obj: FluxObject | None) -> Readiness:
