@@ -2,10 +2,14 @@
 
 ``KubeClient.exec`` (short text answers such as the seed-user count) and ``exec_stream``
 (binary and large: a database dump into a file, a file into ``pg_restore``) both open
-``GET /api/v1/namespaces/<ns>/pods/<pod>/exec?command=...`` as a WebSocket with the
-``websockets`` package, authenticated and verified exactly as the client's other requests
-(the same kubeconfig: server, CA, client certificate, bearer token). No ``CoreV1Api`` and no
-generated model module is imported for it.
+``GET /api/v1/namespaces/<ns>/pods/<pod>/exec?command=...`` as a WebSocket, authenticated
+and verified exactly as the client's other requests (the same kubeconfig: server, CA,
+client certificate, bearer token). No ``CoreV1Api`` and no generated model module is
+imported for it. The WebSocket is the ``websockets`` package's sans-I/O protocol (handshake
+checks, framing, ping/pong and the close handshake) over a socket this module owns, so every
+read and write is bounded by the exec's deadline: the package's threaded client could wait
+forever for its reader thread after a handshake that timed out over TLS. An HTTP proxy in
+the kubeconfig is not supported for exec.
 
 The wire protocol is the API server's remote-command sub-protocol: ``v5.channel.k8s.io``
 is asked first, then ``v4.channel.k8s.io``. Every binary message starts with its channel
@@ -24,8 +28,10 @@ mid-stream, or no end within ``timeout``, as ``KubeUnreachable``.
 from __future__ import annotations
 
 import json
+import socket
 import ssl
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlencode, urlsplit
@@ -129,6 +135,83 @@ def exit_code_of(status: bytes) -> tuple[int | None, str]:
     return None, message
 
 
+class _Wire:
+    """One WebSocket over a socket this module owns, on the ``websockets`` sans-I/O protocol.
+
+    Every socket operation is bounded by the exec's deadline (no background thread that a
+    stalled TLS read could keep alive): a server that stops answering ends in a timeout.
+    """
+
+    def __init__(self, url: str, target: WsTarget, deadline: float, what: str) -> None:
+        from websockets.client import ClientProtocol
+        from websockets.typing import Subprotocol
+        from websockets.uri import parse_uri
+
+        self.what = what
+        self.deadline = deadline
+        uri = parse_uri(url)
+        self.protocol = ClientProtocol(uri, subprotocols=[Subprotocol(p) for p in PROTOCOLS], max_size=None)
+        sock = socket.create_connection((uri.host, uri.port), timeout=self._left())
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, True)
+        try:
+            if target.ssl_context is not None:
+                sock.settimeout(self._left())
+                sock = target.ssl_context.wrap_socket(sock, server_hostname=target.server_hostname)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = sock
+        request = self.protocol.connect()
+        for name, value in target.headers:
+            request.headers[name] = value
+        request.headers["User-Agent"] = "appliance-cli"
+        self.protocol.send_request(request)
+        self._flush()
+
+    def _left(self) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("no answer in time")
+        return left
+
+    def _flush(self) -> None:
+        for data in self.protocol.data_to_send():
+            if data:
+                self.sock.settimeout(self._left())
+                self.sock.sendall(data)
+
+    def events(self) -> Iterator[Any]:
+        """Handshake response first, then frames, until the connection ends."""
+        while True:
+            self.sock.settimeout(self._left())
+            data = self.sock.recv(65536)
+            if data:
+                self.protocol.receive_data(data)
+            else:
+                self.protocol.receive_eof()
+            events = self.protocol.events_received()
+            self._flush()  # pongs, the close handshake's answer
+            yield from events
+            if not data:
+                return
+
+    def send_binary(self, payload: bytes) -> None:
+        self.protocol.send_binary(payload)
+        self._flush()
+
+    def close(self) -> None:
+        try:
+            from websockets.protocol import State
+
+            if self.protocol.state is State.OPEN:
+                self.protocol.send_close(1000)
+                self._flush()
+        except (OSError, TimeoutError):
+            pass
+        finally:
+            self.sock.close()
+
+
 def exec_stream(
     kube: KubeClient,
     namespace: str,
@@ -144,63 +227,66 @@ def exec_stream(
 
     The exit code is ``None`` when the server said nothing about it (the stream ended
     without a status, or the status was not an exit code: then its message ends stderr).
+    The whole exec, connection and handshake included, is bounded by ``timeout``.
     """
-    from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
-    from websockets.sync.client import connect
-    from websockets.typing import Subprotocol
+    from websockets.exceptions import InvalidHandshake, InvalidStatus, WebSocketException
+    from websockets.frames import Opcode
+    from websockets.http11 import Response
 
     what = f"exec {command[0]} in {namespace}/{pod}"
     target = ws_target(kube.configuration)
     url = exec_url(target, namespace, pod, container, command, stdin=stdin is not None)
+    if target.proxy:
+        raise KubeUnreachable(f"{what}: exec through the proxy {target.proxy} is not supported")
     deadline = time.monotonic() + timeout
+    open_deadline = time.monotonic() + min(timeout, kube.timeout)
     kube._count()
     written = 0
     err = bytearray()
     status = bytearray()
+    message = bytearray()
+    channel_of_message: int | None = None
+    wire: _Wire | None = None
     try:
-        with connect(
-            url,
-            ssl=target.ssl_context,
-            server_hostname=target.server_hostname,
-            additional_headers=list(target.headers),
-            subprotocols=[Subprotocol(p) for p in PROTOCOLS],
-            compression=None,
-            proxy=target.proxy,
-            open_timeout=min(timeout, kube.timeout),
-            max_size=None,
-            ping_interval=None,
-            user_agent_header="appliance-cli",
-        ) as ws:
-            if stdin is not None:
-                if ws.subprotocol != V5_PROTOCOL:
-                    raise KubeError(
-                        f"{what}: the API server does not offer {V5_PROTOCOL}, needed to end stdin"
-                    )
-                while chunk := stdin.read(STDIN_CHUNK):
-                    ws.send(bytes([STDIN]) + chunk)
-                ws.send(bytes([CLOSE_SIGNAL, STDIN]))
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise KubeUnreachable(f"{what}: no end after {timeout:g}s")
-                try:
-                    message = ws.recv(timeout=left)
-                except TimeoutError:
-                    continue
-                except ConnectionClosed:  # the server closed the stream: the command ended
-                    break
-                data = message.encode() if isinstance(message, str) else message
-                if not data:
-                    continue
-                channel, payload = data[0], data[1:]
-                if channel == STDOUT:
-                    if sink is not None:
-                        sink.write(payload)
-                    written += len(payload)
-                elif channel == STDERR:
-                    err += payload
-                elif channel == ERROR:
-                    status += payload
+        wire = _Wire(url, target, open_deadline, what)
+        opened = False
+        for event in wire.events():
+            if isinstance(event, Response):
+                if wire.protocol.handshake_exc is not None:
+                    raise wire.protocol.handshake_exc
+                opened = True
+                wire.deadline = deadline
+                if stdin is not None:
+                    if wire.protocol.subprotocol != V5_PROTOCOL:
+                        raise KubeError(
+                            f"{what}: the API server does not offer {V5_PROTOCOL}, needed to end stdin"
+                        )
+                    while chunk := stdin.read(STDIN_CHUNK):
+                        wire.send_binary(bytes([STDIN]) + chunk)
+                    wire.send_binary(bytes([CLOSE_SIGNAL, STDIN]))
+                continue
+            if event.opcode in (Opcode.BINARY, Opcode.TEXT):
+                message = bytearray(event.data)
+            elif event.opcode == Opcode.CONT:
+                message += event.data
+            else:
+                continue  # ping/pong/close: the protocol answers them
+            if not event.fin or not message:
+                continue
+            channel_of_message, payload = message[0], bytes(message[1:])
+            if channel_of_message == STDOUT:
+                if sink is not None:
+                    sink.write(payload)
+                written += len(payload)
+            elif channel_of_message == STDERR:
+                err += payload
+            elif channel_of_message == ERROR:
+                status += payload
+        if not opened:
+            exc = wire.protocol.handshake_exc
+            if exc is not None:
+                raise exc
+            raise KubeUnreachable(f"{what}: the connection closed before the upgrade")
     except InvalidStatus as exc:  # an HTTP answer instead of the upgrade
         resp = exc.response
         raise error_for(
@@ -208,10 +294,16 @@ def exec_stream(
         ) from exc
     except KubeError:
         raise
-    except (OSError, TimeoutError, WebSocketException) as exc:  # no connection, or one that broke
+    except TimeoutError as exc:
+        bounds = f"{min(timeout, kube.timeout):g}s to open, {timeout:g}s in all"
+        raise KubeUnreachable(f"{what}: no answer within its bounds ({bounds})") from exc
+    except (OSError, InvalidHandshake, WebSocketException) as exc:  # no connection, or a broken one
         raise KubeUnreachable(f"{what}: {_transport_text(exc)}") from exc
-    code, message = exit_code_of(bytes(status))
+    finally:
+        if wire is not None:
+            wire.close()
+    code, text_status = exit_code_of(bytes(status))
     text = err.decode(errors="replace")
-    if code is None and message and message not in text:
-        text = f"{text}{message}\n" if text.endswith("\n") or not text else f"{text}\n{message}\n"
+    if code is None and text_status and text_status not in text:
+        text = f"{text}{text_status}\n" if text.endswith("\n") or not text else f"{text}\n{text_status}\n"
     return written, text, code

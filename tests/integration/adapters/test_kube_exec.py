@@ -149,3 +149,48 @@ def test_the_error_channel_status_gives_the_exit_code(
     status: bytes, expected: tuple[int | None, str]
 ) -> None:
     assert exit_code_of(status) == expected
+
+
+@pytest.mark.parametrize("tls", [False, True])
+def test_a_server_that_never_answers_the_upgrade_ends_in_the_bound(tmp_path: Path, tls: bool) -> None:
+    """Accepts (and completes TLS), reads the request, never answers: exec must not hang."""
+    import socket
+    import threading
+    import time
+
+    from appliance_lab.api_tls import make_serving_cert
+    from appliance_lab.apiserver import write_kubeconfig
+
+    cert = make_serving_cert()
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            if tls:
+                try:
+                    conn = cert.server_context().wrap_socket(conn, server_side=True)
+                except (OSError, ValueError):
+                    continue
+            held.append(conn)  # read nothing back, answer nothing
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        scheme = "https" if tls else "http"
+        kc = write_kubeconfig(
+            tmp_path / "kc", f"{scheme}://127.0.0.1:{port}", TOKEN, ca_pem=cert.ca_pem if tls else None
+        )
+        kube = KubeClient.from_kubeconfig(kc, timeout=1.5)
+        t = time.monotonic()
+        with pytest.raises(KubeUnreachable, match="no answer within"):
+            kube.exec("msp", "db-0", "main", ["count"], timeout=3)
+        assert time.monotonic() - t < 10
+    finally:
+        listener.close()
+        for c in held:
+            c.close()
