@@ -81,6 +81,14 @@ class _Base(Screen[None]):
 
     TITLE_TEXT = ""
 
+    @property
+    def shown(self) -> bool:
+        """Still on the screen stack: results of work that outlived the screen are dropped."""
+        try:
+            return self in self.app.screen_stack
+        except Exception:  # no app any more (quitting)
+            return False
+
     def action_help(self) -> None:
         keys = []
         for b in self.BINDINGS:
@@ -222,10 +230,13 @@ class HomeScreen(_Base):
         self.app.call_from_thread(self._show, snap, doc)
 
     def _show_error(self, exc: ApplianceError) -> None:
-        self.query_one("#rollup", Static).update(error_text(exc))
+        if self.shown:  # a collection may end after the screen was left
+            self.query_one("#rollup", Static).update(error_text(exc))
 
     def _show(self, snap: ClusterSnapshot, doc: StatusDocument) -> None:
         self.snapshot, self.doc = snap, doc
+        if not self.shown:
+            return
         head = f"{doc.rollup.state}: {doc.rollup.message}\nNext: {doc.rollup.next_action}"
         if doc.urls.login_url:
             head += f"\nLogin: {doc.urls.login_url}"
@@ -480,7 +491,8 @@ class ActionScreen(_Base):
     def write(self, text: str) -> None:
         """One line of output (wrapped at the terminal's width); ``transcript`` keeps them all."""
         self.transcript.append(text)
-        self.query_one("#output", RichLog).write(text)
+        if self.shown:  # an action may finish after its screen was left
+            self.query_one("#output", RichLog).write(text)
 
     def _on_change(self) -> None:
         if not self.running:
@@ -513,6 +525,8 @@ class ActionScreen(_Base):
         for line in lines:
             self.write(line)
         self.planned = planned
+        if not self.shown:
+            return
         self.query_one("#run", Button).disabled = planned is None
         if planned is not None:
             self.write("Review the plan, then Run (ctrl+r).")
@@ -535,10 +549,15 @@ class ActionScreen(_Base):
 
         self.confirm(answered)
 
-    @work(thread=True, exclusive=True, group="action")
     def _execute(self, planned: Any) -> None:
+        # An app worker, not the screen's: leaving the screen must not drop the end of the run
+        # (the run stops at its next safe point and its last lines still arrive).
+        app = self.app
+        app.run_worker(lambda: self._execute_body(app, planned), thread=True, group=f"action-{id(self)}")
+
+    def _execute_body(self, app: App[None], planned: Any) -> None:
         def write(text: str) -> None:
-            self.app.call_from_thread(self.write, text)
+            app.call_from_thread(self.write, text)
 
         try:
             lines = self.execute(planned, write)
@@ -546,15 +565,21 @@ class ActionScreen(_Base):
             lines = [error_text(exc), f"Exit state: {exc.exit_code}"]
         except KeyboardInterrupt:
             lines = ["interrupted", "Exit state: 130"]
-        self.app.call_from_thread(self._done, lines)
+        except Exception as exc:  # never lose the end of a run: say what broke
+            lines = [f"error: {type(exc).__name__}: {exc}", "Exit state: 1"]
+        app.call_from_thread(self._done, lines)
 
     def _done(self, lines: list[str]) -> None:
         for line in lines:
             self.write(line)
         self.running = False
         self.planned = None
-        self.query_one("#plan", Button).disabled = False
         self.write("Done.")
+        if self.shown:
+            self.query_one("#plan", Button).disabled = False
+
+    def on_unmount(self) -> None:
+        self.stop.set()  # leaving (or quitting) stops a run at its next safe point, as Ctrl-C does
 
     @on(Button.Pressed, "#back")
     def action_back(self) -> None:

@@ -261,38 +261,29 @@ def test_repair_from_the_menu_on_a_blocked_appliance() -> None:
         )
 
 
-@pytest.mark.slow
-def test_upgrade_from_the_menu_when_the_build_has_it() -> None:
-    """A lab bootstrapped at 1.0-rc5 by the command, upgraded to the lab's next release from the console."""
+def test_upgrade_from_the_menu_validates_and_plans_like_the_command(installed: LabHandle) -> None:
+    """When the build has the upgrade engine: the command's refusal, then its dry-run plan."""
     pytest.importorskip("appliance_cli.upgrade.engine")
-    from tests.cli_runner import invoke
 
-    with running_lab(scenario="healthy", speed=SPEED, bootstrapped=False) as lab:
-        boot = ["bootstrap", "--site-id", "lab", "--release-version", "1.0-rc5", "--node-ip", "127.0.0.1"]
-        r = invoke([*boot, "--bootstrap-mode", "fresh", "--progress", "plain"])
-        assert r.exit_code == 0, r.output[-2000:]
+    async def scenario(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen), "home")
+        await pilot.press("u")
+        await until(pilot, lambda: "Upgrade — site lab" in screen_text(app), "the upgrade form")
+        form = app.screen
+        assert isinstance(form, ActionScreen)
+        await pilot.press("ctrl+p")  # neither a version nor a channel: the command's own refusal
+        await until(pilot, lambda: "Nothing was changed." in form.transcript, "the refusal")
+        assert any("exactly one of --release-version and --channel" in line for line in form.transcript)
+        form.query_one("#release_version", Input).value = "1.0-rc5"
+        form.query_one("#channel", Input).value = "stable"
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: form.transcript.count("Nothing was changed.") == 2, "the second refusal")
+        form.query_one("#channel", Input).value = ""
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: "Review the plan, then Run (ctrl+r)." in form.transcript, "the plan", 60)
+        assert not form.query_one("#run").disabled
 
-        async def scenario(app: ConsoleApp, pilot: Pilot[None]) -> None:
-            await until(pilot, lambda: isinstance(app.screen, HomeScreen), "home")
-            await pilot.press("u")
-            await until(pilot, lambda: "Upgrade — site lab" in screen_text(app), "the upgrade form")
-            form = app.screen
-            assert isinstance(form, ActionScreen)
-            await pilot.press("ctrl+p")  # neither a version nor a channel: the command's own refusal
-            await until(pilot, lambda: "Nothing was changed." in form.transcript, "the refusal")
-            assert any("exactly one of --release-version and --channel" in line for line in form.transcript)
-            form.query_one("#release_version", Input).value = "1.0-rc5.lab1"
-            await pilot.press("ctrl+p")
-            await until(
-                pilot, lambda: "Review the plan, then Run (ctrl+r)." in form.transcript, "the plan", 60
-            )
-            await pilot.press("ctrl+r")
-            await until(pilot, lambda: "Done." in form.transcript, "the upgrade", timeout=240)
-            assert "Exit state: 0" in form.transcript, form.transcript[-30:]
-
-        drive(scenario, site_id="lab")
-        journal = json.loads((lab.site_dir / "journal.json").read_text())
-        assert journal.get("releaseVersion") == "1.0-rc5.lab1", journal.get("releaseVersion")
+    drive(scenario, site_id="lab")
 
 
 def test_without_sites_the_picker_says_how_to_get_one() -> None:
@@ -374,3 +365,29 @@ def test_bootstrap_from_the_console_and_from_the_shell_leave_the_same_journal_an
         drive(scenario, site_id="lab")
         assert _journal_shape(lab.site_dir) == shell_journal
         assert _objects(lab) == shell_objects
+
+
+def test_leaving_a_running_bootstrap_stops_it_as_ctrl_c_does() -> None:
+    with running_lab(scenario="healthy", speed=5.0, bootstrapped=False) as lab:
+        lock = lab.site_dir / "operation.lock"
+
+        async def scenario(app: ConsoleApp, pilot: Pilot[None]) -> None:
+            await until(pilot, lambda: isinstance(app.screen, HomeScreen), "home")
+            await pilot.press("b")
+            await until(pilot, lambda: "Bootstrap — site lab" in screen_text(app), "the bootstrap form")
+            form = app.screen
+            assert isinstance(form, BootstrapScreen)
+            form.query_one("#release_version", Input).value = "1.0-rc5"
+            await pilot.press("ctrl+p")
+            await until(
+                pilot, lambda: "Review the plan, then Run (ctrl+r)." in form.transcript, "the plan", 60
+            )
+            await pilot.press("ctrl+r")
+            await until(pilot, lambda: any("[phase 0/5]" in line for line in form.transcript), "phase 0")
+            await pilot.press("escape")
+            await until(pilot, lambda: isinstance(app.screen, HomeScreen), "home again")
+            await until(pilot, lambda: "Done." in form.transcript, "the run to stop", timeout=60)
+            assert "Exit state: 130" in form.transcript, form.transcript[-10:]
+            assert not lock.exists()  # the site lock went with the run
+
+        drive(scenario, site_id="lab")
