@@ -239,7 +239,6 @@ def exec_stream(
     if target.proxy:
         raise KubeUnreachable(f"{what}: exec through the proxy {target.proxy} is not supported")
     deadline = time.monotonic() + timeout
-    open_deadline = time.monotonic() + min(timeout, kube.timeout)
     kube._count()
     written = 0
     err = bytearray()
@@ -248,14 +247,13 @@ def exec_stream(
     channel_of_message: int | None = None
     wire: _Wire | None = None
     try:
-        wire = _Wire(url, target, open_deadline, what)
+        wire = _Wire(url, target, deadline, what)
         opened = False
         for event in wire.events():
             if isinstance(event, Response):
                 if wire.protocol.handshake_exc is not None:
                     raise wire.protocol.handshake_exc
                 opened = True
-                wire.deadline = deadline
                 if stdin is not None:
                     if wire.protocol.subprotocol != V5_PROTOCOL:
                         raise KubeError(
@@ -295,8 +293,7 @@ def exec_stream(
     except KubeError:
         raise
     except TimeoutError as exc:
-        bounds = f"{min(timeout, kube.timeout):g}s to open, {timeout:g}s in all"
-        raise KubeUnreachable(f"{what}: no answer within its bounds ({bounds})") from exc
+        raise KubeUnreachable(f"{what}: no answer within {timeout:g}s") from exc
     except (OSError, InvalidHandshake, WebSocketException) as exc:  # no connection, or a broken one
         raise KubeUnreachable(f"{what}: {_transport_text(exc)}") from exc
     finally:
