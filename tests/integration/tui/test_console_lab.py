@@ -296,7 +296,10 @@ def test_without_sites_the_picker_says_how_to_get_one() -> None:
 
 def test_a_new_site_opens_with_its_state_and_a_bootstrap_form() -> None:
     async def scenario(app: ConsoleApp, pilot: Pilot[None]) -> None:
-        await until(pilot, lambda: "no kubeconfig yet" in screen_text(app), "the new site's state")
+        # the state says why there is nothing to show yet (wording: the status collector's)
+        await until(
+            pilot, lambda: "office-1" in screen_text(app) and "error:" in screen_text(app), "the state"
+        )
         await pilot.press("b")
         await until(pilot, lambda: "Bootstrap — site office-1" in screen_text(app), "the bootstrap form")
         assert app.screen.query_one("#bootstrap_mode", Input).value == "fresh"
