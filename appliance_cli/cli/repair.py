@@ -134,20 +134,9 @@ def repair(
 
 
 def _check_codes(codes: list[str]) -> list[str]:
-    from appliance_cli.status.rules import registered
+    from appliance_cli.repair.run import check_codes
 
-    specs = {r.spec.code: r.spec for r in registered()}
-    out: list[str] = []
-    for raw in codes:
-        c = raw.strip().lower().replace("-", "_")
-        if c not in specs:
-            raise UsageError(
-                f"unknown blocker code {raw!r}", param="--code", hint="see 'appliance explain --list'"
-            )
-        if specs[c].repair.action is None:
-            raise UsageError(f"{c} has no automatic repair: {specs[c].repair.summary}", param="--code")
-        out.append(c)
-    return out
+    return check_codes(codes)
 
 
 def _reporter(progress: str | None, dry_run: bool) -> Reporter:

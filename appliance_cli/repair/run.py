@@ -32,6 +32,24 @@ MAX_ROUNDS = 4
 Confirm = Callable[[list[PlannedRepair]], bool]
 
 
+def check_codes(codes: Collection[str]) -> list[str]:
+    """``--code`` values as blocker codes that have a repair (``UsageError`` naming the flag)."""
+    from appliance_cli.status.rules import registered
+
+    specs = {r.spec.code: r.spec for r in registered()}
+    out: list[str] = []
+    for raw in codes:
+        c = raw.strip().lower().replace("-", "_")
+        if c not in specs:
+            raise UsageError(
+                f"unknown blocker code {raw!r}", param="--code", hint="see 'appliance explain --list'"
+            )
+        if specs[c].repair.action is None:
+            raise UsageError(f"{c} has no automatic repair: {specs[c].repair.summary}", param="--code")
+        out.append(c)
+    return out
+
+
 @dataclass
 class Session:
     """The ports one repair run is built from (``open_session`` makes the real ones)."""

@@ -35,14 +35,9 @@ class MenuEntry:
     note: str = ""
 
 
-# The upgrade and repair engines are optional parts of a build: reached by name, listed
-# disabled ("not available in this version") when a build does not carry them.
+# The upgrade engine is an optional part of a build: reached by name, listed disabled
+# ("not available in this version") when a build does not carry it.
 UPGRADE_ENGINE, UPGRADE_RENDER = "appliance_cli.upgrade.engine", "appliance_cli.upgrade.render"
-REPAIR_RUN, REPAIR_RENDER, REPAIR_CLI = (
-    "appliance_cli.repair.run",
-    "appliance_cli.repair.render",
-    "appliance_cli.cli.repair",
-)
 
 
 def _module(name: str, *attrs: str) -> Any | None:
@@ -60,23 +55,15 @@ def upgrade_engine() -> Any | None:
     return _module(UPGRADE_ENGINE, "run", "UpgradeOptions", "resolve_channel")
 
 
-def repair_modules() -> tuple[Any, Any, Any] | None:
-    run = _module(REPAIR_RUN, "open_session", "run")
-    render = _module(REPAIR_RENDER, "plan_lines", "report_lines")
-    cli = _module(REPAIR_CLI, "_check_codes")
-    return (run, render, cli) if run and render and cli else None
-
-
 def menu() -> list[MenuEntry]:
     """The console's actions, as in the previous console: Operations, then System."""
     upgrade = upgrade_engine() is not None
-    repair = repair_modules() is not None
     return [
         MenuEntry("bootstrap", "Bootstrap", "Operations"),
         MenuEntry("upgrade", "Upgrade", "Operations", upgrade, "" if upgrade else NOT_AVAILABLE),
         MenuEntry("status", "Status", "Operations"),
         MenuEntry("workloads", "Workloads", "Operations"),
-        MenuEntry("repair", "Repair release", "System", repair, "" if repair else NOT_AVAILABLE),
+        MenuEntry("repair", "Repair release", "System"),
         MenuEntry("support-bundle", "Support bundle", "System"),
         MenuEntry("reset", "Reset", "System"),
     ]
@@ -348,30 +335,27 @@ class RepairPlanView:
 
 def plan_repair(site_id: str, codes_text: str) -> RepairPlanView:
     """``appliance repair --dry-run [--code ...]``: the codes checked as the command checks them."""
-    from appliance_cli.errors import UsageError
+    from appliance_cli.repair import run
+    from appliance_cli.repair.render import plan_lines
 
-    mods = repair_modules()
-    if mods is None:
-        raise UsageError(f"repair is {NOT_AVAILABLE}")
-    run, render, cli = mods
-    codes = list(cli._check_codes([c for c in codes_text.replace(" ", ",").split(",") if c]))
+    codes = run.check_codes([c for c in codes_text.replace(" ", ",").split(",") if c])
     session = run.open_session(site_id, kubeconfig=None)
     report = run.run(session, codes=codes, dry_run=True, confirm=lambda _plans: True, reporter=NullReporter())
-    lines = list(render.plan_lines(report.plans)) or ["Nothing to repair now."]
+    lines = plan_lines(report.plans) or ["Nothing to repair now."]
     return RepairPlanView(session, codes, [*lines, "", "Dry run: nothing was changed."])
 
 
 def run_repair(view: RepairPlanView, write: Callable[[str], None]) -> list[str]:
+    """``appliance repair --yes`` after the console asked, as the command asks on a terminal."""
+    from appliance_cli.repair import run
+    from appliance_cli.repair.render import report_lines
     from appliance_cli.tui.reporter import LineReporter
 
-    mods = repair_modules()
-    assert mods is not None
-    run, render, _cli = mods
     report = run.run(
         view.session,
         codes=view.codes,
         dry_run=False,
-        confirm=lambda _plans: True,  # the console asked before running
+        confirm=lambda _plans: True,
         reporter=LineReporter(write, label="repair", total=0),
     )
-    return [*render.report_lines(report), f"Exit state: {0 if report.ok else 1}"]
+    return [*report_lines(report), f"Exit state: {0 if report.ok else 1}"]
