@@ -46,6 +46,16 @@ if TYPE_CHECKING:
 REFRESH_SECONDS = 5.0  # as `appliance status --watch`
 
 
+def post(app: App[Any], callback: Callable[..., object], *args: object) -> None:
+    """Hand a worker's result to the app's thread; dropped once the app has stopped (quitting)."""
+    if not app.is_running:
+        return
+    try:
+        app.call_from_thread(callback, *args)
+    except RuntimeError:  # stopped between the check and the call
+        return
+
+
 def error_text(exc: ApplianceError) -> str:
     return f"error: {exc.message}" + (f" (hint: {exc.hint})" if exc.hint else "")
 
@@ -139,7 +149,7 @@ class SitePickerScreen(_Base):
     @work(thread=True, group="rollups")
     def _rollup(self, entry: SiteEntry) -> None:
         r = site_rollup(entry)
-        self.app.call_from_thread(self._show_rollup, entry.site_id, r.state, r.message)
+        post(self.app, self._show_rollup, entry.site_id, r.state, r.message)
 
     def _show_rollup(self, site_id: str, state: str, message: str) -> None:
         table = self.query_one("#sites", DataTable)
@@ -225,9 +235,9 @@ class HomeScreen(_Base):
             snap = collect_snapshot(self.site_id)
             doc = classify_live(snap)
         except ApplianceError as exc:
-            self.app.call_from_thread(self._show_error, exc)
+            post(self.app, self._show_error, exc)
             return
-        self.app.call_from_thread(self._show, snap, doc)
+        post(self.app, self._show, snap, doc)
 
     def _show_error(self, exc: ApplianceError) -> None:
         if self.shown:  # a collection may end after the screen was left
@@ -367,7 +377,7 @@ class LogsScreen(_Base):
         log = self.query_one("#log", Log)
 
         def write(text: str) -> None:
-            self.app.call_from_thread(log.write_line, text)
+            post(self.app, log.write_line, text)
 
         try:
             source = open_component_logs(self.site_id, self.component)
@@ -517,9 +527,9 @@ class ActionScreen(_Base):
         try:
             planned, lines = self.plan()
         except ApplianceError as exc:
-            self.app.call_from_thread(self._planned, None, [error_text(exc), "Nothing was changed."])
+            post(self.app, self._planned, None, [error_text(exc), "Nothing was changed."])
             return
-        self.app.call_from_thread(self._planned, planned, lines)
+        post(self.app, self._planned, planned, lines)
 
     def _planned(self, planned: Any, lines: list[str]) -> None:
         for line in lines:
@@ -557,7 +567,7 @@ class ActionScreen(_Base):
 
     def _execute_body(self, app: App[None], planned: Any) -> None:
         def write(text: str) -> None:
-            app.call_from_thread(self.write, text)
+            post(app, self.write, text)
 
         try:
             lines = self.execute(planned, write)
@@ -567,7 +577,7 @@ class ActionScreen(_Base):
             lines = ["interrupted", "Exit state: 130"]
         except Exception as exc:  # never lose the end of a run: say what broke
             lines = [f"error: {type(exc).__name__}: {exc}", "Exit state: 1"]
-        app.call_from_thread(self._done, lines)
+        post(app, self._done, lines)
 
     def _done(self, lines: list[str]) -> None:
         for line in lines:
