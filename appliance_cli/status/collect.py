@@ -280,14 +280,15 @@ def keep_needed_events(events: Obj, pods: list[Obj], info: EventsCollection) -> 
     return {**events, "items": kept}
 
 
-def list_events(kube: KubeSource) -> tuple[Obj, EventsCollection]:
-    """The events the rules need, whole, plus one page of the rest: merged, newest first."""
-    rest_spec = ListSpec(field_selector=EVENT_REST_SELECTOR, limit=EVENT_REST_LIMIT)
-    with ThreadPoolExecutor(max_workers=len(EVENT_SELECTORS) + 1, thread_name_prefix="status-events") as pool:
-        selected = [pool.submit(_list_paged, kube, sel) for sel in EVENT_SELECTORS]
-        rest_future = pool.submit(_list_retried, kube, "v1/events", rest_spec)
-        results = [f.result() for f in selected]  # a failing selector fails the events list
-        rest = rest_future.result()
+def _list_rest(kube: KubeSource) -> Obj:
+    return _list_retried(
+        kube, "v1/events", ListSpec(field_selector=EVENT_REST_SELECTOR, limit=EVENT_REST_LIMIT)
+    )
+
+
+def merge_events(results: list[tuple[Obj, list[Obj], str | None]], rest: Obj) -> tuple[Obj, EventsCollection]:
+    """The selectors' events (``results``, in ``EVENT_SELECTORS`` order) and the rest page,
+    merged newest first, with what was read and cut."""
     info = EventsCollection()
     seen: set[tuple[str, str]] = set()
     items: list[Obj] = []
@@ -472,23 +473,35 @@ def collect(
     events_info: EventsCollection | None = None
 
     if kube is not None:
+        # One flat pool: a LIST per resource, a paged LIST per event selector, the rest page.
+        tasks: list[tuple[str, str | None]] = [(k, None) for k in RESOURCE_KEYS if k != "v1/events"]
+        tasks += [("v1/events", sel) for sel in (*EVENT_SELECTORS, EVENT_REST_SELECTOR)]
 
-        def one(key: str) -> tuple[str, Obj | KubeError]:
-            nonlocal events_info
+        def one(task: tuple[str, str | None]) -> Any:
+            key, selector = task
             try:
-                if key == "v1/events":
-                    lst, events_info = list_events(kube)
-                    return key, lst
-                return key, _list_one(kube, key)
+                if selector is None:
+                    return _list_one(kube, key)
+                if selector == EVENT_REST_SELECTOR:
+                    return _list_rest(kube)
+                return _list_paged(kube, selector)
             except KubeError as exc:
-                return key, exc
+                return exc
 
-        with ThreadPoolExecutor(max_workers=len(RESOURCE_KEYS), thread_name_prefix="status-list") as pool:
-            for key, result in pool.map(one, RESOURCE_KEYS):
+        event_parts: dict[str, Any] = {}
+        with ThreadPoolExecutor(max_workers=len(tasks), thread_name_prefix="status-list") as pool:
+            for (key, selector), result in zip(tasks, pool.map(one, tasks), strict=True):
                 if isinstance(result, KubeError):
-                    errors[key] = result
+                    errors.setdefault(key, result)  # a failing events list fails the events
+                elif selector is not None:
+                    event_parts[selector] = result
                 else:
                     resources[key] = result
+        if "v1/events" not in errors and "v1/events" in RESOURCE_KEYS:
+            resources["v1/events"], events_info = merge_events(
+                [event_parts[sel] for sel in EVENT_SELECTORS], event_parts[EVENT_REST_SELECTOR]
+            )
+        resources = {k: resources[k] for k in RESOURCE_KEYS if k in resources}  # snapshot order
 
     # Nothing listed at all (refused, unauthorized, every answer an error) means the API
     # cannot be used: that is the root cause to report, with the server's own words.
