@@ -26,6 +26,18 @@ def _show(doc: StatusDocument, *, as_json: bool) -> None:
         console.display_renderable(render(doc))
 
 
+def _show_release_history(site_id: str | None, doc: StatusDocument) -> None:
+    """Release now and before, the last upgrade and backup (site journal; docs/upgrade.md)."""
+    from appliance_cli.site import Site
+    from appliance_cli.status.live import resolve_site_id
+    from appliance_cli.upgrade.history import read_history
+    from appliance_cli.upgrade.render import release_history_lines
+
+    entries = read_history(Site.open(resolve_site_id(site_id)))
+    for line in release_history_lines(entries, doc.release.selected_release_version):
+        console.display_text(line)
+
+
 def status(
     *,
     snapshot: Annotated[
@@ -89,6 +101,8 @@ def status(
             if not as_json and console.is_tty():
                 console.out().clear()
     _show(doc, as_json=as_json)
+    if snapshot is None and not as_json:
+        _show_release_history(site_id, doc)
     from appliance_cli.status.classify import login_available
 
     raise typer.Exit(0 if login_available(doc) else 1)

@@ -102,6 +102,7 @@ def upgrade(
     from appliance_cli.upgrade import engine
     from appliance_cli.upgrade.render import plan_lines, summary_lines
 
+    as_json = as_json or progress == "json"  # stdout stays JSON: events, then the result
     version = release_version or engine.resolve_channel(str(channel))
     options = engine.UpgradeOptions(
         release_version=version,

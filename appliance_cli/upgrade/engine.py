@@ -397,6 +397,7 @@ class Upgrade:
             self._persist = True
             self._save()
             self._backup()
+            self._adopt_image_checks()
             try:
                 self._core(intent)
             except (BlockerFound, WaitTimeout) as exc:
@@ -562,6 +563,19 @@ class Upgrade:
                 "done",
             )
 
+    def _adopt_image_checks(self) -> None:
+        """From here on the status compares running images with the target's checked digests
+        (with the old ones a rollout in progress would look like drift): the site journal and
+        the facts ConfigMap get the target's image checks."""
+        if self.image_checks is None or self.journal is None:
+            return
+        old = history.set_site_facts(self.site, {"imageChecks": self.image_checks})
+        if self.journal.previous_image_checks is None:
+            self.journal.previous_image_checks = old.get("imageChecks") or []
+            self._save()
+        self.ctx.journal.reload()
+        self.actions.apply(self.ctx.kube, facts_configmap(self.ctx, step="upgrade", state="applying"))
+
     def _apply(self, objs: list[dict[str, Any]]) -> int:
         count = 0
         for obj in objs:
@@ -639,21 +653,25 @@ class Upgrade:
             components = {c.name: c.helm_release for c in load_catalog().components}
 
             def settled(doc: StatusDocument) -> Seen:
+                # image drift is what a rollout in progress looks like, not an issue to stop on
                 issues: set[str] = {
                     hr
                     for b in doc.top_blockers
-                    if not b.login_blocking and (hr := components.get(b.component))
+                    if not b.login_blocking
+                    and b.code != "release_image_drift"
+                    and (hr := components.get(b.component))
                 }
                 pending = [
                     n
                     for n in names
                     if n not in issues and not cl.helm_releases_handled(self.kube, [n], token).done
                 ]
-                if not pending:
-                    return Seen(
-                        True, "background settled" + (f" with issues in {sorted(issues)}" if issues else "")
-                    )
-                return Seen(False, f"waiting for {', '.join(pending)}")
+                if pending:
+                    return Seen(False, f"waiting for {', '.join(pending)}")
+                if issues:
+                    return Seen(True, f"background settled with issues in {', '.join(sorted(issues))}")
+                tier = doc.tiers.background
+                return Seen(tier.ready, f"background: {tier.status} {tier.message}".strip())
 
             what = "background ready or a known background issue (failures become warnings)"
             try:
@@ -751,6 +769,10 @@ class Upgrade:
                     lambda: bk.restore_database(self.client(), backup_dir(self.site) / record.file),
                     default=0.0,
                 )
+            if journal.previous_image_checks is not None and not self.options.dry_run:
+                history.set_site_facts(self.site, {"imageChecks": journal.previous_image_checks})
+                old_ctx.journal.reload()
+                self.actions.apply(self.ctx.kube, facts_configmap(old_ctx, step="rollback", state="applying"))
             self._request("core", journal.rollback_token)
             self._gate(
                 old_ctx, self.previous, journal.rollback_token, self.options.rollback_bound, blockers=False

@@ -68,3 +68,13 @@ def publish(kube: KubeApi, entries: list[dict[str, Any]]) -> None:
         kube.apply(cm, field_manager=FIELD_MANAGER, force=True)
     except ApplianceError:
         return
+
+
+def set_site_facts(site: Site, facts: dict[str, Any]) -> dict[str, Any]:
+    """Set facts of the site journal; returns the values they replaced."""
+    journal = Journal(site.journal_file, site.site_id, dry_run=False)
+    old = {key: journal.fact(key) for key in facts}
+    for key, value in facts.items():
+        journal.set_fact(key, value)
+    journal.save()
+    return old

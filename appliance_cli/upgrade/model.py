@@ -75,6 +75,9 @@ class UpgradeJournal(_Model):
     new_jobs: list[str] = Field(default_factory=list, alias="newBootstrapJobs")
     steps: dict[str, StepRecord] = Field(default_factory=dict)
     failure: dict[str, Any] | None = None
+    # the site journal's image checks before the upgrade (the status compares running digests
+    # with them); put back by a rollback
+    previous_image_checks: list[dict[str, Any]] | None = Field(None, alias="previousImageChecks")
     applied: int = 0
     timings: dict[str, float] = Field(default_factory=dict)
 

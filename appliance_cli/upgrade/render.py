@@ -56,3 +56,28 @@ def backup_table(records: list[BackupRecord]) -> list[str]:
 
 def backup_json(record: BackupRecord) -> dict[str, Any]:
     return record.model_dump(by_alias=True, exclude={"config"})
+
+
+def release_history_lines(entries: list[dict[str, Any]], current: str | None) -> list[str]:
+    """What ``appliance status`` adds below the status: release now, before, last upgrade and backup."""
+    if not entries:
+        return []
+    upgrades = [e for e in entries if e.get("kind") in ("upgrade", "rollback")]
+    previous = next(
+        (e.get("fromVersion") for e in upgrades if e.get("result") == "succeeded" and e.get("fromVersion")),
+        None,
+    )
+    out = [f"Release: {current or '?'}" + (f" (previous: {previous})" if previous else "")]
+    last = next((e for e in entries if e.get("kind") == "upgrade"), None)
+    if last is not None:
+        out.append(
+            f"Last upgrade: {last.get('fromVersion')} → {last.get('toVersion')} {last.get('result')} "
+            f"at {last.get('at')}" + (f" ({last.get('message')})" if last.get("message") else "")
+        )
+    rollback = next((e for e in entries if e.get("kind") == "rollback"), None)
+    if rollback is not None and last is not None and rollback.get("at", "") >= last.get("at", ""):
+        out.append(f"Rolled back to {rollback.get('toVersion')} at {rollback.get('at')}")
+    backup = next((e for e in entries if e.get("kind") == "backup"), None)
+    if backup is not None:
+        out.append(f"Last backup: {backup.get('backupId')} at {backup.get('at')} (appliance backup list)")
+    return out

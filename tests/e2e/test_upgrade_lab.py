@@ -196,6 +196,9 @@ def test_upgrade_keeps_the_data_and_logs_in_at_the_new_release(installed: LabHan
     assert json.loads(facts["data"]["history.json"])[0]["toVersion"] == TARGET
     assert json.loads(facts["data"]["facts.json"])["releaseVersion"] == TARGET
     assert json.loads((lab.site_dir / "upgrade.json").read_text())["state"] == "succeeded"
+    shown = invoke(["status", "--site-id", "lab"])
+    assert f"Release: {TARGET} (previous: 1.0-rc5)" in shown.stdout
+    assert f"Last upgrade: 1.0-rc5 → {TARGET} succeeded" in shown.stdout
 
     # operator intent survives: app URL, repository, branch, every Secret (status token, the
     # app's generated secrets), CoreDNS upstreams, the site files (hostname and DNS in the
