@@ -34,6 +34,7 @@ def facts_configmap(ctx: BootstrapContext, *, step: str, state: str) -> Obj:
         "currentPhase": {"phase": ctx.phase_title, "step": step, "state": state, "updatedAt": now()},
         "imageChecks": j.fact("imageChecks", []),
         "bootstrapMode": j.fact("appBootstrapMode"),
+        "history": j.fact("history", []),  # upgrades, rollbacks, backups, restores (upgrade/history.py)
     }
     return {
         "apiVersion": "v1",

@@ -860,7 +860,7 @@ class Upgrade:
         )
         self._background(intent)
         self.actions.phase = 4
-        self.actions.note("record the upgrade in the site journal and the facts ConfigMap (history.json)")
+        self.actions.note("record the upgrade in the site journal and the facts ConfigMap (facts.json history)")
         return UpgradeResult(
             exit_code=EXIT_OK,
             from_version=from_version,

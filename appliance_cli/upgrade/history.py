@@ -1,9 +1,8 @@
 """Release history: every upgrade, rollback, backup and restore, newest first.
 
 Kept in the site journal's facts (``history``, at most 50 entries) and published in the facts
-ConfigMap (``appliance-system/appliance-facts``, key ``history.json``) under its own field
-manager, so bootstrap re-publishing ``facts.json`` never removes it and the status page can
-show it.
+ConfigMap (``appliance-system/appliance-facts``, ``facts.json`` key ``history``), which
+bootstrap republishes from the same journal facts; the status page's diagnostics show it.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ if TYPE_CHECKING:
     from appliance_cli.site import Site
 
 HISTORY_KEY = "history"
-FIELD_MANAGER = "appliance-history"
+FIELD_MANAGER = "appliance-cli"  # the manager of facts.json (bootstrap publishes it too)
 
 
 def read_history(site: Site) -> list[dict[str, Any]]:
@@ -54,7 +53,24 @@ def record(
 
 
 def publish(kube: KubeApi, entries: list[dict[str, Any]]) -> None:
-    cm = {
+    """The history into ``facts.json`` of the facts ConfigMap (what the status service reads),
+    next to what bootstrap published there; bootstrap republishes it from the same journal."""
+    from appliance_cli.errors import KubeNotFound
+
+    try:
+        cm = kube.get("v1/configmaps", FACTS_NS, FACTS_CM)
+    except KubeNotFound:
+        return
+    except ApplianceError:
+        return
+    try:
+        facts = json.loads((cm.get("data") or {}).get("facts.json") or "{}")
+    except ValueError:
+        facts = {}
+    if not isinstance(facts, dict):
+        facts = {}
+    facts[HISTORY_KEY] = entries
+    body = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {
@@ -62,10 +78,10 @@ def publish(kube: KubeApi, entries: list[dict[str, Any]]) -> None:
             "namespace": FACTS_NS,
             "labels": {"app.kubernetes.io/part-of": "alga-appliance"},
         },
-        "data": {"history.json": json.dumps(entries, sort_keys=True)},
+        "data": {"facts.json": json.dumps(facts, sort_keys=True)},
     }
     try:
-        kube.apply(cm, field_manager=FIELD_MANAGER, force=True)
+        kube.apply(body, field_manager=FIELD_MANAGER, force=True)
     except ApplianceError:
         return
 

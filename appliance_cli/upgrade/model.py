@@ -8,7 +8,7 @@
   record (sha256, size, release, time) and the configuration it was taken with (values
   ConfigMaps, release selection, tier Kustomizations, HelmRelease specs).
 - History: every upgrade, rollback, backup and restore, newest first, in the site journal's
-  facts (``history``) and in the facts ConfigMap (key ``history.json``).
+  facts (``history``) and in the facts ConfigMap (``facts.json``, key ``history``).
 """
 
 from __future__ import annotations

@@ -106,6 +106,7 @@ def diagnostics(snapshot: ClusterSnapshot, doc: StatusDocument) -> Obj:
     return {
         "status": doc.model_dump(mode="json", by_alias=True),
         "flux": flux_view(snapshot),
+        "releaseHistory": list(snapshot.release_facts.get("history") or [])[:20],
         "collection": {
             "collectedAt": snapshot.collected_at,
             "apiRequests": snapshot.collection.api_requests,

@@ -193,9 +193,20 @@ def test_upgrade_keeps_the_data_and_logs_in_at_the_new_release(installed: LabHan
     assert any(e["kind"] == "backup" for e in entries)
     facts = lab.get("v1/configmaps", "appliance-system", "appliance-facts")
     assert facts is not None
-    assert json.loads(facts["data"]["history.json"])[0]["toVersion"] == TARGET
-    assert json.loads(facts["data"]["facts.json"])["releaseVersion"] == TARGET
+    published = json.loads(facts["data"]["facts.json"])
+    assert published["releaseVersion"] == TARGET
+    assert published["history"][0]["toVersion"] == TARGET
     assert json.loads((lab.site_dir / "upgrade.json").read_text())["state"] == "succeeded"
+    token = (lab.site_dir / "status-token").read_text().strip()
+
+    def on_status_page() -> bool:
+        r = httpx.get(
+            f"{lab.status_url}/api/diagnostics", headers={"Authorization": f"Bearer {token}"}, timeout=5
+        )
+        history = r.json().get("releaseHistory") if r.status_code == 200 else None
+        return bool(history) and history[0].get("toVersion") == TARGET
+
+    lab.wait_for(on_status_page, timeout=60, what="the upgrade in the status page's diagnostics")
     shown = invoke(["status", "--site-id", "lab"])
     assert f"Release: {TARGET} (previous: 1.0-rc5)" in shown.stdout
     assert f"Last upgrade: 1.0-rc5 → {TARGET} succeeded" in shown.stdout

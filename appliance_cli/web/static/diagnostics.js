@@ -53,6 +53,11 @@
                 cells: [e.timestamp, e.type, [e.kind, e.namespace, e.name].filter(Boolean).join(" "), e.reason,
                         e.message + (e.count > 1 ? " (x" + e.count + ")" : "")]};
       }));
+    Status.table($("history"), ["When", "What", "From", "To", "Result", "Details"],
+      (data.releaseHistory || []).map(function (h) {
+        return {cls: h.result === "succeeded" ? "ok" : "bad",
+                cells: [h.at, h.kind, h.fromVersion || "", h.toVersion || "", h.result, h.message || ""]};
+      }));
     $("collection").textContent = JSON.stringify(data.collection, null, 2);
   }
 
