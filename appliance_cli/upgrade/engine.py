@@ -169,6 +169,23 @@ def default_adapters(env: SiteEnv) -> Adapters:
     )
 
 
+def host_upgrade_problems(target: Release, previous: Release) -> list[str]:
+    """The Talos/Kubernetes changes ``target`` needs, each with the talosctl command of the
+    supported path (this command does not run them)."""
+    problems: list[str] = []
+    if target.talos.version != previous.talos.version:
+        problems.append(
+            f"Talos {previous.talos.version} → {target.talos.version} "
+            f"(talosctl upgrade --nodes <node-ip> --image {target.talos.installer_image})"
+        )
+    if target.kubernetes.version != previous.kubernetes.version:
+        problems.append(
+            f"Kubernetes {previous.kubernetes.version} → {target.kubernetes.version} "
+            f"(talosctl upgrade-k8s --nodes <node-ip> --to {target.kubernetes.version.removeprefix('v')})"
+        )
+    return problems
+
+
 def make_context(
     site: Site,
     env: SiteEnv,
@@ -468,18 +485,8 @@ class Upgrade:
             )
 
     def _check_versions(self, previous: Release) -> None:
-        t, p = self.target, previous
-        problems: list[str] = []
-        if t.talos.version != p.talos.version:
-            problems.append(
-                f"Talos {p.talos.version} → {t.talos.version} "
-                f"(talosctl upgrade --nodes <node-ip> --image {t.talos.installer_image})"
-            )
-        if t.kubernetes.version != p.kubernetes.version:
-            problems.append(
-                f"Kubernetes {p.kubernetes.version} → {t.kubernetes.version} "
-                f"(talosctl upgrade-k8s --nodes <node-ip> --to {t.kubernetes.version.removeprefix('v')})"
-            )
+        t = self.target
+        problems = host_upgrade_problems(t, previous)
         if problems:
             raise ActionRequired(
                 f"release {t.version} needs a host upgrade this command does not run: "
@@ -860,7 +867,9 @@ class Upgrade:
         )
         self._background(intent)
         self.actions.phase = 4
-        self.actions.note("record the upgrade in the site journal and the facts ConfigMap (facts.json history)")
+        self.actions.note(
+            "record the upgrade in the site journal and the facts ConfigMap (facts.json history)"
+        )
         return UpgradeResult(
             exit_code=EXIT_OK,
             from_version=from_version,

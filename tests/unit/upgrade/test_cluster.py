@@ -61,7 +61,7 @@ def test_desired_objects_are_split_by_tier_and_never_reseed() -> None:
 
 
 def test_only_a_real_difference_counts_as_changed() -> None:
-    cm = {
+    cm: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": "c", "namespace": "n", "labels": {"a": "1"}},
@@ -106,3 +106,23 @@ def test_the_kept_configuration_applies_back_without_server_fields() -> None:
     assert kept[0]["metadata"] == {"name": "appliance-values-alga-core", "namespace": "alga-system"}
     assert "status" not in kept[1] and "annotations" not in kept[1]["metadata"]
     assert [o["kind"] for o in cluster.restorable(kept)] == ["ConfigMap"]
+
+
+def test_a_host_version_change_names_the_talosctl_path_instead_of_running_it() -> None:
+    from appliance_cli.upgrade.engine import host_upgrade_problems
+
+    running = load_release("1.0-rc5")
+    assert host_upgrade_problems(running, running) == []
+    newer = running.model_copy(
+        update={
+            "talos": running.talos.model_copy(
+                update={"version": "v1.12.9", "installer_image": "installer:v1.12.9"}
+            ),
+            "kubernetes": running.kubernetes.model_copy(update={"version": "v1.31.9"}),
+        }
+    )
+    problems = host_upgrade_problems(newer, running)
+    assert problems == [
+        "Talos v1.12.0 → v1.12.9 (talosctl upgrade --nodes <node-ip> --image installer:v1.12.9)",
+        "Kubernetes v1.31.4 → v1.31.9 (talosctl upgrade-k8s --nodes <node-ip> --to 1.31.9)",
+    ]
