@@ -1,4 +1,4 @@
-"""Collect a cluster snapshot (DESIGN §7): the I/O half of status; ``classify`` is the pure half.
+"""Collect a cluster snapshot (docs/status.md): the I/O half of status; ``classify`` is the pure half.
 
 One collection makes a constant number of API requests, whatever the number of pods or
 events:

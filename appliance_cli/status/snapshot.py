@@ -1,4 +1,4 @@
-"""The cluster snapshot (DESIGN §7): what collection produces and classification reads.
+"""The cluster snapshot (docs/status.md): what collection produces and classification reads.
 
 Each ``resources`` value is the List object exactly as the API returned it (raw JSON).
 A resource that could not be listed (403, error) is recorded in ``unavailable`` so the

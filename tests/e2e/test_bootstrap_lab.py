@@ -252,9 +252,10 @@ def test_json_progress_is_one_object_per_line(_isolated_home: Path) -> None:
     with running_lab(scenario="healthy", speed=SPEED, bootstrapped=False):
         r = invoke([*ARGS, "--bootstrap-mode", "fresh", "--progress", "json"])
         assert r.exit_code == 0, r.output
-        lines = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
-        events = [json.loads(ln) for ln in lines]
-        assert {"phase", "step", "state", "timestamp", "details"} <= set(events[0])
+        objects = [json.loads(ln) for ln in r.stdout.splitlines()]  # stdout is JSON lines only
+        *events, last = objects
+        assert set(last) == {"result"} and last["result"]["rollup"]["state"] == "fully_healthy"
+        assert all({"phase", "step", "state", "timestamp", "details"} <= set(e) for e in events)
         assert any(e["state"] == "waiting" and "lastSaw" in e["details"] for e in events)
         token = (_isolated_home / "lab" / "status-token").read_text().strip()
         # the token is in one event only: the status page's milestone, nowhere else

@@ -57,6 +57,22 @@ def installed() -> Iterator[LabHandle]:
     assert not errors, f"lab controllers raised: {errors}"
 
 
+def settled(lab: LabHandle) -> LabHandle:
+    """The lab after its own controllers are done with the install: the finished bootstrap Job
+    has gone by its ttlSecondsAfterFinished (the chart's, ~5 s at this speed), so a store
+    comparison sees only what the command under test did."""
+    lab.wait_for(
+        lambda: (
+            not any(
+                (j.get("status") or {}).get("succeeded") for j in lab.list_objects("batch/v1/jobs", "msp")
+            )
+        ),
+        timeout=60,
+        what="the finished bootstrap Job removed by its TTL",
+    )
+    return lab
+
+
 def store_dump(lab: LabHandle) -> str:
     assert lab.store is not None
     out = {rt.key: [[list(k), o] for k, o in lab.store.snapshot(rt)[0]] for rt in RESOURCE_TYPES}
@@ -92,7 +108,7 @@ def assert_reset_state(lab: LabHandle, token_before: str) -> None:
 
 
 def test_dry_run_prints_the_real_objects_and_changes_nothing(installed: LabHandle) -> None:
-    lab = installed
+    lab = settled(installed)
     volumes = app_volumes(lab)
     claims = [p["metadata"]["name"] for p in lab.list_objects("v1/persistentvolumeclaims", "msp")]
     assert volumes and claims
@@ -174,7 +190,7 @@ def test_reset_then_fresh_bootstrap(installed: LabHandle) -> None:
 
 
 def test_without_force_nothing_is_deleted(installed: LabHandle) -> None:
-    before = store_dump(installed)
+    before = store_dump(settled(installed))
     r = reset()
     assert r.exit_code == 2
     assert "--force" in r.stderr and "--dry-run" in r.stderr
@@ -189,7 +205,7 @@ def test_a_wrong_typed_site_id_on_a_terminal_deletes_nothing(
     """The real CLI on a pseudo-terminal: the confirmation prompt, a wrong answer, exit 2."""
     import pty
 
-    before = store_dump(installed)
+    before = store_dump(settled(installed))
     pid, fd = pty.fork()
     if pid == 0:  # the child: the CLI with the terminal as stdin and stdout
         os.environ["ALGA_APPLIANCE_HOME"] = str(_isolated_home)
@@ -336,7 +352,7 @@ def _step_lines(path: Path, step: int) -> str:
 
 
 def test_fresh_bootstrap_over_an_installed_appliance(installed: LabHandle) -> None:
-    lab = installed
+    lab = settled(installed)
     token = token_secret(lab)
     before = store_dump(lab)
 
