@@ -8,6 +8,7 @@ bash scripts/setup.sh --test-deps
 
 echo "== ruff"
 .venv/bin/ruff check appliance_cli lab tests scripts
+.venv/bin/ruff format --check appliance_cli lab tests scripts
 echo "== mypy (strict)"
 .venv/bin/mypy
 echo "== import layers"

@@ -23,13 +23,62 @@ RUN = "Run"
 
 def reset(
     *,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Read the cluster and print the ordered plan with the real objects it would touch; change nothing.", rich_help_panel=RUN)] = False,
-    force: Annotated[bool, typer.Option("--force", help="Carry the plan out (DELETES the application's data). On a terminal you also type the site id to confirm.", rich_help_panel=RUN)] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="The plan as JSON; with --force, progress as JSON lines and a final result line.", rich_help_panel=RUN)] = False,
-    progress: Annotated[str | None, typer.Option("--progress", help="rich, plain or json progress while executing. Default: rich on a terminal, plain otherwise.", rich_help_panel=RUN)] = None,
-    site_id: Annotated[str | None, typer.Option("--site-id", help="Site whose appliance to reset (its kubeconfig is used). Default: the current site.", rich_help_panel=SRC)] = None,
-    kubeconfig: Annotated[Path | None, typer.Option("--kubeconfig", help="Kubeconfig of the appliance's cluster. Default: <site>/kubeconfig.", rich_help_panel=SRC)] = None,
-    config_dir: Annotated[Path | None, typer.Option("--config-dir", help="The site files are here instead of $ALGA_APPLIANCE_HOME/<site-id>/.", rich_help_panel=SRC)] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Read the cluster and print the ordered plan with the real objects it would touch; change nothing.",
+            rich_help_panel=RUN,
+        ),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Carry the plan out (DELETES the application's data). On a terminal you also type the site id to confirm.",
+            rich_help_panel=RUN,
+        ),
+    ] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="The plan as JSON; with --force, progress as JSON lines and a final result line.",
+            rich_help_panel=RUN,
+        ),
+    ] = False,
+    progress: Annotated[
+        str | None,
+        typer.Option(
+            "--progress",
+            help="rich, plain or json progress while executing. Default: rich on a terminal, plain otherwise.",
+            rich_help_panel=RUN,
+        ),
+    ] = None,
+    site_id: Annotated[
+        str | None,
+        typer.Option(
+            "--site-id",
+            help="Site whose appliance to reset (its kubeconfig is used). Default: the current site.",
+            rich_help_panel=SRC,
+        ),
+    ] = None,
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option(
+            "--kubeconfig",
+            help="Kubeconfig of the appliance's cluster. Default: <site>/kubeconfig.",
+            rich_help_panel=SRC,
+        ),
+    ] = None,
+    config_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--config-dir",
+            help="The site files are here instead of $ALGA_APPLIANCE_HOME/<site-id>/.",
+            rich_help_panel=SRC,
+        ),
+    ] = None,
 ) -> None:
     """Delete the Alga application and its data for a fresh install; Talos, Kubernetes and the status page stay.
 

@@ -46,8 +46,13 @@ def test_a_second_holder_is_refused_with_the_owner_named() -> None:
     try:
         (site.root / lock.LOCK_FILE).write_text(
             json.dumps(
-                {"command": "bootstrap", "pid": holder.pid, "host": socket.gethostname(),
-                 "startedAt": "2026-12-04T10:00:00Z", "procStart": lock._proc_start(holder.pid)}
+                {
+                    "command": "bootstrap",
+                    "pid": holder.pid,
+                    "host": socket.gethostname(),
+                    "startedAt": "2026-12-04T10:00:00Z",
+                    "procStart": lock._proc_start(holder.pid),
+                }
             )
         )
         with pytest.raises(lock.SiteLocked) as exc, lock.site_lock(site, "reset"):
@@ -70,8 +75,15 @@ def test_a_lock_whose_owner_is_gone_is_reclaimed(variant: str) -> None:
     else:
         pid = _dead_pid() if variant == "dead-pid" else os.getppid()
         path.write_text(
-            json.dumps({"command": "upgrade", "pid": pid, "host": socket.gethostname(),
-                        "startedAt": "2026-12-04T10:00:00Z", "procStart": 1})
+            json.dumps(
+                {
+                    "command": "upgrade",
+                    "pid": pid,
+                    "host": socket.gethostname(),
+                    "startedAt": "2026-12-04T10:00:00Z",
+                    "procStart": 1,
+                }
+            )
         )
     with lock.site_lock(site, "repair") as owner:
         assert owner is not None and json.loads(path.read_text())["command"] == "repair"

@@ -12,10 +12,21 @@ from tests.cli_runner import invoke
 @pytest.mark.lab(scenario="healthy", speed=60, bootstrapped=False)
 def test_bootstrap_installs_talos_and_reaches_login(lab: LabHandle) -> None:
     assert lab.lab is not None and lab.lab.talos.state == "maintenance"
-    result = invoke([
-        "bootstrap", "--site-id", "lab", "--bootstrap-mode", "fresh", "--release-version", "1.0-rc5",
-        "--node-ip", "127.0.0.1", "--progress", "plain",
-    ])
+    result = invoke(
+        [
+            "bootstrap",
+            "--site-id",
+            "lab",
+            "--bootstrap-mode",
+            "fresh",
+            "--release-version",
+            "1.0-rc5",
+            "--node-ip",
+            "127.0.0.1",
+            "--progress",
+            "plain",
+        ]
+    )
     assert result.exit_code == 0, result.output[-3000:]
     assert lab.lab.talos.state == "running" and lab.lab.talos.bootstrapped
     applied = lab.lab.talos.applied_config or ""
