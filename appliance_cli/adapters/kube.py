@@ -28,6 +28,7 @@ from appliance_cli.adapters.kube_retry import (
     parse_retry_after,
     transport_failure,
 )
+from appliance_cli.adapters.kubeapi import key_for, plural_of  # noqa: F401 (re-exported)
 from appliance_cli.errors import (
     KubeConflict,
     KubeError,
@@ -66,33 +67,6 @@ CLUSTER_SCOPED = frozenset(
         "runtimeclasses",
     }
 )
-
-_IRREGULAR_PLURALS = {
-    "Endpoints": "endpoints",
-    "PodSecurityPolicy": "podsecuritypolicies",
-    "NetworkPolicy": "networkpolicies",
-    "Ingress": "ingresses",
-    "IngressClass": "ingressclasses",
-    "PriorityClass": "priorityclasses",
-    "StorageClass": "storageclasses",
-    "RuntimeClass": "runtimeclasses",
-}
-
-
-def plural_of(kind: str) -> str:
-    if kind in _IRREGULAR_PLURALS:
-        return _IRREGULAR_PLURALS[kind]
-    lower = kind.lower()
-    if lower.endswith("s"):
-        return lower + "es"
-    if lower.endswith("y") and lower[-2:-1] not in ("a", "e", "i", "o", "u"):
-        return lower[:-1] + "ies"
-    return lower + "s"
-
-
-def key_for(obj: Obj) -> str:
-    """The resource key of an object: ``<apiVersion>/<plural>``."""
-    return f"{obj.get('apiVersion', 'v1')}/{plural_of(str(obj.get('kind', '')))}"
 
 
 def _split_key(key: str) -> tuple[str, str]:
