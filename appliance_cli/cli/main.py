@@ -13,6 +13,7 @@ from appliance_cli.cli import (
     bootstrap,
     completion,
     explain,
+    helptext,
     logs,
     release,
     repair,
@@ -98,8 +99,9 @@ _register_plugin_commands()
 
 
 def command() -> Command:
-    """The click command tree, with value completion and flag help applied (cli/completion.py)."""
-    return completion.prepare(typer.main.get_command(app), HELP_OPTION_NAMES)
+    """The click command tree: help paragraphs unwrapped (cli/helptext.py), value completion and
+    flag help applied (cli/completion.py)."""
+    return completion.prepare(helptext.apply(typer.main.get_command(app)), HELP_OPTION_NAMES)
 
 
 def run(argv: list[str] | None = None) -> None:

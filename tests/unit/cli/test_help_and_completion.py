@@ -62,3 +62,27 @@ def test_completion_of_site_ids_release_versions_blocker_codes_and_scenarios(_is
     assert complete("appliance explain image_tag", _isolated_home) == ["image_tag_not_found"]
     scenarios = complete("appliance lab up --scenario ", _isolated_home)
     assert {"healthy", "missing-background-tag", "postgres-subpath"} <= set(scenarios)
+
+
+def test_help_paragraphs_wrap_at_the_terminal_not_at_the_source_line_breaks() -> None:
+    # upgrade's docstring breaks "1 when action / is required" across two source lines.
+    env = {**os.environ, "COLUMNS": "200", "TERM": "xterm"}
+    code = "import sys; sys.argv[0] = 'appliance'; from appliance_cli.cli.main import run; run()"
+    out = subprocess.run(
+        [sys.executable, "-c", code, "upgrade", "--help"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    lines = [ln.strip() for ln in out.stdout.splitlines()]
+    assert any("1 when action is required (refused by the preflight" in ln for ln in lines), out.stdout
+
+
+def test_unwrap_joins_paragraph_lines_and_keeps_lists_and_no_rewrap_blocks() -> None:
+    from appliance_cli.cli.helptext import unwrap
+
+    text = "First line\ncontinued.\n\nSecond para\nwraps here.\n\nSteps:\n- one\n- two\n\n\bkeep\n  as is"
+    assert unwrap(text).split("\n\n") == [
+        "First line continued.",
+        "Second para wraps here.",
+        "Steps:\n- one\n- two",
+        "\bkeep\n  as is",
+    ]
