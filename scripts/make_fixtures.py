@@ -2,7 +2,7 @@
 """Generate the status-classifier fixtures under tests/fixtures/ (deterministic).
 
     .venv/bin/python scripts/make_fixtures.py          # rewrite every fixture
-    .venv/bin/python scripts/make_fixtures.py --check  # exit 1 if a file would change
+    .venv/bin/python scripts/make_fixtures.py --check  # exit 1 if a file would change or is left over
 
 Writes
   tests/fixtures/objects/<code>/<positive|negative>-<variant>.json   one rule, one situation
@@ -20,8 +20,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -750,46 +750,106 @@ TALOS_DOWN_ERR = (
 )
 
 
+@dataclass
+class FixtureSet:
+    """The object fixtures of one blocker code: positives must yield it, negatives must not."""
+
+    code: str
+    fixtures: list[Fixture] = field(default_factory=list)
+
+    def positive(
+        self,
+        variant: str,
+        description: str,
+        world: World,
+        component: str,
+        *,
+        codes: list[str] | None = None,
+        absent: list[str] | None = None,
+        **extra: Any,
+    ) -> None:
+        self.fixtures.append(
+            Fixture(
+                self.code,
+                f"positive-{variant}",
+                description,
+                world,
+                codes if codes is not None else [self.code],
+                component,
+                absent or [],
+                **extra,
+            )
+        )
+
+    def negative(
+        self, variant: str, description: str, world: World, *, absent: list[str] | None = None, **extra: Any
+    ) -> None:
+        self.fixtures.append(
+            Fixture(
+                self.code,
+                f"negative-{variant}",
+                description,
+                world,
+                [],
+                None,
+                absent if absent is not None else [self.code],
+                **extra,
+            )
+        )
+
+
+FIXTURE_SETS: list[tuple[str, Callable[[FixtureSet], None]]] = []
+SCENARIOS: list[Callable[[], Iterator[Scenario]]] = []
+
+
+def object_fixtures(code: str) -> Callable[[Callable[[FixtureSet], None]], Callable[[FixtureSet], None]]:
+    """Register a function that adds fixtures of blocker ``code``."""
+
+    def register(fn: Callable[[FixtureSet], None]) -> Callable[[FixtureSet], None]:
+        FIXTURE_SETS.append((code, fn))
+        return fn
+
+    return register
+
+
+def snapshot_scenario(fn: Callable[[], Iterator[Scenario]]) -> Callable[[], Iterator[Scenario]]:
+    """Register a function that yields whole-appliance snapshot scenarios."""
+    SCENARIOS.append(fn)
+    return fn
+
+
 def fixtures() -> list[Fixture]:
     out: list[Fixture] = []
-    C = COMPS
+    for code, fn in FIXTURE_SETS:
+        fs = FixtureSet(code)
+        fn(fs)
+        out.extend(fs.fixtures)
+    return out
 
-    def add(*args: Any, **kw: Any) -> None:
-        out.append(Fixture(*args, **kw))
 
-    # kubernetes_api_unreachable
-    add(
-        "kubernetes_api_unreachable",
-        "positive-connection-refused",
+def scenarios() -> list[Scenario]:
+    return [sc for fn in SCENARIOS for sc in fn()]
+
+
+@object_fixtures("kubernetes_api_unreachable")
+def kubernetes_api_unreachable(fx: FixtureSet) -> None:
+    fx.positive(
+        "connection-refused",
         "The API server refuses connections; nothing could be listed; Talos answers.",
         World(),
-        ["kubernetes_api_unreachable"],
         "kubernetes",
-        [],
         reachability={
             "kubernetes": {"reachable": False, "error": KUBE_DOWN_ERR},
             "talos": {"checked": True, "reachable": True, "error": None},
         },
     )
-    add(
-        "kubernetes_api_unreachable",
-        "negative-reachable",
-        "The API answers and the node is Ready.",
-        base(),
-        [],
-        None,
-        ["kubernetes_api_unreachable"],
-        reachability=REACH_OK,
-    )
+    fx.negative("reachable", "The API answers and the node is Ready.", base(), reachability=REACH_OK)
 
-    add(
-        "kubernetes_api_unreachable",
-        "positive-io-timeout",
+    fx.positive(
+        "io-timeout",
         "The node does not answer on 6443 at all (powered off or wrong IP): i/o timeout.",
         World(),
-        ["kubernetes_api_unreachable"],
         "kubernetes",
-        [],
         reachability={
             "kubernetes": {
                 "reachable": False,
@@ -805,36 +865,34 @@ def fixtures() -> list[Fixture]:
         },
     )
 
-    # talos_api_unreachable
-    add(
-        "talos_api_unreachable",
-        "positive-apid-refused",
+
+@object_fixtures("talos_api_unreachable")
+def talos_api_unreachable(fx: FixtureSet) -> None:
+    fx.positive(
+        "apid-refused",
         "Kubernetes is healthy but the Talos API (apid, port 50000) refuses connections.",
         base(),
-        ["talos_api_unreachable"],
         "talos",
-        ["kubernetes_api_unreachable", "node_not_ready"],
+        absent=["kubernetes_api_unreachable", "node_not_ready"],
         reachability={
             "kubernetes": {"reachable": True, "error": None},
             "talos": {"checked": True, "reachable": False, "error": TALOS_DOWN_ERR},
         },
         notes="Talos trouble alone must not unset PLATFORM_READY (DESIGN §5).",
     )
-    add(
-        "talos_api_unreachable",
-        "negative-not-checked",
+    fx.negative(
+        "not-checked",
         "The in-cluster status service does not check Talos (no talosconfig): not a blocker.",
         base(),
-        [],
-        None,
-        ["talos_api_unreachable"],
         reachability={
             "kubernetes": {"reachable": True, "error": None},
             "talos": {"checked": False, "reachable": None, "error": None},
         },
     )
 
-    # node_not_ready
+
+@object_fixtures("node_not_ready")
+def node_not_ready(fx: FixtureSet) -> None:
     w = base(node_ready=False)
     n = w.res[KEY_NODES][0]
     w.add(
@@ -848,14 +906,11 @@ def fixtures() -> list[Fixture]:
             component="node-controller",
         ),
     )
-    add(
-        "node_not_ready",
-        "positive-cni-not-initialized",
+    fx.positive(
+        "cni-not-initialized",
         "Node Ready=False (KubeletNotReady): container runtime network not ready, CNI not initialized.",
         w,
-        ["node_not_ready"],
         "node",
-        [],
     )
     w = base()
     n = w.res[KEY_NODES][0]
@@ -878,15 +933,7 @@ def fixtures() -> list[Fixture]:
             component="kubelet",
         ),
     )
-    add(
-        "node_not_ready",
-        "negative-recovered",
-        "The node was NotReady during boot and is Ready now.",
-        w,
-        [],
-        None,
-        ["node_not_ready"],
-    )
+    fx.negative("recovered", "The node was NotReady during boot and is Ready now.", w)
 
     w = base()
     n = w.res[KEY_NODES][0]
@@ -915,60 +962,52 @@ def fixtures() -> list[Fixture]:
             component="node-controller",
         ),
     )
-    add(
-        "node_not_ready",
-        "positive-kubelet-stopped-posting",
-        "The kubelet stopped posting status (node lifecycle controller sets Ready=Unknown, NodeStatusUnknown).",  # noqa: E501
+    fx.positive(
+        "kubelet-stopped-posting",
+        "The kubelet stopped posting status (node lifecycle controller sets Ready=Unknown, "
+        "NodeStatusUnknown).",
         w,
-        ["node_not_ready"],
         "node",
-        [],
     )
 
-    # dns_resolution_failed
+
+@object_fixtures("dns_resolution_failed")
+def dns_resolution_failed(fx: FixtureSet) -> None:
     w = base()
     w.add(KEY_GITREPO, git_repository("alga-appliance"))
     source_failing(w, "alga-psa-charts", GIT_DNS_MSG)
-    add(
-        "dns_resolution_failed",
-        "positive-gitrepository-server-misbehaving",
+    fx.positive(
+        "gitrepository-server-misbehaving",
         "source-controller cannot resolve github.com through CoreDNS (server misbehaving).",
         w,
-        ["dns_resolution_failed"],
         "dns",
-        [],
     )
     w = base()
     w.add(KEY_GITREPO, git_repository("alga-psa-charts"))
     source_failing(w, "alga-appliance", GIT_DNS_REFUSED_MSG)
-    add(
-        "dns_resolution_failed",
-        "positive-gitrepository-refused",
+    fx.positive(
+        "gitrepository-refused",
         "go-git clone fails: the DNS query to CoreDNS is refused (read udp ... connection refused).",
         w,
-        ["dns_resolution_failed"],
         "dns",
-        [],
     )
     w = base()
-    img = C["email-service"].image
+    img = COMPS["email-service"].image
     pull_failing(
         w,
-        C["email-service"],
+        COMPS["email-service"],
         (
             f'rpc error: code = Unknown desc = failed to pull and unpack image "{img}": failed to resolve reference '  # noqa: E501
             f'"{img}": failed to do request: Head "https://ghcr.io/v2/nine-minds/email-service/manifests/61e4a00e": '  # noqa: E501
             "dial tcp: lookup ghcr.io on 127.0.0.53:53: server misbehaving"
         ),
     )
-    add(
-        "dns_resolution_failed",
-        "positive-image-pull-lookup",
+    fx.positive(
+        "image-pull-lookup",
         "containerd cannot resolve ghcr.io through the Talos host DNS; the pod is in ImagePullBackOff.",
         w,
-        ["dns_resolution_failed"],
         "dns",
-        ["image_tag_not_found", "image_pull_auth_failed"],
+        absent=["image_tag_not_found", "image_pull_auth_failed"],
         notes="The pull fails because of DNS; the DNS cause ranks above the pull symptom.",
     )
     w = base()
@@ -981,28 +1020,25 @@ def fixtures() -> list[Fixture]:
             g, "NewArtifact", "stored artifact for commit 'Release 1.0-rc5'", type="Normal", first=4380
         ),
     )
-    add(
-        "dns_resolution_failed",
-        "negative-recovered",
+    fx.negative(
+        "recovered",
         "An old GitOperationFailed (DNS) event; the GitRepository is Ready now.",
         w,
-        [],
-        None,
-        ["dns_resolution_failed", "flux_source_failed"],
+        absent=["dns_resolution_failed", "flux_source_failed"],
     )
 
-    # flux_source_failed
+
+@object_fixtures("flux_source_failed")
+def flux_source_failed(fx: FixtureSet) -> None:
     w = base()
     w.add(KEY_GITREPO, git_repository("alga-appliance"))
     source_failing(w, "alga-psa-charts", GIT_AUTH_MSG)
-    add(
-        "flux_source_failed",
-        "positive-authentication-required",
+    fx.positive(
+        "authentication-required",
         "The charts GitRepository cannot clone: authentication required (not DNS).",
         w,
-        ["flux_source_failed"],
         "flux-source",
-        ["dns_resolution_failed"],
+        absent=["dns_resolution_failed"],
     )
     w = base()
     g = git_repository("alga-psa-charts")
@@ -1026,62 +1062,66 @@ def fixtures() -> list[Fixture]:
         ],
     }
     w.add(KEY_GITREPO, git_repository("alga-appliance"), g)
-    add(
-        "flux_source_failed",
-        "negative-first-clone-in-progress",
+    fx.negative(
+        "first-clone-in-progress",
         "The GitRepository is still cloning for the first time (Reconciling, Ready=Unknown).",
         w,
-        [],
-        None,
-        ["flux_source_failed", "dns_resolution_failed"],
+        absent=["flux_source_failed", "dns_resolution_failed"],
     )
 
-    # storage_pvc_subpath_failed
+
+@object_fixtures("storage_pvc_subpath_failed")
+def storage_pvc_subpath_failed(fx: FixtureSet) -> None:
     w = base()
     w.add(KEY_PVCS, pvc("db-data-db-0", created=1210))
-    config_error(w, C["db"], SUBPATH_MSG)
-    add(
-        "storage_pvc_subpath_failed",
-        "positive-db-data",
+    config_error(w, COMPS["db"], SUBPATH_MSG)
+    fx.positive(
+        "db-data",
         "db-0 is in CreateContainerConfigError: the kubelet cannot create the subPath directory on the PVC.",
         w,
-        ["storage_pvc_subpath_failed"],
         "db",
-        ["container_config_error"],
+        absent=["container_config_error"],
     )
     w = base()
     w.add(KEY_PVCS, pvc("db-data-db-0", created=3000))
-    w.add(KEY_STS, statefulset(C["db"], created=3000))
+    w.add(KEY_STS, statefulset(COMPS["db"], created=3000))
     old = pod(
-        C["db"], CS(waiting("CreateContainerConfigError", SUBPATH_MSG)), created=2900, incarnation="old"
+        COMPS["db"], CS(waiting("CreateContainerConfigError", SUBPATH_MSG)), created=2900, incarnation="old"
     )
-    new = pod(C["db"], CS(running(580), ready=True), created=600, incarnation="new")
+    new = pod(COMPS["db"], CS(running(580), ready=True), created=600, incarnation="new")
     stale = [
-        event(old, "Failed", f"Error: {SUBPATH_MSG}", count=60, first=2890, last=610, field_path=cfp(C["db"]))
+        event(
+            old,
+            "Failed",
+            f"Error: {SUBPATH_MSG}",
+            count=60,
+            first=2890,
+            last=610,
+            field_path=cfp(COMPS["db"]),
+        )
     ]
     w.add(KEY_PODS, new)
     w.add(KEY_EVENTS, *stale)
-    add(
-        "storage_pvc_subpath_failed",
-        "negative-pod-recreated",
+    fx.negative(
+        "pod-recreated",
         "db-0 was deleted after the subPath was repaired; the new db-0 (new uid) runs. The Failed events "
         "belong to the old incarnation.",
         w,
-        [],
-        None,
-        ["storage_pvc_subpath_failed", "container_config_error"],
+        absent=["storage_pvc_subpath_failed", "container_config_error"],
         stale_events=event_names(stale),
     )
 
-    # pvc_pending
+
+@object_fixtures("pvc_pending")
+def pvc_pending(fx: FixtureSet) -> None:
     w = base()
     claim = pvc("db-data-db-0", bound=False, created=900)
     w.add(KEY_PVCS, claim)
-    w.add(KEY_STS, statefulset(C["db"], ready=0, created=905))
+    w.add(KEY_STS, statefulset(COMPS["db"], ready=0, created=905))
     w.add(
         KEY_PODS,
         pod(
-            C["db"],
+            COMPS["db"],
             CS(waiting("ContainerCreating"), image_pulled=False),
             created=900,
             scheduled=False,
@@ -1134,14 +1174,12 @@ def fixtures() -> list[Fixture]:
             component="rancher.io/local-path_local-path-provisioner-7f8c9d5b6-q8z2n_" + uid("lpp", NODE),
         ),
     )
-    add(
-        "pvc_pending",
-        "positive-provisioning-failed",
+    fx.positive(
+        "provisioning-failed",
         "db-data-db-0 stays Pending: local-path-provisioner's helper pod times out (ProvisioningFailed).",
         w,
-        ["pvc_pending"],
         "db",
-        ["unschedulable"],
+        absent=["unschedulable"],
     )
     w = base()
     claim = pvc("db-data-db-0", bound=False, created=30, selected_node=False)
@@ -1159,20 +1197,18 @@ def fixtures() -> list[Fixture]:
             component="persistentvolume-controller",
         ),
     )
-    add(
-        "pvc_pending",
-        "negative-wait-for-first-consumer",
+    fx.negative(
+        "wait-for-first-consumer",
         "A local-path PVC waits for its first consumer (Normal WaitForFirstConsumer): waiting, not failing.",
         w,
-        [],
-        None,
-        ["pvc_pending"],
     )
 
-    # unschedulable
+
+@object_fixtures("unschedulable")
+def unschedulable(fx: FixtureSet) -> None:
     w = base()
     p = pod(
-        C["alga-core"],
+        COMPS["alga-core"],
         CS(waiting("ContainerCreating"), image_pulled=False),
         created=700,
         scheduled=False,
@@ -1180,7 +1216,7 @@ def fixtures() -> list[Fixture]:
         "available: 1 No preemption victims found for incoming pod.",
     )
     w.add(KEY_PODS, p)
-    w.add(KEY_DEPLOY, deployment(C["alga-core"], ready=0, available=False, created=705))
+    w.add(KEY_DEPLOY, deployment(COMPS["alga-core"], ready=0, available=False, created=705))
     w.add(
         KEY_EVENTS,
         scheduler_event(
@@ -1192,20 +1228,17 @@ def fixtures() -> list[Fixture]:
             count=12,
         ),
     )
-    add(
-        "unschedulable",
-        "positive-insufficient-memory",
+    fx.positive(
+        "insufficient-memory",
         "alga-core cannot be scheduled: 1 Insufficient memory (FailedScheduling, events.k8s.io recorder: "
         "eventTime + series, no first/lastTimestamp).",
         w,
-        ["unschedulable"],
         "alga-core",
-        [],
     )
     w = base()
-    p = pod(C["alga-core"], CS(running(1200), ready=True), created=2400)
+    p = pod(COMPS["alga-core"], CS(running(1200), ready=True), created=2400)
     w.add(KEY_PODS, p)
-    w.add(KEY_DEPLOY, deployment(C["alga-core"], created=2405))
+    w.add(KEY_DEPLOY, deployment(COMPS["alga-core"], created=2405))
     w.add(
         KEY_EVENTS,
         scheduler_event(
@@ -1217,59 +1250,50 @@ def fixtures() -> list[Fixture]:
             count=5,
         ),
     )
-    add(
-        "unschedulable",
-        "negative-scheduled-later",
+    fx.negative(
+        "scheduled-later",
         "The same pod failed scheduling earlier, then memory freed up; it runs and is Ready now.",
         w,
-        [],
-        None,
-        ["unschedulable"],
     )
 
-    # image_tag_not_found
+
+@object_fixtures("image_tag_not_found")
+def image_tag_not_found(fx: FixtureSet) -> None:
     w = base()
-    pull_failing(w, C["workflow-worker"], not_found_error(C["workflow-worker"].image))
-    add(
-        "image_tag_not_found",
-        "positive-background-backoff",
+    pull_failing(w, COMPS["workflow-worker"], not_found_error(COMPS["workflow-worker"].image))
+    fx.positive(
+        "background-backoff",
         "workflow-worker: ImagePullBackOff (waiting message only 'Back-off pulling image'); the NotFound cause "  # noqa: E501
         "is in the pod's Failed events.",
         w,
-        ["image_tag_not_found"],
         "workflow-worker",
-        ["image_pull_auth_failed", "image_pull_interrupted"],
+        absent=["image_pull_auth_failed", "image_pull_interrupted"],
     )
     w = base()
-    pull_failing(w, C["alga-core"], not_found_error(C["alga-core"].image), age=40, backoff=False)
-    add(
-        "image_tag_not_found",
-        "positive-core-errimagepull",
+    pull_failing(w, COMPS["alga-core"], not_found_error(COMPS["alga-core"].image), age=40, backoff=False)
+    fx.positive(
+        "core-errimagepull",
         "alga-core: first pull attempt just failed (waiting reason ErrImagePull, message is the rpc error).",
         w,
-        ["image_tag_not_found"],
         "alga-core",
-        ["image_pull_auth_failed"],
+        absent=["image_pull_auth_failed"],
     )
     w = base()
-    p = pull_failing(w, C["workflow-worker"], not_found_error(C["workflow-worker"].image))
+    p = pull_failing(w, COMPS["workflow-worker"], not_found_error(COMPS["workflow-worker"].image))
     p["status"]["containerStatuses"][0]["state"]["waiting"]["message"] = (
-        backoff_msg(C["workflow-worker"].image)
+        backoff_msg(COMPS["workflow-worker"].image)
         + ": ErrImagePull: "
-        + not_found_error(C["workflow-worker"].image)
+        + not_found_error(COMPS["workflow-worker"].image)
     )
-    add(
-        "image_tag_not_found",
-        "positive-k8s132-backoff-message",
+    fx.positive(
+        "k8s132-backoff-message",
         "Kubernetes >= 1.32 (kubernetes/kubernetes#127918) appends the last pull error to the back-off "
         "message; same cause, found in the live state.",
         w,
-        ["image_tag_not_found"],
         "workflow-worker",
-        [],
     )
     w = base()
-    comp = C["workflow-worker"]
+    comp = COMPS["workflow-worker"]
     old = pod(
         comp,
         CS(waiting("ImagePullBackOff", backoff_msg(comp.image)), image_pulled=False),
@@ -1282,15 +1306,11 @@ def fixtures() -> list[Fixture]:
     w.add(KEY_PODS, pod(comp, CS(running(1700), ready=True), created=1720, incarnation="new"))
     w.add(KEY_DEPLOY, deployment(comp, created=3005))
     w.add(KEY_EVENTS, *stale)
-    add(
-        "image_tag_not_found",
-        "negative-pod-replaced",
+    fx.negative(
+        "pod-replaced",
         "The tag was published and the pod replaced (new uid, running); the NotFound events belong to the "
         "deleted pod.",
         w,
-        [],
-        None,
-        ["image_tag_not_found"],
         stale_events=event_names(stale),
     )
     w = base()
@@ -1320,54 +1340,51 @@ def fixtures() -> list[Fixture]:
             field_path=cfp(comp),
         ),
     )
-    add(
-        "image_tag_not_found",
-        "negative-same-pod-recovered",
-        "Same pod (same uid): NotFound events from before the tag was pushed, then Pulled/Started; it runs now.",  # noqa: E501
+    fx.negative(
+        "same-pod-recovered",
+        "Same pod (same uid): NotFound events from before the tag was pushed, then Pulled/Started; "
+        "it runs now.",
         w,
-        [],
-        None,
-        ["image_tag_not_found"],
     )
 
     w = base()
-    pulling(w, C["alga-core"], elapsed=412)
-    add(
-        "image_tag_not_found",
-        "negative-pull-in-progress",
+    pulling(w, COMPS["alga-core"], elapsed=412)
+    fx.negative(
+        "pull-in-progress",
         "alga-core has been pulling its ~1.8 GB image for 412 s (ContainerCreating, one Normal Pulling event): "  # noqa: E501
         "an active operation, not a blocker.",
         w,
-        [],
-        None,
-        ["image_tag_not_found", "image_pull_interrupted", "image_pull_auth_failed", "workload_not_ready"],
+        absent=[
+            "image_tag_not_found",
+            "image_pull_interrupted",
+            "image_pull_auth_failed",
+            "workload_not_ready",
+        ],
     )
 
-    # image_pull_auth_failed
+
+@object_fixtures("image_pull_auth_failed")
+def image_pull_auth_failed(fx: FixtureSet) -> None:
     w = base()
-    pull_failing(w, C["alga-core"], unauthorized_error(C["alga-core"].image))
-    add(
-        "image_pull_auth_failed",
-        "positive-401-anonymous-token",
+    pull_failing(w, COMPS["alga-core"], unauthorized_error(COMPS["alga-core"].image))
+    fx.positive(
+        "401-anonymous-token",
         "ghcr.io refuses an anonymous token for a private package (401 Unauthorized).",
         w,
-        ["image_pull_auth_failed"],
         "alga-core",
-        ["image_tag_not_found"],
+        absent=["image_tag_not_found"],
     )
     w = base()
-    pull_failing(w, C["email-service"], forbidden_error(C["email-service"].image))
-    add(
-        "image_pull_auth_failed",
-        "positive-403-forbidden",
+    pull_failing(w, COMPS["email-service"], forbidden_error(COMPS["email-service"].image))
+    fx.positive(
+        "403-forbidden",
         "ghcr.io answers the manifest HEAD with 403 Forbidden.",
         w,
-        ["image_pull_auth_failed"],
         "email-service",
-        ["image_tag_not_found"],
+        absent=["image_tag_not_found"],
     )
     w = base()
-    comp = C["alga-core"]
+    comp = COMPS["alga-core"]
     p = pod(comp, CS(running(200), ready=True), created=1500)
     w.add(KEY_PODS, p)
     w.add(KEY_DEPLOY, deployment(comp, created=1505))
@@ -1377,18 +1394,14 @@ def fixtures() -> list[Fixture]:
             p, comp, comp.image, unauthorized_error(comp.image), first=1495, last=900, attempts=5, backoffs=20
         ),
     )
-    add(
-        "image_pull_auth_failed",
-        "negative-recovered",
-        "401 events from before the pull secret was fixed; the same pod pulled and runs now.",
-        w,
-        [],
-        None,
-        ["image_pull_auth_failed"],
+    fx.negative(
+        "recovered", "401 events from before the pull secret was fixed; the same pod pulled and runs now.", w
     )
 
-    # image_pull_interrupted
-    img = C["alga-core"].image
+
+@object_fixtures("image_pull_interrupted")
+def image_pull_interrupted(fx: FixtureSet) -> None:
+    img = COMPS["alga-core"].image
     for variant, err in (
         (
             "unexpected-eof",
@@ -1407,18 +1420,17 @@ def fixtures() -> list[Fixture]:
         ),
     ):
         w = base()
-        pull_failing(w, C["alga-core"], err, age=1300)
-        add(
-            "image_pull_interrupted",
-            f"positive-{variant}",
-            f"The ~1.8 GB alga-core pull is interrupted ({variant.replace('-', ' ')}); the kubelet backs off.",  # noqa: E501
+        pull_failing(w, COMPS["alga-core"], err, age=1300)
+        fx.positive(
+            variant,
+            f"The ~1.8 GB alga-core pull is interrupted ({variant.replace('-', ' ')}); "
+            "the kubelet backs off.",
             w,
-            ["image_pull_interrupted"],
             "alga-core",
-            ["image_tag_not_found", "image_pull_auth_failed"],
+            absent=["image_tag_not_found", "image_pull_auth_failed"],
         )
     w = base()
-    comp = C["alga-core"]
+    comp = COMPS["alga-core"]
     p = pod(comp, CS(running(60), ready=True), created=1500)
     w.add(KEY_PODS, p)
     w.add(KEY_DEPLOY, deployment(comp, created=1505))
@@ -1453,41 +1465,34 @@ def fixtures() -> list[Fixture]:
             field_path=cfp(comp),
         ),
     )
-    add(
-        "image_pull_interrupted",
-        "negative-retried-and-pulled",
-        "One interrupted pull, then the retry pulled the image; the pod runs.",
-        w,
-        [],
-        None,
-        ["image_pull_interrupted"],
+    fx.negative(
+        "retried-and-pulled", "One interrupted pull, then the retry pulled the image; the pod runs.", w
     )
 
-    # container_config_error
+
+@object_fixtures("container_config_error")
+def container_config_error(fx: FixtureSet) -> None:
     w = base()
-    config_error(w, C["alga-core"], SECRET_MSG)
-    add(
-        "container_config_error",
-        "positive-secret-not-found",
+    config_error(w, COMPS["alga-core"], SECRET_MSG)
+    fx.positive(
+        "secret-not-found",
         'alga-core: CreateContainerConfigError, secret "alga-core-secrets" not found.',
         w,
-        ["container_config_error"],
         "alga-core",
-        ["storage_pvc_subpath_failed"],
+        absent=["storage_pvc_subpath_failed"],
     )
     w = base()
-    config_error(w, C["email-service"], "couldn't find key SMTP_PASSWORD in Secret msp/email-service-secrets")
-    add(
-        "container_config_error",
-        "positive-missing-key",
+    config_error(
+        w, COMPS["email-service"], "couldn't find key SMTP_PASSWORD in Secret msp/email-service-secrets"
+    )
+    fx.positive(
+        "missing-key",
         "email-service: a secretKeyRef names a key the Secret does not have.",
         w,
-        ["container_config_error"],
         "email-service",
-        [],
     )
     w = base()
-    comp = C["alga-core"]
+    comp = COMPS["alga-core"]
     p = pod(comp, CS(running(400), ready=True), created=1300)
     w.add(KEY_PODS, p)
     w.add(KEY_DEPLOY, deployment(comp, created=1305))
@@ -1495,27 +1500,19 @@ def fixtures() -> list[Fixture]:
         KEY_EVENTS,
         event(p, "Failed", f"Error: {SECRET_MSG}", count=30, first=1290, last=420, field_path=cfp(comp)),
     )
-    add(
-        "container_config_error",
-        "negative-secret-created",
-        "The Secret was created later; the same pod started and is Ready.",
-        w,
-        [],
-        None,
-        ["container_config_error"],
-    )
+    fx.negative("secret-created", "The Secret was created later; the same pod started and is Ready.", w)
 
-    # bootstrap_job_failed
+
+@object_fixtures("bootstrap_job_failed")
+def bootstrap_job_failed(fx: FixtureSet) -> None:
     w = base()
     bootstrap_failed(w)
-    add(
-        "bootstrap_job_failed",
-        "positive-migration-error",
+    fx.positive(
+        "migration-error",
         "Bootstrap Job Failed (BackoffLimitExceeded); the last pod's log tail shows the failing migration.",
         w,
-        ["bootstrap_job_failed"],
         "alga-core",
-        ["seed_data_missing", "crash_loop"],
+        absent=["seed_data_missing", "crash_loop"],
     )
     w = base()
     w.add(KEY_JOBS, job(state="running", created=120))
@@ -1526,14 +1523,11 @@ def fixtures() -> list[Fixture]:
         "[bootstrap] running migrations (knex, server/migrations)",
         "Batch 1 run: 212 migrations",
     ]
-    add(
-        "bootstrap_job_failed",
-        "negative-still-running",
+    fx.negative(
+        "still-running",
         "The bootstrap Job is still running migrations: waiting, not failing.",
         w,
-        [],
-        None,
-        ["bootstrap_job_failed", "seed_data_missing"],
+        absent=["bootstrap_job_failed", "seed_data_missing"],
         probes={
             "login": None,
             "seedUsers": {
@@ -1545,130 +1539,106 @@ def fixtures() -> list[Fixture]:
     )
     w = base()
     w.add(KEY_JOBS, job(state="complete", created=2600, finished=1700))
-    add(
-        "bootstrap_job_failed",
-        "negative-complete",
+    fx.negative(
+        "complete",
         "The bootstrap Job completed.",
         w,
-        [],
-        None,
-        ["bootstrap_job_failed"],
         probes={"login": None, "seedUsers": {"count": 7, "error": None, "source": "exec"}},
     )
 
-    # seed_data_missing
-    def core_ready(w: World) -> None:
-        w.add(KEY_PODS, healthy_pod(C["alga-core"], age=2400))
-        w.add(KEY_DEPLOY, deployment(C["alga-core"], created=2405))
-        w.add(KEY_HR, helm_release("alga-core", created=3000))
 
+def core_ready(w: World) -> None:
+    """alga-core runs and its HelmRelease is Ready."""
+    w.add(KEY_PODS, healthy_pod(COMPS["alga-core"], age=2400))
+    w.add(KEY_DEPLOY, deployment(COMPS["alga-core"], created=2405))
+    w.add(KEY_HR, helm_release("alga-core", created=3000))
+
+
+@object_fixtures("seed_data_missing")
+def seed_data_missing(fx: FixtureSet) -> None:
     w = base()
     core_ready(w)
     w.add(KEY_JOBS, job(state="complete", created=2600, finished=1700))
-    add(
-        "seed_data_missing",
-        "positive-zero-users",
+    fx.positive(
+        "zero-users",
         "The bootstrap Job completed but server.users is empty (seed count 0).",
         w,
-        ["seed_data_missing"],
         "alga-core",
-        ["bootstrap_job_failed"],
+        absent=["bootstrap_job_failed"],
         probes=probes_ok(seed=0),
     )
     w = base()
     core_ready(w)
-    add(
-        "seed_data_missing",
-        "negative-job-deleted-seed-published",
+    fx.negative(
+        "job-deleted-seed-published",
         "The chart deleted the finished Job; the HelmRelease is Ready and bootstrap published 7 users.",
         w,
-        [],
-        None,
-        ["seed_data_missing", "bootstrap_job_failed"],
+        absent=["seed_data_missing", "bootstrap_job_failed"],
         probes={
             "login": probes_ok()["login"],
             "seedUsers": {"count": 7, "error": None, "source": "published"},
         },
     )
 
-    # temporal_schema_uninitialized
+
+@object_fixtures("temporal_schema_uninitialized")
+def temporal_schema_uninitialized(fx: FixtureSet) -> None:
     for variant, log in (
         ("no-usable-connection", TEMPORAL_SCHEMA_LOG),
         ("schema-version-relation-missing", TEMPORAL_SCHEMA_LOG_RELATION),
     ):
         w = base()
-        crash_looping(w, C["temporal"], log=log)
-        add(
-            "temporal_schema_uninitialized",
-            f"positive-{variant}",
+        crash_looping(w, COMPS["temporal"], log=log)
+        fx.positive(
+            variant,
             "temporal (auto-setup) crash-loops; the log tail shows the sql schema version compatibility check "  # noqa: E501
             "failing.",
             w,
-            ["temporal_schema_uninitialized"],
             "temporal",
-            [],
         )
     w = base()
-    p = healthy_pod(C["temporal"], age=1500)
+    p = healthy_pod(COMPS["temporal"], age=1500)
     w.add(KEY_PODS, p)
-    w.add(KEY_DEPLOY, deployment(C["temporal"], created=1505))
+    w.add(KEY_DEPLOY, deployment(COMPS["temporal"], created=1505))
     w.logs[log_key(p, "temporal")] = TEMPORAL_OK_LOG
-    add(
-        "temporal_schema_uninitialized",
-        "negative-schema-set-up",
-        "auto-setup created the schema; temporal runs.",
-        w,
-        [],
-        None,
-        ["temporal_schema_uninitialized"],
-    )
+    fx.negative("schema-set-up", "auto-setup created the schema; temporal runs.", w)
 
-    # service_link_collision
+
+@object_fixtures("service_link_collision")
+def service_link_collision(fx: FixtureSet) -> None:
     w = base()
-    crash_looping(w, C["temporal-ui"], log=SERVICE_LINK_LOG)
-    add(
-        "service_link_collision",
-        "positive-temporal-ui-port",
+    crash_looping(w, COMPS["temporal-ui"], log=SERVICE_LINK_LOG)
+    fx.positive(
+        "temporal-ui-port",
         "Service temporal-ui injects TEMPORAL_UI_PORT=tcp://10.x.x.x:8080 (enableServiceLinks); the UI's config "  # noqa: E501
         "template renders it into `port:` and the YAML decode fails (go-yaml shortens the value to `tcp://1...`).",
         w,
-        ["service_link_collision"],
         "temporal-ui",
-        [],
     )
     w = base()
     p = pod(
-        C["temporal-ui"],
+        COMPS["temporal-ui"],
         CS(running(1480), ready=True),
         created=1500,
         extra_spec={"enableServiceLinks": False},
     )
     w.add(KEY_PODS, p)
-    w.add(KEY_DEPLOY, deployment(C["temporal-ui"], created=1505))
-    add(
-        "service_link_collision",
-        "negative-service-links-disabled",
-        "enableServiceLinks: false; temporal-ui runs.",
-        w,
-        [],
-        None,
-        ["service_link_collision"],
-    )
+    w.add(KEY_DEPLOY, deployment(COMPS["temporal-ui"], created=1505))
+    fx.negative("service-links-disabled", "enableServiceLinks: false; temporal-ui runs.", w)
 
-    # oom_killed
+
+@object_fixtures("oom_killed")
+def oom_killed(fx: FixtureSet) -> None:
     w = base()
-    crash_looping(w, C["temporal-worker"], log=OOM_LOG, reason="OOMKilled", exit_code=137, restarts=5)
-    add(
-        "oom_killed",
-        "positive-temporal-worker",
+    crash_looping(w, COMPS["temporal-worker"], log=OOM_LOG, reason="OOMKilled", exit_code=137, restarts=5)
+    fx.positive(
+        "temporal-worker",
         "temporal-worker is OOMKilled (lastState.terminated reason OOMKilled, exit 137) and crash-loops.",
         w,
-        ["oom_killed"],
         "temporal-worker",
-        [],
     )
     w = base()
-    comp = C["temporal-worker"]
+    comp = COMPS["temporal-worker"]
     p = pod(
         comp,
         CS(running(2400), ready=True, restarts=1, last=terminated("OOMKilled", 137, 2900, 2410, "x")),
@@ -1676,30 +1646,27 @@ def fixtures() -> list[Fixture]:
     )
     w.add(KEY_PODS, p)
     w.add(KEY_DEPLOY, deployment(comp, created=3005))
-    add(
-        "oom_killed",
-        "negative-one-old-oom",
+    fx.negative(
+        "one-old-oom",
         "One OOMKill 40 minutes ago (after a limit change the container runs steadily since).",
         w,
-        [],
-        None,
-        ["oom_killed", "crash_loop"],
+        absent=["oom_killed", "crash_loop"],
     )
 
-    # crash_loop
+
+@object_fixtures("crash_loop")
+def crash_loop(fx: FixtureSet) -> None:
     w = base()
-    crash_looping(w, C["email-service"], log=GENERIC_CRASH_LOG)
-    add(
-        "crash_loop",
-        "positive-generic",
+    crash_looping(w, COMPS["email-service"], log=GENERIC_CRASH_LOG)
+    fx.positive(
+        "generic",
         "email-service crash-loops with an application error that no specific rule knows.",
         w,
-        ["crash_loop"],
         "email-service",
-        ["oom_killed", "temporal_schema_uninitialized", "service_link_collision"],
+        absent=["oom_killed", "temporal_schema_uninitialized", "service_link_collision"],
     )
     w = base()
-    comp = C["email-service"]
+    comp = COMPS["email-service"]
     w.add(
         KEY_PODS,
         pod(
@@ -1709,35 +1676,26 @@ def fixtures() -> list[Fixture]:
         ),
     )
     w.add(KEY_DEPLOY, deployment(comp, created=1455))
-    add(
-        "crash_loop",
-        "negative-restarted-once",
-        "One restart long ago (db not up yet); running and Ready since.",
-        w,
-        [],
-        None,
-        ["crash_loop"],
-    )
+    fx.negative("restarted-once", "One restart long ago (db not up yet); running and Ready since.", w)
 
-    # login_probe_failed
+
+@object_fixtures("login_probe_failed")
+def login_probe_failed(fx: FixtureSet) -> None:
     w = base()
     core_ready(w)
     w.add(KEY_JOBS, job(state="complete", created=2600, finished=1700))
-    add(
-        "login_probe_failed",
-        "positive-http-500",
+    fx.positive(
+        "http-500",
         "The web workload is Ready but GET / answers 500.",
         w,
-        ["login_probe_failed"],
         "alga-core",
-        [],
         probes={
             "login": {"url": APP_URL + "/", "statusCode": 500, "location": None, "error": None},
             "seedUsers": {"count": 7, "error": None, "source": "exec"},
         },
     )
     w = base()
-    comp = C["alga-core"]
+    comp = COMPS["alga-core"]
     p = pod(comp, CS(running(25), ready=False), created=40)
     w.add(KEY_PODS, p)
     w.add(KEY_DEPLOY, deployment(comp, ready=0, available=False, created=45))
@@ -1754,14 +1712,10 @@ def fixtures() -> list[Fixture]:
             field_path=cfp(comp),
         ),
     )
-    add(
-        "login_probe_failed",
-        "negative-web-starting",
+    fx.negative(
+        "web-starting",
         "The web pod is still starting (not Ready); a refused login probe is expected, not a blocker.",
         w,
-        [],
-        None,
-        ["login_probe_failed"],
         probes={
             "login": {
                 "url": APP_URL + "/",
@@ -1775,29 +1729,17 @@ def fixtures() -> list[Fixture]:
     w = base()
     core_ready(w)
     w.add(KEY_JOBS, job(state="complete", created=2600, finished=1700))
-    add(
-        "login_probe_failed",
-        "negative-redirect-to-dashboard",
-        "GET / answers 307 to /msp/dashboard.",
-        w,
-        [],
-        None,
-        ["login_probe_failed"],
-        probes=probes_ok(),
-    )
+    fx.negative("redirect-to-dashboard", "GET / answers 307 to /msp/dashboard.", w, probes=probes_ok())
 
     w = base()
     core_ready(w)
     w.add(KEY_JOBS, job(state="complete", created=2600, finished=1700))
-    add(
-        "login_probe_failed",
-        "positive-redirect-to-localhost",
+    fx.positive(
+        "redirect-to-localhost",
         "The web workload is Ready but redirects to http://localhost:3000 (app URL misconfigured): the browser "  # noqa: E501
         "of the admin cannot follow it.",
         w,
-        ["login_probe_failed"],
         "alga-core",
-        [],
         probes={
             "login": {
                 "url": APP_URL + "/",
@@ -1809,20 +1751,19 @@ def fixtures() -> list[Fixture]:
         },
     )
 
-    # release_image_drift
+
+@object_fixtures("release_image_drift")
+def release_image_drift(fx: FixtureSet) -> None:
     old_img = "ghcr.io/nine-minds/alga-psa-ee:94446747"
     w = base()
-    comp = C["alga-core"]
+    comp = COMPS["alga-core"]
     w.add(KEY_PODS, pod(comp, CS(running(4000), ready=True, image=old_img), created=4020, image=old_img))
     w.add(KEY_DEPLOY, deployment(comp, created=4025, image=old_img))
-    add(
-        "release_image_drift",
-        "positive-old-tag-running",
+    fx.positive(
+        "old-tag-running",
         "The release pins alga-psa-ee:a2cbb430 but the Deployment still runs :94446747.",
         w,
-        ["release_image_drift"],
         "alga-core",
-        [],
         facts=release_facts(),
     )
     w = base()
@@ -1831,31 +1772,22 @@ def fixtures() -> list[Fixture]:
     p["status"]["containerStatuses"][0]["imageID"] = f"{comp.repository}@{repushed}"
     w.add(KEY_PODS, p)
     w.add(KEY_DEPLOY, deployment(comp, created=4005))
-    add(
-        "release_image_drift",
-        "positive-tag-repushed",
-        "Same tag, but the running image digest differs from the digest the preflight resolved (tag re-pushed).",  # noqa: E501
+    fx.positive(
+        "tag-repushed",
+        "Same tag, but the running image digest differs from the digest the preflight resolved "
+        "(tag re-pushed).",
         w,
-        ["release_image_drift"],
         "alga-core",
-        [],
         facts=release_facts(),
     )
     w = base()
     w.add(KEY_PODS, healthy_pod(comp, age=4000))
     w.add(KEY_DEPLOY, deployment(comp, created=4005))
-    add(
-        "release_image_drift",
-        "negative-matches-release",
-        "Running tag and digest match the release.",
-        w,
-        [],
-        None,
-        ["release_image_drift"],
-        facts=release_facts(),
-    )
+    fx.negative("matches-release", "Running tag and digest match the release.", w, facts=release_facts())
 
-    # kustomization_failed
+
+@object_fixtures("kustomization_failed")
+def kustomization_failed(fx: FixtureSet) -> None:
     w = base()
     msg = (
         "HelmRelease/alga-system/email-service dry-run failed: failed to create typed patch object "
@@ -1865,27 +1797,22 @@ def fixtures() -> list[Fixture]:
     k = kustomization("alga-background", state="failed-reconcile", message=msg)
     w.add(KEY_KS, kustomization("alga-platform"), kustomization("alga-core"), k)
     w.add(KEY_EVENTS, flux_event(k, "ReconciliationFailed", msg, first=600, last=30, count=10))
-    add(
-        "kustomization_failed",
-        "positive-reconciliation-failed",
+    fx.positive(
+        "reconciliation-failed",
         "alga-background cannot be applied: server-side dry-run rejects a HelmRelease.",
         w,
-        ["kustomization_failed"],
         "alga-background",
-        [],
     )
     w = base()
     w.add(KEY_KS, kustomization("alga-platform"), kustomization("alga-core"))
     kustomization_health_failed(w, "alga-background", "email-service")
     helm_timeout(w, "email-service", created=1500)
-    add(
-        "kustomization_failed",
-        "positive-health-check-failed",
+    fx.positive(
+        "health-check-failed",
         "alga-background applied but its health check timed out on a failed HelmRelease.",
         w,
-        ["kustomization_failed", "helmrelease_failed"],
         "alga-background",
-        [],
+        codes=["kustomization_failed", "helmrelease_failed"],
         notes="Both generic codes apply; DESIGN §6 lists kustomization_failed before helmrelease_failed.",
     )
     w = base()
@@ -1898,14 +1825,11 @@ def fixtures() -> list[Fixture]:
     k["status"]["observedGeneration"] = 1
     w.add(KEY_KS, kustomization("alga-platform"), kustomization("alga-core"), k)
     w.add(KEY_EVENTS, flux_event(k, "ArtifactFailed", msg, first=100, last=20, count=4))
-    add(
-        "kustomization_failed",
-        "positive-path-not-found",
+    fx.positive(
+        "path-not-found",
         "The appliance branch has no flux/base/background (wrong --branch-override): path not found.",
         w,
-        ["kustomization_failed"],
         "alga-background",
-        [],
     )
     w = base()
     w.add(
@@ -1914,30 +1838,25 @@ def fixtures() -> list[Fixture]:
         kustomization("alga-core", state="progressing"),
         kustomization("alga-background", state="dependency"),
     )
-    add(
-        "kustomization_failed",
-        "negative-dependency-not-ready",
+    fx.negative(
+        "dependency-not-ready",
         "alga-background waits for alga-core (DependencyNotReady) while alga-core is still progressing.",
         w,
-        [],
-        None,
-        ["kustomization_failed"],
     )
 
-    # helmrelease_failed
+
+@object_fixtures("helmrelease_failed")
+def helmrelease_failed(fx: FixtureSet) -> None:
     w = base()
     helm_timeout(w, remediated=True)
-    w.add(KEY_PODS, healthy_pod(C["db"], age=2200))
-    w.add(KEY_STS, statefulset(C["db"], created=2205))
-    add(
-        "helmrelease_failed",
-        "positive-install-context-deadline",
+    w.add(KEY_PODS, healthy_pod(COMPS["db"], age=2200))
+    w.add(KEY_STS, statefulset(COMPS["db"], created=2205))
+    fx.positive(
+        "install-context-deadline",
         "alga-core HelmRelease InstallFailed: context deadline exceeded (remediated by uninstall), with no "
         "more specific cause among the objects.",
         w,
-        ["helmrelease_failed"],
         "alga-core",
-        [],
     )
     w = base()
     h = helm_release("alga-core", state="installing", created=300)
@@ -1948,30 +1867,16 @@ def fixtures() -> list[Fixture]:
             h, "Progressing", "Running 'install' action with timeout of 30m0s", type="Normal", first=295
         ),
     )
-    add(
-        "helmrelease_failed",
-        "negative-installing",
-        "The alga-core install is running (Reconciling).",
-        w,
-        [],
-        None,
-        ["helmrelease_failed"],
-    )
+    fx.negative("installing", "The alga-core install is running (Reconciling).", w)
     w = base()
     w.add(KEY_HR, helm_release("alga-core", created=3000))
-    add(
-        "helmrelease_failed",
-        "negative-ready",
-        "InstallSucceeded; Ready.",
-        w,
-        [],
-        None,
-        ["helmrelease_failed"],
-    )
+    fx.negative("ready", "InstallSucceeded; Ready.", w)
 
-    # workload_not_ready
+
+@object_fixtures("workload_not_ready")
+def workload_not_ready(fx: FixtureSet) -> None:
     w = base()
-    comp = C["email-service"]
+    comp = COMPS["email-service"]
     rs = f"{comp.workload}-{rs_hash(comp)}"
     p = pod(comp, CS(running(1190), ready=False), created=1200)
     w.add(KEY_PODS, p)
@@ -2001,31 +1906,23 @@ def fixtures() -> list[Fixture]:
             field_path=cfp(comp),
         ),
     )
-    add(
-        "workload_not_ready",
-        "positive-progress-deadline",
+    fx.positive(
+        "progress-deadline",
         "email-service runs but never becomes Ready (readiness 503); the Deployment exceeded its progress "
         "deadline.",
         w,
-        ["workload_not_ready"],
         "email-service",
-        ["crash_loop"],
+        absent=["crash_loop"],
     )
     w = base()
     p = pod(comp, CS(running(25), ready=False), created=30)
     w.add(KEY_PODS, p)
     w.add(KEY_DEPLOY, deployment(comp, ready=0, available=False, created=35))
-    add(
-        "workload_not_ready",
-        "negative-rolling-out",
+    fx.negative(
+        "rolling-out",
         "email-service was created 30 s ago and is starting (Progressing=True, ReplicaSetUpdated).",
         w,
-        [],
-        None,
-        ["workload_not_ready"],
     )
-    out.extend(round2_fixtures())
-    return out
 
 
 # --- snapshot scenarios ------------------------------------------------------------------------
@@ -2079,13 +1976,10 @@ class Scenario:
     extra: Obj | None = None
 
 
-def scenarios() -> list[Scenario]:
-    C = COMPS
-    out: list[Scenario] = []
-
-    # healthy
+@snapshot_scenario
+def healthy_snapshot() -> Iterator[Scenario]:
     w = healthy_world()
-    out.append(
+    yield (
         Scenario(
             "healthy",
             "Every catalog component runs; Flux Ready; bootstrap Job Complete; login 307 "
@@ -2097,16 +1991,18 @@ def scenarios() -> list[Scenario]:
         )
     )
 
-    # missing-background-tag
+
+@snapshot_scenario
+def missing_background_tag_snapshot() -> Iterator[Scenario]:
     w = healthy_world()
-    pull_failing(w, C["workflow-worker"], not_found_error(C["workflow-worker"].image), age=1470)
+    pull_failing(w, COMPS["workflow-worker"], not_found_error(COMPS["workflow-worker"].image), age=1470)
     helm_timeout(w, "workflow-worker", created=1510)
     w.replace(KEY_KS, kustomization("alga-background", state="progressing", created=1520))
     prune_orphan_events(w)
     facts = release_facts(
         {"workflow-worker": ("missing", "ghcr.io/nine-minds/workflow-worker:61e4a00e: manifest unknown")}
     )
-    out.append(
+    yield (
         Scenario(
             "missing-background-tag",
             "Core and login are fine; workflow-worker:61e4a00e does not exist (ImagePullBackOff, "
@@ -2118,12 +2014,14 @@ def scenarios() -> list[Scenario]:
         )
     )
 
-    # core-image-pulling
+
+@snapshot_scenario
+def core_image_pulling_snapshot() -> Iterator[Scenario]:
     w = healthy_world(with_background=False)
     core_installing(w)
-    pulling(w, C["alga-core"], elapsed=412)
+    pulling(w, COMPS["alga-core"], elapsed=412)
     prune_orphan_events(w)
-    out.append(
+    yield (
         Scenario(
             "core-image-pulling",
             "The ~1.8 GB alga-psa-ee image has been pulling for 412 s; the install waits.",
@@ -2135,7 +2033,7 @@ def scenarios() -> list[Scenario]:
                 "activeOperation": {
                     "component": "alga-core",
                     "operation": "pulling_image",
-                    "image": C["alga-core"].image,
+                    "image": COMPS["alga-core"].image,
                     "elapsedSeconds": 412,
                     "estimatedSize": "~1.8 GB",
                 }
@@ -2143,15 +2041,17 @@ def scenarios() -> list[Scenario]:
         )
     )
 
-    # core-image-missing
+
+@snapshot_scenario
+def core_image_missing_snapshot() -> Iterator[Scenario]:
     w = healthy_world(with_background=False)
     core_installing(w)
-    pull_failing(w, C["alga-core"], not_found_error(C["alga-core"].image), age=1290)
+    pull_failing(w, COMPS["alga-core"], not_found_error(COMPS["alga-core"].image), age=1290)
     prune_orphan_events(w)
     facts = release_facts(
         {"alga-core": ("missing", "ghcr.io/nine-minds/alga-psa-ee:a2cbb430: manifest unknown")}
     )
-    out.append(
+    yield (
         Scenario(
             "core-image-missing",
             "The release's alga-psa-ee:a2cbb430 tag does not exist.",
@@ -2162,14 +2062,16 @@ def scenarios() -> list[Scenario]:
         )
     )
 
-    # db-subpath-helm-timeout
+
+@snapshot_scenario
+def db_subpath_helm_timeout_snapshot() -> Iterator[Scenario]:
     w = healthy_world(with_background=False)
     drop_bootstrap(w)
-    config_error(w, C["db"], SUBPATH_MSG, age=2200)
-    web = pod(C["alga-core"], CS(running(2150), ready=False), created=2190)
-    w.remove_component_pods(C["alga-core"])
+    config_error(w, COMPS["db"], SUBPATH_MSG, age=2200)
+    web = pod(COMPS["alga-core"], CS(running(2150), ready=False), created=2190)
+    w.remove_component_pods(COMPS["alga-core"])
     w.add(KEY_PODS, web)
-    put_workload(w, C["alga-core"], ready=False, created=2195)
+    put_workload(w, COMPS["alga-core"], ready=False, created=2195)
     w.add(
         KEY_EVENTS,
         event(
@@ -2179,7 +2081,7 @@ def scenarios() -> list[Scenario]:
             count=214,
             first=2140,
             last=9,
-            field_path=cfp(C["alga-core"]),
+            field_path=cfp(COMPS["alga-core"]),
         ),
     )
     w.logs[log_key(web, "web")] = [
@@ -2198,7 +2100,7 @@ def scenarios() -> list[Scenario]:
             "source": "exec",
         },
     }
-    out.append(
+    yield (
         Scenario(
             "db-subpath-helm-timeout",
             "db-0 cannot start (subPath directory on the PVC); alga-core's Helm install then times "
@@ -2211,7 +2113,9 @@ def scenarios() -> list[Scenario]:
         )
     )
 
-    # bootstrap-job-failed
+
+@snapshot_scenario
+def bootstrap_job_failed_snapshot() -> Iterator[Scenario]:
     w = healthy_world(with_background=False)
     drop_bootstrap(w)
     bootstrap_failed(w, age=1400)
@@ -2227,7 +2131,7 @@ def scenarios() -> list[Scenario]:
     kustomization_health_failed(w, "alga-core", "alga-core")
     w.replace(KEY_KS, kustomization("alga-background", state="dependency", created=1520))
     prune_orphan_events(w)
-    out.append(
+    yield (
         Scenario(
             "bootstrap-job-failed",
             "Migrations fail in the bootstrap Job (BackoffLimitExceeded); no users are seeded.",
@@ -2238,7 +2142,9 @@ def scenarios() -> list[Scenario]:
         )
     )
 
-    # kube-unreachable-talos-ok
+
+@snapshot_scenario
+def kube_unreachable_talos_ok_snapshot() -> Iterator[Scenario]:
     doc = snapshot_doc(
         World(),
         probes={
@@ -2258,7 +2164,7 @@ def scenarios() -> list[Scenario]:
         seconds=0.02,
     )
     doc["resources"] = {}
-    out.append(
+    yield (
         Scenario(
             "kube-unreachable-talos-ok",
             "The Kubernetes API refuses connections; Talos answers; nothing could be listed.",
@@ -2269,9 +2175,11 @@ def scenarios() -> list[Scenario]:
         )
     )
 
-    # stale-events
+
+@snapshot_scenario
+def stale_events_snapshot() -> Iterator[Scenario]:
     w = healthy_world()
-    comp = C["workflow-worker"]
+    comp = COMPS["workflow-worker"]
     old = pod(
         comp,
         CS(waiting("ImagePullBackOff", backoff_msg(comp.image)), image_pulled=False),
@@ -2281,7 +2189,7 @@ def scenarios() -> list[Scenario]:
     stale = pull_failure_events(
         old, comp, comp.image, not_found_error(comp.image), first=3395, last=1520, attempts=9, backoffs=44
     )
-    comp = C["email-service"]
+    comp = COMPS["email-service"]
     live = find(w, KEY_PODS, "email-service-")
     live["status"]["containerStatuses"][0].update(
         {"restartCount": 2, "lastState": terminated("Error", 1, 1440, 1420, "es"), "state": running(1410)}
@@ -2307,7 +2215,7 @@ def scenarios() -> list[Scenario]:
         ),
     ]
     w.add(KEY_EVENTS, *stale, *recovered)
-    out.append(
+    yield (
         Scenario(
             "stale-events",
             "Fully healthy, but old Warning events remain: NotFound/BackOff for a workflow-worker pod "
@@ -2321,7 +2229,9 @@ def scenarios() -> list[Scenario]:
         )
     )
 
-    # dns-refused
+
+@snapshot_scenario
+def dns_refused_snapshot() -> Iterator[Scenario]:
     w = World()
     w.add(KEY_NODES, node())
     w.add(KEY_CMS, *configmaps())
@@ -2333,7 +2243,7 @@ def scenarios() -> list[Scenario]:
         kustomization("alga-core", state="dependency"),
         kustomization("alga-background", state="dependency"),
     )
-    out.append(
+    yield (
         Scenario(
             "dns-refused",
             "CoreDNS refuses queries: source-controller cannot clone either repository, nothing is deployed.",
@@ -2348,15 +2258,17 @@ def scenarios() -> list[Scenario]:
         )
     )
 
-    # temporal-autosetup
+
+@snapshot_scenario
+def temporal_autosetup_snapshot() -> Iterator[Scenario]:
     w = healthy_world()
-    crash_looping(w, C["temporal"], log=TEMPORAL_SCHEMA_LOG, age=1500)
+    crash_looping(w, COMPS["temporal"], log=TEMPORAL_SCHEMA_LOG, age=1500)
     helm_timeout(w, "temporal", created=1510)
     drop_component(w, "temporal-worker")
     w.replace(KEY_HR, helm_release("temporal-worker", state="dependency", created=1510))
     kustomization_health_failed(w, "alga-background", "temporal")
     prune_orphan_events(w)
-    out.append(
+    yield (
         Scenario(
             "temporal-autosetup",
             "Temporal auto-setup crash-loops on the schema check; login is unaffected.",
@@ -2367,13 +2279,15 @@ def scenarios() -> list[Scenario]:
         )
     )
 
-    # service-links
+
+@snapshot_scenario
+def service_links_snapshot() -> Iterator[Scenario]:
     w = healthy_world()
-    crash_looping(w, C["temporal-ui"], log=SERVICE_LINK_LOG, age=1500)
+    crash_looping(w, COMPS["temporal-ui"], log=SERVICE_LINK_LOG, age=1500)
     helm_timeout(w, "temporal", created=1510)
     kustomization_health_failed(w, "alga-background", "temporal")
     prune_orphan_events(w)
-    out.append(
+    yield (
         Scenario(
             "service-links",
             "temporal-ui crash-loops: the temporal-ui Service's link variable TEMPORAL_UI_PORT "
@@ -2385,13 +2299,15 @@ def scenarios() -> list[Scenario]:
         )
     )
 
-    # oom
+
+@snapshot_scenario
+def oom_snapshot() -> Iterator[Scenario]:
     w = healthy_world()
     crash_looping(
-        w, C["temporal-worker"], log=OOM_LOG, reason="OOMKilled", exit_code=137, restarts=6, age=1470
+        w, COMPS["temporal-worker"], log=OOM_LOG, reason="OOMKilled", exit_code=137, restarts=6, age=1470
     )
     prune_orphan_events(w)
-    out.append(
+    yield (
         Scenario(
             "oom",
             "temporal-worker is OOMKilled in a loop; oom_killed outranks crash_loop.",
@@ -2402,10 +2318,12 @@ def scenarios() -> list[Scenario]:
         )
     )
 
-    # kustomization-waiting
+
+@snapshot_scenario
+def kustomization_waiting_snapshot() -> Iterator[Scenario]:
     w = healthy_world(with_background=False)
     core_installing(w)
-    comp = C["alga-core"]
+    comp = COMPS["alga-core"]
     web = pod(comp, CS(running(18), ready=False), created=440)
     w.remove_component_pods(comp)
     w.add(KEY_PODS, web)
@@ -2424,7 +2342,7 @@ def scenarios() -> list[Scenario]:
         event(web, "Started", "Started container web", type="Normal", first=18, field_path=cfp(comp)),
     )
     prune_orphan_events(w)
-    out.append(
+    yield (
         Scenario(
             "kustomization-waiting",
             "alga-background is held by DependencyNotReady while alga-core installs (web container "
@@ -2435,8 +2353,6 @@ def scenarios() -> list[Scenario]:
             None,
         )
     )
-    out.extend(round2_scenarios())
-    return out
 
 
 # --- round 2: pods of the past, node pressure, mounts, rate limits, Flux controllers --------------
@@ -2683,33 +2599,25 @@ def upgrade_failed(w: World, hr: str = "alga-core", *, at: float = 600) -> Obj:
     return h
 
 
-def round2_fixtures() -> list[Fixture]:
-    out: list[Fixture] = []
-    C = COMPS
-
-    def add(*args: Any, **kw: Any) -> None:
-        out.append(Fixture(*args, **kw))
-
-    # crash_loop: pods of the past are never crash loops (class 1)
+@object_fixtures("crash_loop")
+def crash_loop_pods_of_the_past(fx: FixtureSet) -> None:
+    """Pods of the past (evicted, shut down with the node) are never crash loops (class 1)."""
     w = base()
     for name in ("alga-core", "email-service", "temporal-worker"):
-        comp = C[name]
+        comp = COMPS[name]
         w.add(KEY_DEPLOY, deployment(comp, created=4000))
         past_pod(w, comp, how="evicted", age=3900, ended=1800, incarnation="evicted-1")
         w.add(KEY_PODS, pod(comp, CS(running(1700), ready=True), created=1750, incarnation="now"))
-    add(
-        "crash_loop",
-        "negative-evicted-and-replaced",
+    fx.negative(
+        "evicted-and-replaced",
         "Three pods were evicted during a disk clean-up (phase Failed, reason Evicted, DisruptionTarget); "
         "their ReplicaSets replaced them with pods that are Ready. History, not crash loops.",
         w,
-        [],
-        None,
-        ["crash_loop", "workload_not_ready", "node_pressure"],
+        absent=["crash_loop", "workload_not_ready", "node_pressure"],
     )
     w = base()
     for i, name in enumerate(("db", "redis", "pgbouncer", "alga-core", "temporal", "workflow-worker")):
-        comp = C[name]
+        comp = COMPS[name]
         if comp.kind == "StatefulSet":
             continue  # a StatefulSet re-creates its pod under the same name: no ghost survives
         w.add(KEY_DEPLOY, deployment(comp, created=5000))
@@ -2722,97 +2630,88 @@ def round2_fixtures() -> list[Fixture]:
             incarnation="boot-1",
         )
         w.add(KEY_PODS, pod(comp, CS(running(1000), ready=True), created=1100, incarnation="boot-2"))
-    add(
-        "crash_loop",
-        "negative-node-shutdown-ghosts",
+    fx.negative(
+        "node-shutdown-ghosts",
         "After a graceful node shutdown the old pods stay Failed (Terminated: 'Pod was terminated in "
         "response to imminent node shutdown.', NodeShutdown); their replacements run and are Ready.",
         w,
-        [],
-        None,
-        ["crash_loop", "workload_not_ready"],
+        absent=["crash_loop", "workload_not_ready"],
     )
     w = base()
-    comp = C["email-service"]
+    comp = COMPS["email-service"]
     w.add(KEY_DEPLOY, deployment(comp, created=4000))
     past_pod(w, comp, how="failed", age=3000, ended=2900, incarnation="rev1", old_revision=True)
     w.add(KEY_PODS, pod(comp, CS(running(2500), ready=True), created=2600))
-    add(
-        "crash_loop",
-        "negative-past-revision-failed",
+    fx.negative(
+        "past-revision-failed",
         "A Failed pod (exit 1) of email-service's previous ReplicaSet revision remains; the current "
         "revision (pod-template-hash named by the Deployment's Progressing condition) is Ready.",
         w,
-        [],
-        None,
-        ["crash_loop"],
     )
     w = base()
     crash_looping(w, COREDNS, log=COREDNS_CRASH_LOG, restarts=9, age=2000)
-    add(
-        "crash_loop",
-        "positive-coredns-named-by-workload",
+    fx.positive(
+        "coredns-named-by-workload",
         "CoreDNS (outside the release) crash-loops: the blocker names its Deployment 'coredns', not "
         "the pod coredns-<hash>-<suffix>.",
         w,
-        ["crash_loop"],
         "coredns",
-        [],
     )
 
-    # image_tag_not_found with ghosts: a real cause plus pods of the past (mixed)
+
+@object_fixtures("image_tag_not_found")
+def image_tag_not_found_with_ghosts(fx: FixtureSet) -> None:
+    """A real missing tag plus pods of the past (mixed)."""
     w = base()
-    pull_failing(w, C["workflow-worker"], not_found_error(C["workflow-worker"].image))
+    pull_failing(w, COMPS["workflow-worker"], not_found_error(COMPS["workflow-worker"].image))
     for name in ("email-service", "temporal-worker", "alga-core"):
-        comp = C[name]
+        comp = COMPS[name]
         w.add(KEY_DEPLOY, deployment(comp, created=5000))
         past_pod(w, comp, how="shutdown", age=4900, ended=1300, incarnation="boot-1")
         w.add(KEY_PODS, pod(comp, CS(running(1100), ready=True), created=1200, incarnation="boot-2"))
-    add(
-        "image_tag_not_found",
-        "positive-with-shutdown-ghosts",
+    fx.positive(
+        "with-shutdown-ghosts",
         "workflow-worker's tag does not exist; three pods left Failed by a node reboot are history and "
         "must not outrank it (nor become crash loops).",
         w,
-        ["image_tag_not_found"],
         "workflow-worker",
-        ["crash_loop"],
+        absent=["crash_loop"],
     )
 
-    # node_pressure (class 2)
+
+@object_fixtures("node_pressure")
+def node_pressure(fx: FixtureSet) -> None:
+    """Node pressure: a kubelet pressure condition and its taint (class 2)."""
     w = base()
     pressured_node(w, "DiskPressure")
     for name in ("email-service", "temporal-worker"):
-        comp = C[name]
+        comp = COMPS[name]
         w.add(KEY_DEPLOY, deployment(comp, ready=0, available=False, created=3000))
         past_pod(w, comp, how="evicted", age=2900, ended=700, incarnation="evicted-1")
         taint_pending(w, comp, age=690)
-    add(
-        "node_pressure",
-        "positive-disk-pressure-evictions",
+    fx.positive(
+        "disk-pressure-evictions",
         "DiskPressure=True: the kubelet evicted email-service and temporal-worker (ephemeral-storage) "
         "and the disk-pressure taint keeps their replacements Pending. The node is the cause; the "
         "Pending pods are listed after it, the evicted ones are not crash loops.",
         w,
-        ["node_pressure", "unschedulable"],
         "node",
-        ["crash_loop"],
+        codes=["node_pressure", "unschedulable"],
+        absent=["crash_loop"],
     )
     w = base()
     pressured_node(w, "MemoryPressure", since=400)
-    comp = C["workflow-worker"]
+    comp = COMPS["workflow-worker"]
     w.add(KEY_DEPLOY, deployment(comp, created=3000))
     past_pod(w, comp, how="evicted-memory", age=2900, ended=380, incarnation="evicted-1")
     w.add(KEY_PODS, pod(comp, CS(running(300), ready=True), created=330, incarnation="now"))
-    add(
-        "node_pressure",
-        "positive-memory-pressure",
+    fx.positive(
+        "memory-pressure",
         "MemoryPressure=True (KubeletHasInsufficientMemory): workflow-worker was evicted for memory and "
         "replaced; the node is still short of memory.",
         w,
-        ["node_pressure"],
         "node",
-        ["crash_loop"],
+        absent=["crash_loop"],
     )
     w = base()
     n = w.res[KEY_NODES][0]
@@ -2833,51 +2732,47 @@ def round2_fixtures() -> list[Fixture]:
             first=2400,
         ),
     )
-    comp = C["email-service"]
+    comp = COMPS["email-service"]
     w.add(KEY_DEPLOY, deployment(comp, created=4000))
     past_pod(w, comp, how="evicted", age=3900, ended=2900, incarnation="evicted-1")
     w.add(KEY_PODS, pod(comp, CS(running(2300), ready=True), created=2350, incarnation="now"))
-    add(
-        "node_pressure",
-        "negative-pressure-cleared",
+    fx.negative(
+        "pressure-cleared",
         "Disk pressure 50 minutes ago (events, one evicted pod left); DiskPressure=False now and the "
         "replacement is Ready.",
         w,
-        [],
-        None,
-        ["node_pressure", "crash_loop", "unschedulable"],
+        absent=["node_pressure", "crash_loop", "unschedulable"],
     )
 
-    # volume_mount_failed (class 3)
+
+@object_fixtures("volume_mount_failed")
+def volume_mount_failed(fx: FixtureSet) -> None:
+    """A volume that cannot be mounted: the local-path directory is gone (class 3)."""
     w = base()
     mount_failing(w)
     w.add(KEY_PVCS, pvc("db-data-db-0", created=3000))
-    add(
-        "volume_mount_failed",
-        "positive-local-path-missing",
+    fx.positive(
+        "local-path-missing",
         "db-0 stays in ContainerCreating: the local-path directory of its bound volume no longer "
         "exists on the node (FailedMount, NewMounter … does not exist).",
         w,
-        ["volume_mount_failed"],
         "db",
-        ["storage_pvc_subpath_failed", "container_config_error"],
+        absent=["storage_pvc_subpath_failed", "container_config_error"],
     )
     w = base()
     mount_failing(w, age=2100)
     w.add(KEY_PVCS, pvc("db-data-db-0", created=3000))
     helm_timeout(w, "alga-core", created=2110)
-    add(
-        "volume_mount_failed",
-        "positive-helm-timeout-it-causes",
+    fx.positive(
+        "helm-timeout-it-causes",
         "db-0 cannot mount its volume; alga-core's Helm install then times out with 'context deadline "
         "exceeded'. The mount failure is listed first, the HelmRelease after it.",
         w,
-        ["volume_mount_failed", "helmrelease_failed"],
         "db",
-        [],
+        codes=["volume_mount_failed", "helmrelease_failed"],
     )
     w = base()
-    comp = C["db"]
+    comp = COMPS["db"]
     p = pod(comp, CS(running(2900), ready=True), created=3000)
     w.add(KEY_PODS, p)
     w.add(KEY_STS, statefulset(comp, created=3005))
@@ -2902,45 +2797,43 @@ def round2_fixtures() -> list[Fixture]:
             field_path=cfp(comp),
         ),
     )
-    add(
-        "volume_mount_failed",
-        "negative-mounted-after-retry",
+    fx.negative(
+        "mounted-after-retry",
         "Two FailedMount events while the provisioner created the directory; then the volume mounted "
         "and db-0 runs and is Ready.",
         w,
-        [],
-        None,
-        ["volume_mount_failed"],
     )
     w = base()
     mount_failing(w, age=25, count=2, first=20)
-    add(
-        "volume_mount_failed",
-        "negative-just-scheduled",
+    fx.negative(
+        "just-scheduled",
         "db-0 was scheduled 25 s ago; one FailedMount retry so far. Waiting is not failing.",
         w,
-        [],
-        None,
-        ["volume_mount_failed"],
     )
 
-    # image_pull_rate_limited (class 4)
+
+@object_fixtures("image_pull_rate_limited")
+def image_pull_rate_limited(fx: FixtureSet) -> None:
+    """Docker Hub answers 429 Too Many Requests (class 4)."""
     w = base()
     for name in ("temporal", "temporal-ui"):
-        comp = C[name]
+        comp = COMPS[name]
         pull_failing(w, comp, rate_limited_error(comp.image))
-    add(
-        "image_pull_rate_limited",
-        "positive-dockerhub-temporal",
+    fx.positive(
+        "dockerhub-temporal",
         "Docker Hub answers 429 Too Many Requests for the temporalio/* images (anonymous pulls); the "
         "cause is only in the pods' Failed events.",
         w,
-        ["image_pull_rate_limited"],
         "temporal",
-        ["image_tag_not_found", "image_pull_auth_failed", "image_pull_interrupted", "workload_not_ready"],
+        absent=[
+            "image_tag_not_found",
+            "image_pull_auth_failed",
+            "image_pull_interrupted",
+            "workload_not_ready",
+        ],
     )
     w = base()
-    comp = C["temporal"]
+    comp = COMPS["temporal"]
     p = pod(comp, CS(running(300), ready=True), created=1500)
     w.add(KEY_PODS, p)
     w.add(KEY_DEPLOY, deployment(comp, created=1505))
@@ -2965,17 +2858,16 @@ def round2_fixtures() -> list[Fixture]:
             field_path=cfp(comp),
         ),
     )
-    add(
-        "image_pull_rate_limited",
-        "negative-pulled-after-window",
+    fx.negative(
+        "pulled-after-window",
         "temporal hit the rate limit for a while, then the pull went through; it runs and is Ready.",
         w,
-        [],
-        None,
-        ["image_pull_rate_limited"],
     )
 
-    # flux_controller_unavailable (class 5)
+
+@object_fixtures("flux_controller_unavailable")
+def flux_controller_unavailable(fx: FixtureSet) -> None:
+    """A Flux controller that does not run (class 5)."""
     w = base()
     flux_controllers(w)
     crash_looping(
@@ -2987,40 +2879,27 @@ def round2_fixtures() -> list[Fixture]:
         restarts=11,
         age=5300,
     )
-    add(
-        "flux_controller_unavailable",
-        "positive-kustomize-controller-oom",
+    fx.positive(
+        "kustomize-controller-oom",
         "kustomize-controller is OOMKilled in a loop: no tier is reconciled. Named by its Deployment "
         "(kustomize-controller), not its pod; the OOM cause follows it.",
         w,
-        ["flux_controller_unavailable", "oom_killed"],
         "kustomize-controller",
-        [],
+        codes=["flux_controller_unavailable", "oom_killed"],
     )
     w = base()
     flux_controllers(w)
-    add(
-        "flux_controller_unavailable",
-        "negative-controllers-running",
-        "All four Flux controllers run and are Ready.",
-        w,
-        [],
-        None,
-        ["flux_controller_unavailable"],
-    )
-    return out
+    fx.negative("controllers-running", "All four Flux controllers run and are Ready.", w)
 
 
-def round2_scenarios() -> list[Scenario]:
-    C = COMPS
-    out: list[Scenario] = []
-
-    # ghosts-after-reboot (class 1): healthy, with the pods a reboot and a disk clean-up left behind
+@snapshot_scenario
+def ghosts_after_reboot_snapshot() -> Iterator[Scenario]:
+    """Class 1: healthy, with the pods a reboot and a disk clean-up left behind."""
     w = healthy_world()
     for i, name in enumerate(
         ("pgbouncer", "alga-core", "temporal", "temporal-ui", "email-service", "workflow-worker")
     ):
-        comp = C[name]
+        comp = COMPS[name]
         how = (
             "evicted"
             if name in ("email-service", "workflow-worker")
@@ -3047,7 +2926,7 @@ def round2_scenarios() -> list[Scenario]:
             first=1550,
         ),
     )
-    out.append(
+    yield (
         Scenario(
             "ghosts-after-reboot",
             "Fully healthy after a reboot and a disk clean-up: six Failed pods remain (Terminated / "
@@ -3060,17 +2939,20 @@ def round2_scenarios() -> list[Scenario]:
         )
     )
 
-    # disk-pressure-evictions (class 2, mixed: the pressure plus the evictions and Pending pods it causes)
+
+@snapshot_scenario
+def disk_pressure_evictions_snapshot() -> Iterator[Scenario]:
+    """Class 2, mixed: the pressure plus the evictions and Pending pods it causes."""
     w = healthy_world()
     pressured_node(w, "DiskPressure", since=1000)
     for name in ("email-service", "workflow-worker", "temporal-worker"):
-        comp = C[name]
+        comp = COMPS[name]
         w.remove_component_pods(comp)
         put_workload(w, comp, ready=False, created=1480)
         past_pod(w, comp, how="evicted", age=1470, ended=980, incarnation="")
         taint_pending(w, comp, age=975)
     prune_orphan_events(w)
-    out.append(
+    yield (
         Scenario(
             "disk-pressure-evictions",
             "DiskPressure=True on the node: the kubelet evicted three background pods and the "
@@ -3084,20 +2966,23 @@ def round2_scenarios() -> list[Scenario]:
         )
     )
 
-    # db-mount-failed-helm-timeout (class 3, mixed: the mount failure, the Helm timeout, a ghost)
+
+@snapshot_scenario
+def db_mount_failed_helm_timeout_snapshot() -> Iterator[Scenario]:
+    """Class 3, mixed: the mount failure, the Helm timeout, a pod of the past."""
     w = healthy_world(with_background=False)
     drop_bootstrap(w)
     mount_failing(w, age=2100)
     helm_timeout(w, "alga-core", created=2110)
-    web = C["alga-core"]  # the web app runs but never becomes ready without its database
+    web = COMPS["alga-core"]  # the web app runs but never becomes ready without its database
     w.remove_component_pods(web)
     w.add(KEY_PODS, pod(web, CS(running(2000), ready=False), created=2050))
     put_workload(w, web, ready=False, created=2055)
-    comp = C["pgbouncer"]
+    comp = COMPS["pgbouncer"]
     past_pod(w, comp, how="shutdown", age=5000, ended=2200, incarnation="before-reboot")
     w.replace(KEY_KS, kustomization("alga-core", state="progressing", created=2120))
     prune_orphan_events(w)
-    out.append(
+    yield (
         Scenario(
             "db-mount-failed-helm-timeout",
             "After a reboot db-0 cannot mount its local-path volume (the directory is gone): it stays "
@@ -3111,12 +2996,15 @@ def round2_scenarios() -> list[Scenario]:
         )
     )
 
-    # temporal-rate-limited (class 4)
+
+@snapshot_scenario
+def temporal_rate_limited_snapshot() -> Iterator[Scenario]:
+    """Class 4: Docker Hub rate-limits the temporal images."""
     w = healthy_world()
     for name in ("temporal", "temporal-ui"):
-        pull_failing(w, C[name], rate_limited_error(C[name].image), age=1470)
+        pull_failing(w, COMPS[name], rate_limited_error(COMPS[name].image), age=1470)
     prune_orphan_events(w)
-    out.append(
+    yield (
         Scenario(
             "temporal-rate-limited",
             "Docker Hub rate-limits the anonymous pulls of temporalio/auto-setup and temporalio/ui "
@@ -3128,7 +3016,10 @@ def round2_scenarios() -> list[Scenario]:
         )
     )
 
-    # flux-controller-oom (class 5)
+
+@snapshot_scenario
+def flux_controller_oom_snapshot() -> Iterator[Scenario]:
+    """Class 5: a Flux controller OOM-killed in a loop."""
     w = healthy_world()
     flux_controllers(w)
     crash_looping(
@@ -3141,7 +3032,7 @@ def round2_scenarios() -> list[Scenario]:
         age=5300,
     )
     prune_orphan_events(w)
-    out.append(
+    yield (
         Scenario(
             "flux-controller-oom",
             "The appliance runs, but kustomize-controller is OOMKilled in a loop: no tier is "
@@ -3154,12 +3045,15 @@ def round2_scenarios() -> list[Scenario]:
         )
     )
 
-    # helm-upgrade-failed-serving (docs/status.md: one documented answer)
+
+@snapshot_scenario
+def helm_upgrade_failed_serving_snapshot() -> Iterator[Scenario]:
+    """The documented answer of docs/status.md for a failed upgrade while the old revision serves."""
     w = healthy_world()
     drop_bootstrap(w)  # the chart's TTL deleted the finished Job
     upgrade_failed(w)
     prune_orphan_events(w)
-    out.append(
+    yield (
         Scenario(
             "helm-upgrade-failed-serving",
             "alga-core's Helm upgrade to 0.1.1 failed (UpgradeFailed, Stalled); the previous revision "
@@ -3172,7 +3066,10 @@ def round2_scenarios() -> list[Scenario]:
         )
     )
 
-    # git-source-failed-day-91 (docs/status.md: one documented answer)
+
+@snapshot_scenario
+def git_source_failed_day_91_snapshot() -> Iterator[Scenario]:
+    """The documented answer of docs/status.md for an expired Git token."""
     w = healthy_world()
     g = find(w, KEY_GITREPO, "alga-appliance")
     w.replace(
@@ -3190,7 +3087,7 @@ def round2_scenarios() -> list[Scenario]:
             count=87,
         ),
     )
-    out.append(
+    yield (
         Scenario(
             "git-source-failed-day-91",
             "Day 91: the Git token expired, so the alga-appliance GitRepository fails (authentication "
@@ -3202,7 +3099,6 @@ def round2_scenarios() -> list[Scenario]:
             "flux-source",
         )
     )
-    return out
 
 
 # --- writing -----------------------------------------------------------------------------------
@@ -3234,20 +3130,32 @@ def planned_files() -> dict[Path, str]:
     return files
 
 
+def generated_files() -> set[Path]:
+    """The JSON files the generator owns on disk (a file no fixture plans any more is an orphan)."""
+    return {*FIXTURES.glob("objects/*/*.json"), *FIXTURES.glob("snapshots/*.json")}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--check", action="store_true", help="exit 1 if any fixture file would change")
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 if any fixture file would change or is left over"
+    )
     args = parser.parse_args(argv)
     files = planned_files()
     stale = [p for p, text in files.items() if not p.is_file() or p.read_text() != text]
+    orphans = sorted(generated_files() - set(files))
     if args.check:
         for p in stale:
             sys.stderr.write(f"out of date: {p.relative_to(REPO)}\n")
-        return 1 if stale else 0
+        for p in orphans:
+            sys.stderr.write(f"not generated any more: {p.relative_to(REPO)}\n")
+        return 1 if stale or orphans else 0
     for p in stale:
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(files[p])
-    sys.stdout.write(f"{len(files)} fixture files, {len(stale)} written\n")
+    for p in orphans:
+        p.unlink()
+    sys.stdout.write(f"{len(files)} fixture files, {len(stale)} written, {len(orphans)} removed\n")
     return 0
 
 

@@ -28,6 +28,7 @@ import yaml
 
 from appliance_lab import api_discovery as disc
 from appliance_lab import api_tables
+from appliance_lab.api_counts import COUNTS_PATH, RequestCounter, request_verb
 from appliance_lab.api_crud import CrudMixin
 from appliance_lab.api_faults import Fault, FaultConfig, FaultInjector
 from appliance_lab.api_http import (
@@ -94,6 +95,9 @@ class LabApiServer:
         self._streams = 0
         self._watchers: set[Any] = set()
         self._cache: dict[tuple[str, str, str], tuple[str, bytes]] = {}
+        self.requests = RequestCounter()
+        # bumped by ``drop_watches``: a stream opened before the bump is cut
+        self.watch_epoch = 0
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> LabApiServer:
@@ -197,6 +201,23 @@ class LabApiServer:
     def started_at(self) -> float:
         """``time.monotonic()`` at start; outage windows are relative to it."""
         return self._started_at
+
+    def request_counts(self) -> dict[str, int]:
+        """Requests answered since start (or ``reset_request_counts``), by verb (``api_counts``)."""
+        return self.requests.snapshot()
+
+    def reset_request_counts(self) -> None:
+        self.requests.reset()
+
+    def drop_watches(self) -> int:
+        """Cut every open watch stream mid-stream (no closing chunk), as a broken connection
+        or a load balancer would; other connections stay up. How many streams were open."""
+        with self._conns_lock:
+            self.watch_epoch += 1
+            watchers = list(self._watchers)
+        for w in watchers:
+            w.queue.put(None)  # wakes the stream, which sees the new epoch and drops
+        return len(watchers)
 
     # -- conveniences for the simulated controllers --------------------------------------------
     def register_exec_handler(self, handler: ExecHandler) -> None:
@@ -349,7 +370,11 @@ class _Handler(CrudMixin, WatchMixin, PodIOMixin):
             self._send(200, b"ok", "text/plain; charset=utf-8")
             return
         if path == "/version":
+            self.lab.requests.add("other")
             self._send_json(200, disc.VERSION_INFO)
+            return
+        if path == COUNTS_PATH and method == "GET":
+            self._send_json(200, {"counts": self.lab.request_counts()})
             return
         if method == "GET":
             doc = self._discovery(path)
@@ -366,9 +391,14 @@ class _Handler(CrudMixin, WatchMixin, PodIOMixin):
             raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
         route = parse_resource_path(path)
         if route is None:
+            self.lab.requests.add("other")
             self._send(404, b"404 page not found\n", "text/plain; charset=utf-8")
             return
         rt, sub = route.rt, route.subresource
+        watch = _qs_bool(query, "watch")
+        self.lab.requests.add(
+            request_verb(method, collection=route.name is None, subresource=sub, watch=watch), rt.key
+        )
         if sub is None:
             if route.name is None:
                 self._collection(route, method, query)
