@@ -84,8 +84,9 @@ class WatchMixin(HandlerBase):
             return _dumps(obj) if deleted else lab.obj_bytes(rt, obj)
 
         lab._stream_count(1)
-        if watcher is not None:
-            with lab._conns_lock:
+        with lab._conns_lock:
+            epoch = lab.watch_epoch  # ``drop_watches`` moves it on: this stream is then cut
+            if watcher is not None:
                 lab._watchers.add(watcher)
         try:
             if expired is not None:
@@ -110,7 +111,7 @@ class WatchMixin(HandlerBase):
                 if now >= deadline:
                     break
                 injector = lab._injector
-                if injector is not None and injector.in_outage():
+                if (injector is not None and injector.in_outage()) or lab.watch_epoch != epoch:
                     raise _Dropped()
                 if bookmarks and now >= next_bookmark:
                     mark = {
@@ -128,6 +129,8 @@ class WatchMixin(HandlerBase):
                         break
                     continue
                 if ev is None:
+                    if lab.watch_epoch != epoch:
+                        raise _Dropped()
                     break
                 etype = _selected_type(ev.type, ev.object, ev.previous, matcher)
                 if etype is None:

@@ -161,6 +161,8 @@ class Store:
         self._last_rv = 999
         self._watchers: list[_Watcher] = []
         self._history: list[tuple[str, WatchEvent]] = []
+        # A watch from before this version answers 410 Gone (``compact``).
+        self._compacted_rv = 0
         # Sorted (namespace, name) keys per resource type; dropped when membership changes.
         self._sorted: dict[str, list[tuple[str, str]]] = {}
         # Container logs: (namespace, pod, container) -> lines; "previous" holds the last instance.
@@ -381,7 +383,8 @@ class Store:
         w = _Watcher(rt.key, namespace, matcher)
         with self._lock:
             if since is not None and since < self._last_rv:
-                if self._history and since < self._history[0][1].resource_version - 1:
+                oldest = self._history[0][1].resource_version - 1 if self._history else self._compacted_rv
+                if since < max(oldest, self._compacted_rv):
                     raise Expired(f"too old resource version: {since} ({self._last_rv})")
                 for key, ev in self._history:
                     if key != rt.key or ev.resource_version <= since:
@@ -394,6 +397,14 @@ class Store:
                     w.queue.put(ev)
             self._watchers.append(w)
         return w
+
+    def compact(self) -> int:
+        """Forget the watch history, as etcd compaction does: a watch from any version before
+        now answers 410 Gone (``Expired``), so its client must LIST again. The version now."""
+        with self._lock:
+            self._history.clear()
+            self._compacted_rv = self._last_rv
+            return self._last_rv
 
     def stop_watch(self, w: _Watcher) -> None:
         with self._lock:
