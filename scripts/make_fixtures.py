@@ -49,6 +49,7 @@ from appliance_lab.objects import (  # noqa: E402
     backoff_msg,
     cfp,
     cond,
+    configmap,
     deployment,
     digest,
     event,
@@ -71,6 +72,7 @@ from appliance_lab.objects import (  # noqa: E402
     pull_failure_events,
     pvc,
     rate_limited_error,
+    resource_list,
     rs_hash,
     running,
     rv,
@@ -96,19 +98,6 @@ CLUSTER_DNS = "10.96.0.10"
 
 KEY_NODES, KEY_PODS, KEY_EVENTS, KEY_PVCS, KEY_CMS = RESOURCE_KEYS[:5]
 KEY_DEPLOY, KEY_STS, KEY_JOBS, KEY_GITREPO, KEY_KS, KEY_HR = RESOURCE_KEYS[5:]
-LIST_KIND = {
-    KEY_NODES: ("v1", "NodeList"),
-    KEY_PODS: ("v1", "PodList"),
-    KEY_EVENTS: ("v1", "EventList"),
-    KEY_PVCS: ("v1", "PersistentVolumeClaimList"),
-    KEY_CMS: ("v1", "ConfigMapList"),
-    KEY_DEPLOY: ("apps/v1", "DeploymentList"),
-    KEY_STS: ("apps/v1", "StatefulSetList"),
-    KEY_JOBS: ("batch/v1", "JobList"),
-    KEY_GITREPO: ("source.toolkit.fluxcd.io/v1", "GitRepositoryList"),
-    KEY_KS: ("kustomize.toolkit.fluxcd.io/v1", "KustomizationList"),
-    KEY_HR: ("helm.toolkit.fluxcd.io/v2", "HelmReleaseList"),
-}
 
 
 # --- deterministic primitives ----------------------------------------------------------------
@@ -129,24 +118,16 @@ def configmaps() -> list[Obj]:
     out = [sel]
     for hr in sorted(HELM_RELEASES):
         out.append(
-            {
-                "apiVersion": "v1",
-                "kind": "ConfigMap",
-                "metadata": meta(
-                    "ConfigMap",
-                    f"appliance-values-{hr}",
-                    "alga-system",
-                    created=5000,
-                    labels={
-                        "app.kubernetes.io/part-of": "alga-appliance",
-                        "appliance.alga-psa.io/helm-release": hr,
-                        "appliance.alga-psa.io/release-version": RELEASE,
-                    },
-                ),
-                "data": {
-                    "values.yaml": f"# values for {hr} (rendered by bootstrap; abridged in this fixture)\n"
+            configmap(
+                f"appliance-values-{hr}",
+                "alga-system",
+                {"values.yaml": f"# values for {hr} (rendered by bootstrap; abridged in this fixture)\n"},
+                labels={
+                    "app.kubernetes.io/part-of": "alga-appliance",
+                    "appliance.alga-psa.io/helm-release": hr,
+                    "appliance.alga-psa.io/release-version": RELEASE,
                 },
-            }
+            )
         )
     return out
 
@@ -309,14 +290,8 @@ def snapshot_doc(
 ) -> Obj:
     resources: Obj = {}
     for key in RESOURCE_KEYS:
-        api_version, kind = LIST_KIND[key]
         items = sorted(w.res[key], key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
-        resources[key] = {
-            "apiVersion": api_version,
-            "kind": kind,
-            "metadata": {"resourceVersion": rv("list", key, str(len(items)))},
-            "items": items,
-        }
+        resources[key] = resource_list(key, items, rv("list", key, str(len(items))))
     return {
         "apiVersion": "appliance.alga-psa.io/v1alpha1",
         "kind": "ClusterSnapshot",

@@ -22,8 +22,17 @@ from .components import (
     pod_suffix,
     rs_hash,
 )
-from .events import event, scheduler_event
-from .flux import cond, flux_event, git_repository, helm_release, history_entry, kustomization
+from .events import event, involved_object, legacy_event, scheduler_event
+from .flux import (
+    cond,
+    flux_conditions,
+    flux_event,
+    git_repository,
+    helm_release,
+    helm_release_source,
+    history_entry,
+    kustomization,
+)
 from .ids import (
     APP_REPO,
     APPLIANCE_REPO,
@@ -43,8 +52,22 @@ from .ids import (
     ts_micro,
     uid,
 )
+from .lists import KIND_KEYS, resource_list
 from .nodes import node
-from .pods import CS, cfp, container_status, pod, pod_conditions, running, terminated, waiting
+from .pods import (
+    CS,
+    cfp,
+    container_spec,
+    container_status,
+    container_status_of,
+    pod,
+    pod_conditions,
+    pod_object,
+    pod_phase,
+    running,
+    terminated,
+    waiting,
+)
 from .pulls import (
     backoff_msg,
     forbidden_error,
@@ -53,7 +76,7 @@ from .pulls import (
     rate_limited_error,
     unauthorized_error,
 )
-from .workloads import deployment, job, job_pod, pvc, statefulset
+from .workloads import configmap, deployment, job, job_pod, pvc, statefulset
 
 __all__ = [
     "APPLIANCE_REPO",
@@ -69,6 +92,7 @@ __all__ = [
     "CS",
     "FLUX_COMPS",
     "HELM_RELEASES",
+    "KIND_KEYS",
     "NODE",
     "NODE_IP",
     "RELEASE",
@@ -77,20 +101,27 @@ __all__ = [
     "backoff_msg",
     "cfp",
     "cond",
+    "configmap",
+    "container_spec",
     "container_status",
+    "container_status_of",
     "deployment",
     "digest",
     "event",
+    "flux_conditions",
     "flux_event",
     "forbidden_error",
     "git_repository",
     "helm_release",
+    "helm_release_source",
     "hexdigest",
     "history_entry",
+    "involved_object",
     "job",
     "job_pod",
     "kustomization",
     "labels_for",
+    "legacy_event",
     "meta",
     "node",
     "not_found_error",
@@ -98,10 +129,13 @@ __all__ = [
     "pod",
     "pod_conditions",
     "pod_name",
+    "pod_object",
+    "pod_phase",
     "pod_suffix",
     "pull_failure_events",
     "pvc",
     "rate_limited_error",
+    "resource_list",
     "rs_hash",
     "running",
     "rv",

@@ -164,6 +164,11 @@ HELM_RELEASES = {
     "workflow-worker": ("alga-background", "workflow-worker", "./helm/charts/workflow-worker"),
     "temporal-worker": ("alga-background", "temporal-worker", "./helm/charts/temporal-worker"),
 }
+KUSTOMIZATION_DEPENDS: dict[str, list[str]] = {
+    "alga-platform": [],
+    "alga-core": ["alga-platform"],
+    "alga-background": ["alga-core"],
+}
 CORE_COMPS = ("db", "redis", "pgbouncer", "alga-core")
 BACKGROUND_COMPS = ("temporal", "temporal-ui", "email-service", "workflow-worker", "temporal-worker")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .components import HELM_RELEASES
+from .components import HELM_RELEASES, KUSTOMIZATION_DEPENDS
 from .events import event
 from .ids import (
     APP_REPO,
@@ -27,6 +27,30 @@ def cond(ctype: str, status: str, reason: str, message: str, *, when: float, gen
         "observedGeneration": generation,
         "lastTransitionTime": ts(when),
     }
+
+
+def flux_conditions(
+    ready: str,
+    reason: str,
+    message: str,
+    *,
+    when: float,
+    stalled: tuple[str, str] | None = None,
+    reconciling: bool = False,
+) -> list[Obj]:
+    """The kstatus conditions of a Flux object: Ready, plus Reconciling while it works and
+    Stalled (reason, message) when it gave up."""
+    conds = [cond("Ready", ready, reason, message, when=when)]
+    if reconciling:
+        conds.append(cond("Reconciling", "True", "Progressing", message, when=when))
+    if stalled:
+        conds.append(cond("Stalled", "True", stalled[0], stalled[1], when=when))
+    return conds
+
+
+def helm_release_source(hr: str) -> tuple[str, str, str]:
+    """(tier Kustomization, chart name, chart path) of a HelmRelease; an unknown one is its own chart."""
+    return HELM_RELEASES.get(hr, ("alga-background", hr, f"./helm/charts/{hr}"))
 
 
 def git_repository(
@@ -92,12 +116,8 @@ def kustomization(
     name: str, *, state: str = "ready", message: str | None = None, created: float = 4900
 ) -> Obj:
     """state: ready | dependency | progressing | failed-reconcile | failed-health | artifact."""
-    depends = {"alga-platform": [], "alga-core": ["alga-platform"], "alga-background": ["alga-core"]}[name]
-    path = {
-        "alga-platform": "./flux/base/platform",
-        "alga-core": "./flux/base/core",
-        "alga-background": "./flux/base/background",
-    }[name]
+    depends = KUSTOMIZATION_DEPENDS.get(name, [])
+    path = f"./flux/base/{name.removeprefix('alga-')}"
     status: Obj = {"observedGeneration": 1}
     if state == "ready":
         status["conditions"] = [
@@ -187,7 +207,7 @@ def kustomization(
 
 
 def history_entry(hr: str, *, status: str, deployed: float, version: int = 1) -> Obj:
-    _tier, chart, _path = HELM_RELEASES[hr]
+    _tier, chart, _path = helm_release_source(hr)
     return {
         "name": hr,
         "namespace": "msp",
@@ -213,7 +233,7 @@ def helm_release(
     remediated: bool = False,
 ) -> Obj:
     """state: ready | installing | install-failed | dependency."""
-    _tier, chart, path = HELM_RELEASES[hr]
+    _tier, chart, path = helm_release_source(hr)
     full = f"msp/{hr}.v1"
     status: Obj = {
         "observedGeneration": 1,
@@ -288,7 +308,7 @@ def helm_release(
                 "conditions": [cond("Ready", "False", "DependencyNotReady", msg, when=created - 5)],
             }
         )
-    tier = HELM_RELEASES[hr][0]
+    tier = helm_release_source(hr)[0]
     return {
         "apiVersion": "helm.toolkit.fluxcd.io/v2",
         "kind": "HelmRelease",

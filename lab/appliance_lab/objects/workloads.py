@@ -166,7 +166,14 @@ def statefulset(comp: Comp, *, ready: int = 1, created: float = 3000) -> Obj:
     }
 
 
-def pvc(name: str, *, bound: bool = True, created: float = 3000, selected_node: bool = True) -> Obj:
+def pvc(
+    name: str,
+    *,
+    namespace: str = "msp",
+    bound: bool = True,
+    created: float = 3000,
+    selected_node: bool = True,
+) -> Obj:
     annotations = {
         "volume.beta.kubernetes.io/storage-provisioner": "rancher.io/local-path",
         "volume.kubernetes.io/storage-provisioner": "rancher.io/local-path",
@@ -184,7 +191,7 @@ def pvc(name: str, *, bound: bool = True, created: float = 3000, selected_node: 
         "metadata": meta(
             "PersistentVolumeClaim",
             name,
-            "msp",
+            namespace,
             created=created,
             annotations=annotations,
             labels={"app.kubernetes.io/name": app, "app.kubernetes.io/instance": "alga-core"},
@@ -199,7 +206,7 @@ def pvc(name: str, *, bound: bool = True, created: float = 3000, selected_node: 
     }
     obj["metadata"]["finalizers"] = ["kubernetes.io/pvc-protection"]
     if bound:
-        obj["spec"]["volumeName"] = "pvc-" + uid("PersistentVolumeClaim", "msp", name, "")
+        obj["spec"]["volumeName"] = "pvc-" + uid("PersistentVolumeClaim", namespace, name, "")
         obj["status"] = {"phase": "Bound", "accessModes": ["ReadWriteOnce"], "capacity": {"storage": "10Gi"}}
     return obj
 
@@ -322,3 +329,19 @@ def job_pod(cs: CS, *, created: float, incarnation: str, job_name: str = BOOTSTR
 
 
 # --- Flux ------------------------------------------------------------------------------------
+
+
+def configmap(
+    name: str,
+    namespace: str,
+    data: dict[str, str],
+    *,
+    labels: dict[str, str] | None = None,
+    created: float = 5000,
+) -> Obj:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": meta("ConfigMap", name, namespace, created=created, labels=labels),
+        "data": data,
+    }
