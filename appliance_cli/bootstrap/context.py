@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from appliance_cli.env import SiteEnv
     from appliance_cli.status.image_preflight import ReleaseCheck
     from appliance_cli.status.model import StatusDocument
+    from appliance_cli.tls import StatusCert
 
 
 @dataclass
@@ -55,6 +56,7 @@ class RunState:
     smoke_pvc: bool = False
     status_token: str | None = None  # the token the status service was deployed with
     new_token: str | None = None  # generated once per run when neither site nor cluster has one
+    status_tls: StatusCert | None = None  # the status service's certificate (reused or made once)
     prepull: threading.Thread | None = None
 
 
@@ -118,6 +120,11 @@ class BootstrapContext:
     @property
     def status_url(self) -> str:
         return self.endpoints.status_url or ""
+
+    @property
+    def status_health_url(self) -> str:
+        """Where the status service answers ``/healthz`` without TLS (``appliance_cli.endpoints``)."""
+        return self.endpoints.status_health_url or self.status_url
 
     @property
     def login_url(self) -> str:

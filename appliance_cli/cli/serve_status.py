@@ -46,8 +46,40 @@ def serve_status(
         ),
     ] = "",
     port: Annotated[
-        int, typer.Option("--port", help="Port to listen on. Default: 8080.", rich_help_panel="Service")
+        int,
+        typer.Option(
+            "--port",
+            help="Port of the page and API (HTTPS when a certificate is given). Default: 8080.",
+            rich_help_panel="Service",
+        ),
     ] = 8080,
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option(
+            "--tls-cert",
+            help="PEM certificate to serve HTTPS with (needs --tls-key). Default: in-cluster the mounted "
+            "Secret /etc/appliance-status-tls/tls.crt when present, else none (plain HTTP).",
+            rich_help_panel="TLS",
+        ),
+    ] = None,
+    tls_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--tls-key",
+            help="PEM private key of --tls-cert (never printed). Default: in-cluster "
+            "/etc/appliance-status-tls/tls.key when present.",
+            rich_help_panel="TLS",
+        ),
+    ] = None,
+    http_port: Annotated[
+        int,
+        typer.Option(
+            "--http-port",
+            help="With HTTPS: plain-HTTP port that answers only /healthz and redirects everything "
+            "else (308) to the HTTPS page. Default: 8081.",
+            rich_help_panel="TLS",
+        ),
+    ] = 8081,
     interval: Annotated[
         float,
         typer.Option(
@@ -82,20 +114,27 @@ def serve_status(
     """
     if in_cluster and kubeconfig is not None:
         raise UsageError("cannot be combined with --in-cluster", param="--kubeconfig")
-    if not 0 < port < 65536:
-        raise UsageError(f"{port} is not a port number (1-65535)", param="--port")
+    for flag, number in (("--port", port), ("--http-port", http_port)):
+        if not 0 < number < 65536:
+            raise UsageError(f"{number} is not a port number (1-65535)", param=flag)
     if not 0.5 <= interval <= 3600:
         raise UsageError("must be between 0.5 and 3600 seconds", param="--interval")
     if kubeconfig is not None and not kubeconfig.is_file():
         raise UsageError("kubeconfig file not found", param="--kubeconfig")
     from appliance_cli.site import Site
     from appliance_cli.status.live import resolve_site_id
+    from appliance_cli.tls import serving_files
     from appliance_cli.web.auth import resolve_token
     from appliance_cli.web.server import StatusServer, check_in_cluster, check_proxies
 
     if in_cluster:
         check_in_cluster()
     proxies = check_proxies(trusted_proxy or [])
+    served = serving_files(tls_cert, tls_key, in_cluster=in_cluster)
+    if served is not None and http_port == port:
+        raise UsageError(
+            "must differ from --port (plain HTTP and HTTPS cannot share a port)", param="--http-port"
+        )
     sid = site_id or ("appliance-single-node" if in_cluster else resolve_site_id(None))
     site = Site.open(sid)
     token, source = resolve_token(
@@ -111,6 +150,9 @@ def serve_status(
         interval=interval,
         token_file=source,
         trusted_proxies=proxies,
+        tls_cert=served[0] if served else None,
+        tls_key=served[1] if served else None,
+        http_port=http_port,
     )
     import signal
 
@@ -129,6 +171,11 @@ def serve_status(
         console.display_success(
             f"Status service on {server.url} (collecting every {interval:g}s; Ctrl-C stops)"
         )
+        if served is not None:  # the fingerprint is public; the key is never shown
+            console.display_info(
+                f"Certificate SHA-256 fingerprint: {served[2].fingerprint}; "
+                f"plain HTTP on {server.http_url} answers /healthz and redirects to HTTPS"
+            )
         server.serve_forever()
     except KeyboardInterrupt:
         server.stop()

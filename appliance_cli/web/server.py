@@ -287,8 +287,16 @@ class StatusServer:
         token_file: Path | None = None,
         trusted_proxies: Sequence[str] = (),
         header_timeout: float = HEADER_TIMEOUT_SECONDS,
+        tls_cert: Path | None = None,
+        tls_key: Path | None = None,
+        http_port: int | None = None,
     ) -> None:
         self.host = host
+        # With a certificate: HTTPS on ``port`` and, on ``http_port``, plain HTTP for /healthz
+        # and a redirect (web.plain_http). Without one: plain HTTP on ``port`` only.
+        self.tls_cert = tls_cert
+        self.tls_key = tls_key
+        self.http_port = http_port if tls_cert is not None else None
         # X-Forwarded-For names the client only when the connection comes from one of these
         # (default none: the peer address is the client, whatever headers it sends).
         self.trusted_proxies = tuple(trusted_proxies)
@@ -311,22 +319,32 @@ class StatusServer:
         )
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        self._plain: Any = None
+        self._plain_thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        from appliance_cli.endpoints import host_url
 
-    def _uvicorn(self) -> Any:
+        return host_url(self.host, self.port, "https" if self.tls_cert is not None else "http")
+
+    @property
+    def http_url(self) -> str | None:
+        """The plain-HTTP listener (``/healthz`` and the redirect), when serving HTTPS."""
+        from appliance_cli.endpoints import host_url
+
+        return host_url(self.host, self.http_port) if self.http_port is not None else None
+
+    def _uvicorn(self, app: Any = None, port: int | None = None) -> Any:
         import uvicorn
 
         from appliance_cli.web.app import create_app
         from appliance_cli.web.protocol import protocol_class
 
         config = uvicorn.Config(
-            create_app(self.state, self.auth),
+            app if app is not None else create_app(self.state, self.auth),
             host=self.host,
-            port=self.port,
+            port=self.port if port is None else port,
             http=protocol_class(self.header_timeout),
             access_log=False,  # uvicorn's access log prints query strings; ours logs the path only
             log_level="warning",
@@ -336,13 +354,16 @@ class StatusServer:
             proxy_headers=bool(self.trusted_proxies),
             forwarded_allow_ips=list(self.trusted_proxies) or None,
         )
+        if app is None and self.tls_cert is not None and self.tls_key is not None:
+            from appliance_cli.tls import server_context
+
+            config.load()  # then our context (TLS >= 1.2) replaces whatever uvicorn would build
+            config.ssl = server_context(self.tls_cert, self.tls_key)
         return uvicorn.Server(config)
 
-    def start(self, *, timeout: float = 15.0) -> StatusServer:
-        """Start serving in a background thread; return once listening."""
+    def _bind(self, port: int) -> Any:
         import socket
 
-        server = self._uvicorn()
         # Bind here, in the caller's thread: a busy port is an OSError for the caller, not a
         # message in a background thread.
         # IPPROTO_TCP (not 0): asyncio then sets TCP_NODELAY on every accepted connection.
@@ -350,25 +371,50 @@ class StatusServer:
         sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.host, self.port))
+            sock.bind((self.host, port))
         except OSError as exc:
             sock.close()
             raise OSError(
-                exc.errno, f"the status service could not listen on {self.host}:{self.port}: {exc.strerror}"
+                exc.errno, f"the status service could not listen on {self.host}:{port}: {exc.strerror}"
             ) from exc
+        return sock
+
+    def start(self, *, timeout: float = 15.0) -> StatusServer:
+        """Start serving in a background thread; return once listening."""
+        server = self._uvicorn()
+        sock = self._bind(self.port)
+        plain_sock = None
+        if self.http_port is not None:
+            try:
+                plain_sock = self._bind(self.http_port)
+            except OSError:
+                sock.close()
+                raise
         self.port = sock.getsockname()[1]
         server.config.port = self.port
         sockets = [sock]
         self._server = server
+        if plain_sock is not None:
+            from appliance_cli.web.plain_http import plain_http_app
+
+            self.http_port = plain_sock.getsockname()[1]
+            self._plain = self._uvicorn(plain_http_app(self.port), self.http_port)
+            self._plain_thread = threading.Thread(
+                target=self._plain.run,
+                kwargs={"sockets": [plain_sock]},
+                name=f"status-http-plain:{self.http_port}",
+                daemon=True,
+            )
+            self._plain_thread.start()
         self.loop.start()
         self._thread = threading.Thread(
             target=server.run, kwargs={"sockets": sockets}, name=f"status-http:{self.port}", daemon=True
         )
         self._thread.start()
         deadline = time.monotonic() + timeout
-        while not server.started:
-            if not self._thread.is_alive():
-                self.loop.stop()
+        while not (server.started and (self._plain is None or self._plain.started)):
+            if not self._thread.is_alive() or (self._plain_thread and not self._plain_thread.is_alive()):
+                self.stop()
                 raise OSError(f"the status service could not listen on {self.host}:{self.port}")
             if time.monotonic() > deadline:
                 self.stop()
@@ -387,13 +433,17 @@ class StatusServer:
             self.stop()
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        for server in (self._server, self._plain):
+            if server is not None:
+                server.should_exit = True
+        for thread in (self._thread, self._plain_thread):
+            if thread is not None:
+                thread.join(timeout=10)
         self.loop.stop()
         self._server = None
         self._thread = None
+        self._plain = None
+        self._plain_thread = None
 
     def __enter__(self) -> StatusServer:
         return self.start()

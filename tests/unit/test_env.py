@@ -15,12 +15,12 @@ from appliance_cli.site import Site
 @pytest.mark.parametrize(
     ("kwargs", "login", "status"),
     [
-        ({"node_ip": "192.168.64.8"}, "http://192.168.64.8:3000", "http://192.168.64.8:8080"),
-        ({"node_ip": "fd00::8"}, "http://[fd00::8]:3000", "http://[fd00::8]:8080"),
+        ({"node_ip": "192.168.64.8"}, "http://192.168.64.8:3000", "https://192.168.64.8:8080"),
+        ({"node_ip": "fd00::8"}, "http://[fd00::8]:3000", "https://[fd00::8]:8080"),
         (
             {"node_ip": "192.168.64.8", "app_url": "https://alga.example.com"},
             "https://alga.example.com",
-            "http://192.168.64.8:8080",
+            "https://192.168.64.8:8080",
         ),
         (
             {
@@ -35,7 +35,7 @@ from appliance_cli.site import Site
         (
             {"node_ip": "127.0.0.1", "app_url": "http://alga.lan", "target_login_url": "http://x:1"},
             "http://alga.lan",
-            "http://127.0.0.1:8080",
+            "https://127.0.0.1:8080",
         ),
         ({"node_ip": None}, None, None),
     ],
@@ -47,6 +47,23 @@ def test_one_rule_for_login_and_status_urls(
     assert (got.login_url, got.status_url) == (login, status)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "health"),
+    [
+        # the page is HTTPS on 8080; /healthz without TLS is on the plain port 8081
+        ({"node_ip": "192.168.64.8"}, "http://192.168.64.8:8081"),
+        ({"node_ip": "fd00::8"}, "http://[fd00::8]:8081"),
+        # a target that serves the page itself answers /healthz there
+        ({"node_ip": "127.0.0.1", "target_status_url": "http://127.0.0.1:41001"}, "http://127.0.0.1:41001"),
+        ({"node_ip": None}, None),
+    ],
+)
+def test_status_health_url_is_plain_http_next_to_the_https_page(
+    kwargs: dict[str, str | None], health: str | None
+) -> None:
+    assert endpoints.resolve(**kwargs).status_health_url == health  # type: ignore[arg-type]
+
+
 def test_a_site_no_target_claims_gets_the_real_adapters_and_the_wall_clock() -> None:
     site = Site.open("hardware")
     site.root.mkdir(parents=True)
@@ -56,7 +73,7 @@ def test_a_site_no_target_claims_gets_the_real_adapters_and_the_wall_clock() -> 
     assert env.info is None and isinstance(env.clock, SystemClock)
     assert type(env.talos).__name__ == "TalosctlAdapter" and type(env.flux).__name__ == "FluxCliAdapter"
     urls = env.endpoints()
-    assert urls.login_url == "https://psa.example.org" and urls.status_url == "http://10.0.0.5:8080"
+    assert urls.login_url == "https://psa.example.org" and urls.status_url == "https://10.0.0.5:8080"
     assert env.endpoints(app_url="http://override").login_url == "http://override"
     assert env.registry_mirror is None
 

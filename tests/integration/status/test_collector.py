@@ -312,7 +312,7 @@ def test_in_cluster_collector_uses_env_node_ip_and_the_published_app_url(
     )
     collector = LiveCollector(site_id="appliance-single-node", kubeconfig=None, in_cluster=True)
     first, _ = collector()
-    assert first.site.node_ip == "127.0.0.1" and first.site.status_url == "http://127.0.0.1:8080"
+    assert first.site.node_ip == "127.0.0.1" and first.site.status_url == "https://127.0.0.1:8080"
     second, doc = collector()
     assert second.probes.login is not None and second.probes.login.url == login.url
     assert second.probes.login.status_code == 307 and login.hits

@@ -51,7 +51,7 @@ def test_fresh_run_goes_through_every_phase_in_order_and_exits_zero() -> None:
     assert h.flux.installs == 1
     token = Site.open("test-site").read("status-token")
     assert token and len(token) >= 40
-    assert said.count(f"Appliance status UI: URL http://10.0.0.5:8080 Token {token}") == 1
+    assert said.count(f"Appliance status UI: URL https://10.0.0.5:8080 Token {token}") == 1
     assert "Alga is ready to log in: http://10.0.0.5:3000" in said
     # the token appears only in that one announcement: not in progress events nor the journal
     assert all(token not in json.dumps(e.details, default=str) + e.step for e in rep.events)
@@ -62,7 +62,15 @@ def test_secrets_and_site_files_are_written_0600() -> None:
     h = Harness()
     run(h)
     site = Site.open("test-site")
-    for name in ("status-token", "kubeconfig", "talosconfig", "controlplane.yaml", "journal.json"):
+    for name in (
+        "status-token",
+        "status-tls.key",
+        "status-tls.crt",
+        "kubeconfig",
+        "talosconfig",
+        "controlplane.yaml",
+        "journal.json",
+    ):
         assert (site.root / name).stat().st_mode & 0o777 == 0o600, name
 
 
@@ -95,7 +103,7 @@ def test_second_run_is_a_verification_that_applies_no_object() -> None:
     assert h.flux.installs == 1
     # the token is reused and shown again
     token = Site.open("test-site").read("status-token")
-    assert f"Appliance status UI: URL http://10.0.0.5:8080 Token {token}" in said
+    assert f"Appliance status UI: URL https://10.0.0.5:8080 Token {token}" in said
 
 
 def test_dry_run_writes_no_file_and_makes_no_cluster_write() -> None:

@@ -410,8 +410,11 @@ def test_status_deployment_serves_8080_on_the_node_with_healthz_probes_and_the_t
         "8080",
     ]
     assert pod["hostNetwork"] is True and dep["spec"]["strategy"] == {"type": "Recreate"}
-    assert {"name": "http", "containerPort": 8080, "hostPort": 8080, "protocol": "TCP"} in c["ports"]
+    assert {"name": "https", "containerPort": 8080, "hostPort": 8080, "protocol": "TCP"} in c["ports"]
+    assert {"name": "http", "containerPort": 8081, "hostPort": 8081, "protocol": "TCP"} in c["ports"]
     assert c["livenessProbe"]["httpGet"]["path"] == "/healthz" == c["readinessProbe"]["httpGet"]["path"]
+    # the probes ask the plain-HTTP port (serve-status --http-port, default 8081)
+    assert c["livenessProbe"]["httpGet"]["port"] == "http" == c["readinessProbe"]["httpGet"]["port"]
     [token] = [v for v in pod["volumes"] if v["name"] == "token"]
     assert token["secret"]["secretName"] == "appliance-status-auth"
     assert token["secret"]["items"] == [{"key": "token", "path": "token"}]
@@ -419,6 +422,26 @@ def test_status_deployment_serves_8080_on_the_node_with_healthz_probes_and_the_t
     assert env["ALGA_APPLIANCE_STATUS_TOKEN_FILE"]["value"] == "/etc/appliance-status/token"
     assert c["securityContext"]["readOnlyRootFilesystem"] is True
     assert c["image"] == RELEASE.images["appliance-status"].repository, "no tag in the manifest"
+
+
+def test_status_pod_mounts_the_tls_secret_where_serve_status_looks_in_cluster() -> None:
+    from appliance_cli import tls
+
+    [dep] = [o for o in fl.render_directory(fl.tier_dir("platform")) if o["kind"] == "Deployment"]
+    pod = dep["spec"]["template"]["spec"]
+    [c] = pod["containers"]
+    [volume] = [v for v in pod["volumes"] if v["name"] == "tls"]
+    assert volume["secret"]["secretName"] == tls.SECRET_NAME
+    assert "optional" not in volume["secret"], "the pod waits for the Secret bootstrap creates"
+    assert volume["secret"]["items"] == [
+        {"key": "tls.crt", "path": tls.IN_CLUSTER_CERT.name},
+        {"key": "tls.key", "path": tls.IN_CLUSTER_KEY.name},
+    ]
+    assert volume["secret"]["defaultMode"] == 0o440  # the key: owner and fsGroup only
+    [mount] = [m for m in c["volumeMounts"] if m["name"] == "tls"]
+    assert mount == {"name": "tls", "mountPath": str(tls.IN_CLUSTER_DIR), "readOnly": True}
+    [svc] = [o for o in fl.render_directory(fl.tier_dir("platform")) if o["kind"] == "Service"]
+    assert {(p["name"], p["port"]) for p in svc["spec"]["ports"]} == {("https", 8080), ("http", 8081)}
 
 
 def test_no_second_copy_of_the_layout_in_the_package() -> None:
