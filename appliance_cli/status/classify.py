@@ -8,7 +8,6 @@ in progress (image pulls, the bootstrap Job, reconciliations) as active operatio
 
 from __future__ import annotations
 
-import heapq
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -24,7 +23,6 @@ from appliance_cli.status.index import (
     Pod,
     ReleaseImage,
     SnapshotIndex,
-    TimedEvent,
     build_index,
     iter_container_statuses,
     key_of,
@@ -432,17 +430,15 @@ def _starting(index: SnapshotIndex) -> dict[tuple[str, str, str], ActiveOperatio
 
 def node_download_rate(index: SnapshotIndex) -> float | None:
     """Bytes per second the node pulled images at, from the kubelet's ``Pulled`` events."""
-    return pulls.download_rate(
-        pulls.measured_pulls(te.message for te in index.all_events if te.reason == "Pulled")
-    )
+    return pulls.download_rate(pulls.measured_pulls(te.message for te in index.events_with_reason("Pulled")))
 
 
 def active_operations(index: SnapshotIndex, findings: list[Finding]) -> list[ActiveOperation]:
     if not index.kube_reachable:
         return []
     ops: dict[tuple[str, str, str], ActiveOperation] = {}
-    rate = node_download_rate(index)
-    for pod in index.pods.values():
+    rates: list[float | None] = []  # the node's download rate, worked out at the first pull
+    for pod in index.unsettled_pods:
         comp = index.component_of_pod(pod)
         cname = comp.name if comp else key_of(pod)[1]
         for cs in _containers_with_status(pod):
@@ -454,6 +450,9 @@ def active_operations(index: SnapshotIndex, findings: list[Finding]) -> list[Act
             size = rel.estimated_size if rel and same_repository(image, rel.repository) else None
             elapsed = _elapsed(index, te.time)
             nbytes = pulls.size_bytes(size)
+            if not rates:
+                rates.append(node_download_rate(index))
+            rate = rates[0]
             ops.setdefault(
                 ("pulling_image", cname, image),
                 ActiveOperation(
@@ -574,10 +573,8 @@ def component_statuses(index: SnapshotIndex, findings: list[Finding]) -> list[Co
 
 
 def recent_events(index: SnapshotIndex, limit: int = MAX_RECENT_EVENTS) -> list[EventSummary]:
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    newest: list[TimedEvent] = heapq.nlargest(limit, index.all_events, key=lambda te: te.time or epoch)
     out: list[EventSummary] = []
-    for te in newest:
+    for te in index.newest_events(limit):
         inv = te.event.get("involvedObject") or {}
         count = te.event.get("count") or (te.event.get("series") or {}).get("count")
         out.append(

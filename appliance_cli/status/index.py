@@ -11,6 +11,7 @@ The ``TypedDict`` shapes below describe the parts of the raw API JSON that rules
 
 from __future__ import annotations
 
+import heapq
 import json
 import re
 from collections import defaultdict
@@ -18,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Literal, TypedDict, TypeVar, cast
+from typing import Any, Literal, NamedTuple, TypedDict, TypeVar, cast
 
 from appliance_cli.catalog import Catalog, Component, load_catalog
 from appliance_cli.status.snapshot import ClusterSnapshot
@@ -274,12 +275,16 @@ def event_time(ev: Event) -> datetime | None:
         t = parse_time(series.get("lastObservedTime"))
         if t is not None:
             return t
-    for field_name in ("lastTimestamp", "eventTime", "firstTimestamp"):
-        value = ev.get(field_name)
-        if value and isinstance(value, str):
-            t = _parse_rfc3339(value)
-            if t is not None:
-                return t
+    # lastTimestamp, then eventTime, then firstTimestamp (unrolled: this runs for every event)
+    value = ev.get("lastTimestamp")
+    if value and isinstance(value, str) and (t := _parse_rfc3339(value)) is not None:
+        return t
+    value = ev.get("eventTime")
+    if value and isinstance(value, str) and (t := _parse_rfc3339(value)) is not None:
+        return t
+    value = ev.get("firstTimestamp")
+    if value and isinstance(value, str) and (t := _parse_rfc3339(value)) is not None:
+        return t
     return parse_time((ev.get("metadata") or {}).get("creationTimestamp"))
 
 
@@ -378,8 +383,9 @@ class ReleaseImage:
         return f"{self.repository}:{self.tag}"
 
 
-@dataclass(frozen=True)
-class TimedEvent:
+class TimedEvent(NamedTuple):
+    """An event with the time it was last seen (parsed once, when the index is built)."""
+
     time: datetime | None
     event: Event
 
@@ -397,6 +403,10 @@ class TimedEvent:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _time_or_epoch(te: TimedEvent) -> datetime:
+    return te.time or _EPOCH
 
 
 @dataclass
@@ -423,12 +433,18 @@ class SnapshotIndex:
     kustomizations: dict[str, FluxObject] = field(default_factory=dict)
     helm_releases: dict[str, FluxObject] = field(default_factory=dict)
     configmaps: dict[Key, ConfigMap] = field(default_factory=dict)
+    # Live pods that are not settled (see ``settled``): the only pods a pod rule can find
+    # anything in, in the order of ``pods``.
+    unsettled_pods: list[Pod] = field(default_factory=list)
+    # Events about live objects by UID, in snapshot order; ``events_for`` sorts a list (oldest
+    # first) the first time it is asked for, so only the objects a rule looks at pay for it.
     events_by_uid: dict[str, list[TimedEvent]] = field(default_factory=dict)
     all_events: list[TimedEvent] = field(default_factory=list)
     pods_by_job: dict[str, list[Pod]] = field(default_factory=lambda: defaultdict(list))
     # What several rules derive from the same object (a pod's pull failures, its crashes):
     # computed once per snapshot, keyed by (what, id(object)); see ``derived``.
     _derived: dict[tuple[str, int], tuple[Any, Any]] = field(default_factory=dict, repr=False)
+    _sorted_uids: set[str] = field(default_factory=set, repr=False)
 
     def derived(self, what: str, obj: Mapping[str, Any], compute: Callable[[], T]) -> T:
         """``compute()`` for ``obj``, once per snapshot and object."""
@@ -452,7 +468,25 @@ class SnapshotIndex:
     def events_for(self, obj: Mapping[str, Any]) -> list[TimedEvent]:
         """Events about this live object (oldest first), matched by UID."""
         uid = meta(obj).get("uid")
-        return self.events_by_uid.get(uid, []) if uid else []
+        if not uid:
+            return []
+        events = self.events_by_uid.get(uid)
+        if events is None:
+            return []
+        if uid not in self._sorted_uids:
+            events.sort(key=_time_or_epoch)  # stable: same-time events keep snapshot order
+            self._sorted_uids.add(uid)
+        return events
+
+    def newest_events(self, limit: int) -> list[TimedEvent]:
+        """The ``limit`` newest events of the snapshot, newest first (ties: snapshot order)."""
+        events = self.all_events
+        keys = [_time_or_epoch(te) for te in events]
+        return [events[i] for i in heapq.nlargest(limit, range(len(events)), key=keys.__getitem__)]
+
+    def events_with_reason(self, reason: str) -> list[TimedEvent]:
+        """Every event of the snapshot with this reason, in snapshot order."""
+        return [te for te in self.all_events if te.event.get("reason") == reason]
 
     # -- components --------------------------------------------------------------------------
 
@@ -532,29 +566,59 @@ def _items(snapshot: ClusterSnapshot, key: str) -> list[dict[str, Any]]:
 def _without_nulls(value: Any) -> Any:
     """``value`` without ``null`` fields; the very same object when it has none (no copy)."""
     if isinstance(value, dict):
-        out: dict[str, Any] | None = None
-        for k, v in value.items():
-            if v is None:
-                if out is None:
-                    out = {kk: vv for kk, vv in value.items() if vv is not None}
-                continue
-            if isinstance(v, dict | list):
-                clean = _without_nulls(v)
-                if clean is not v:
-                    if out is None:
-                        out = {kk: vv for kk, vv in value.items() if vv is not None}
-                    out[k] = clean
-        return value if out is None else out
+        return _dict_without_nulls(value)
     if isinstance(value, list):
-        items: list[Any] | None = None
-        for i, v in enumerate(value):
-            clean = _without_nulls(v) if isinstance(v, dict | list) else v
-            if items is None and (clean is not v or v is None):
-                items = list(value[:i])
-            if items is not None and clean is not None:
-                items.append(clean)
-        return value if items is None else items
+        return _list_without_nulls(value)
     return value
+
+
+# Every object of every list is walked once per classification: the walk compares types
+# (cheaper than isinstance on a union) and copies only a branch that holds a null.
+_LEAF_TYPES = frozenset({str, int, float, bool})
+
+
+def _dict_without_nulls(d: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] | None = None
+    for k, v in d.items():
+        if v is None:
+            if out is None:
+                out = {kk: vv for kk, vv in d.items() if vv is not None}
+            continue
+        t = type(v)
+        if t in _LEAF_TYPES:
+            continue
+        if t is dict or (t is not list and isinstance(v, dict)):
+            clean: Any = _dict_without_nulls(v)
+        elif t is list or isinstance(v, list):
+            clean = _list_without_nulls(v)
+        else:
+            continue
+        if clean is not v:
+            if out is None:
+                out = {kk: vv for kk, vv in d.items() if vv is not None}
+            out[k] = clean
+    return d if out is None else out
+
+
+def _list_without_nulls(values: list[Any]) -> list[Any]:
+    items: list[Any] | None = None
+    for i, v in enumerate(values):
+        t = type(v)
+        if v is None:
+            clean: Any = None
+        elif t in _LEAF_TYPES:
+            clean = v
+        elif t is dict or (t is not list and isinstance(v, dict)):
+            clean = _dict_without_nulls(v)
+        elif t is list or isinstance(v, list):
+            clean = _list_without_nulls(v)
+        else:
+            clean = v
+        if items is None and (clean is not v or v is None):
+            items = list(values[:i])
+        if items is not None and clean is not None:
+            items.append(clean)
+    return values if items is None else items
 
 
 def release_images_from(catalog: Catalog, images: Mapping[str, Any] | None) -> dict[str, ReleaseImage]:
@@ -743,7 +807,9 @@ def build_index(
         idx.helm_releases[key_of(raw)[1]] = cast(FluxObject, raw)
         remember("HelmRelease", raw)
 
-    grouped: dict[str, list[TimedEvent]] = defaultdict(list)
+    idx.unsettled_pods = [p for p in idx.pods.values() if not settled(p)]
+
+    grouped: dict[str, list[TimedEvent]] = {}
     all_events: list[TimedEvent] = []
     for raw in snapshot.items("v1/events"):
         if not isinstance(raw, dict):
@@ -756,12 +822,59 @@ def build_index(
         if not uid:
             uid = by_name.get((inv.get("kind") or "", inv.get("namespace") or "", inv.get("name") or ""))
         if uid and uid in live_uids:
-            grouped[uid].append(te)
-    for lst in grouped.values():
-        lst.sort(key=lambda te: te.time or _EPOCH)
-    idx.events_by_uid = dict(grouped)
+            same = grouped.get(uid)
+            if same is None:
+                grouped[uid] = [te]
+            else:
+                same.append(te)
+    idx.events_by_uid = grouped
     idx.all_events = all_events
     return idx
+
+
+def settled(pod: Pod) -> bool:
+    """Running, scheduled, and every container it declares reported running and ready (an init
+    container: completed with exit code 0). No pod rule finds anything in such a pod: nothing
+    waits, pulls, crashes or is unscheduled, so rules read ``SnapshotIndex.unsettled_pods``.
+    Truthiness is the rules' own: ``"running": {}`` is not running."""
+    status = pod.get("status")
+    if not status or status.get("phase") != "Running":
+        return False
+    statuses = status.get("containerStatuses")
+    if not statuses:
+        return False
+    reported: set[str | None] = set()
+    for cs in statuses:
+        state = cs.get("state")
+        if (
+            not cs.get("ready")
+            or not state
+            or not state.get("running")
+            or "waiting" in state
+            or "terminated" in state
+        ):
+            return False
+        reported.add(cs.get("name"))
+    for cs in status.get("initContainerStatuses") or []:
+        state = cs.get("state") or {}
+        if "waiting" in state:
+            return False
+        if state.get("running"):
+            if not cs.get("ready") or "terminated" in state:
+                return False
+        else:
+            done = state.get("terminated")
+            if not done or done.get("exitCode", 0) != 0:
+                return False
+        reported.add(cs.get("name"))
+    spec = pod.get("spec") or {}
+    for c in (*(spec.get("initContainers") or ()), *(spec.get("containers") or ())):
+        if c.get("name") not in reported:
+            return False
+    for c in status.get("conditions") or ():
+        if c.get("type") == "PodScheduled" and c.get("status") == "False":
+            return False
+    return True
 
 
 def iter_container_statuses(pod: Pod) -> Iterable[ContainerStatus]:

@@ -43,7 +43,7 @@ SERVICE_LINK = re.compile(r"cannot unmarshal !!str `tcp://[^`]*` into int")
 )
 def container_config_error(index: SnapshotIndex) -> list[Finding]:
     out: list[Finding] = []
-    for pod in index.pods.values():
+    for pod in index.unsettled_pods:
         for cs in iter_container_statuses(pod):
             waiting = (cs.get("state") or {}).get("waiting") or {}
             if waiting.get("reason") != "CreateContainerConfigError":
@@ -78,7 +78,7 @@ def _excerpt(text: str, limit: int = 240) -> str:
 
 def _log_cause(index: SnapshotIndex, code: str, pattern: re.Pattern[str], what: str) -> list[Finding]:
     out: list[Finding] = []
-    for pod in index.pods.values():
+    for pod in index.unsettled_pods:
         for crash in crashes(index, pod):
             m = next((m for line in reversed(crash.logs) if (m := pattern.search(line))), None)
             if m is None:
@@ -190,7 +190,7 @@ def _oom(crash: Crash) -> bool:
 )
 def oom_killed(index: SnapshotIndex) -> list[Finding]:
     out: list[Finding] = []
-    for pod in index.pods.values():
+    for pod in index.unsettled_pods:
         for crash in crashes(index, pod):
             if not _oom(crash):
                 continue
@@ -250,7 +250,7 @@ def oom_killed(index: SnapshotIndex) -> list[Finding]:
 )
 def crash_loop(index: SnapshotIndex) -> list[Finding]:
     out: list[Finding] = []
-    for pod in index.pods.values():
+    for pod in index.unsettled_pods:
         for crash in crashes(index, pod):
             ns, name = key_of(pod)
             cname = crash.container.get("name", "")

@@ -20,7 +20,7 @@ from appliance_cli.status.rules.signals import PullCause, pull_failures
 
 def _pull_findings(index: SnapshotIndex, cause: PullCause, code: str, what: str) -> list[Finding]:
     out: list[Finding] = []
-    for pod in index.pods.values():
+    for pod in index.unsettled_pods:
         for pf in pull_failures(index, pod):
             if pf.cause != cause:
                 continue

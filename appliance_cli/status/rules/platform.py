@@ -240,7 +240,7 @@ def _pressure_evidence(index: SnapshotIndex, node: Node, kinds: list[str]) -> li
     for p in sorted(evicted, key=lambda p: key_of(p)[1])[:3]:
         status = p.get("status") or {}
         evidence.append(object_evidence(p, "Pod", "Evicted", status.get("message", "")))
-    for p in index.pods.values():
+    for p in index.unsettled_pods:
         sched = condition(p.get("status") or {}, "PodScheduled")
         msg = (sched or {}).get("message", "")
         if sched and sched.get("status") == "False" and any(PRESSURE_TAINTS[k] in msg for k in kinds):
@@ -351,7 +351,7 @@ def dns_resolution_failed(index: SnapshotIndex) -> list[Finding]:
         msg = ready.get("message", "") or r.message
         if not r.ready and matches(msg, DNS_PATTERNS):
             evidence.append(object_evidence(obj, kind, ready.get("reason", r.reason), msg))
-    for pod in index.pods.values():
+    for pod in index.unsettled_pods:
         for pf in pull_failures(index, pod):
             if pf.cause == "dns":
                 evidence.extend(pf.evidence)
@@ -458,7 +458,7 @@ def _controller_cause(index: SnapshotIndex, pod: Pod) -> tuple[str, str, list[Ev
 def flux_controller_unavailable(index: SnapshotIndex) -> list[Finding]:
     flux_ns = index.catalog.namespaces.flux
     found: dict[str, Finding] = {}
-    for pod in index.pods.values():
+    for pod in index.unsettled_pods:
         ns, _ = key_of(pod)
         name = workload_name(pod)
         if ns != flux_ns or name not in FLUX_CONTROLLERS or name in found:

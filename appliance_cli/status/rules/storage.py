@@ -17,7 +17,8 @@ from appliance_cli.status.readiness import pvc_readiness
 from appliance_cli.status.rules.registry import Finding, RepairSpec, finding, pod_subject, rule, unowned_tier
 from appliance_cli.status.rules.signals import event_evidence, object_evidence
 
-SUBPATH = re.compile(r'failed to create subPath directory for volumeMount "([^"]+)" of container "([^"]+)"')
+SUBPATH_WORDS = "failed to create subPath directory for volumeMount"
+SUBPATH = re.compile(re.escape(SUBPATH_WORDS) + r' "([^"]+)" of container "([^"]+)"')
 PVC_PENDING_GRACE_SECONDS = 300
 UNBOUND_PVC = "unbound immediate PersistentVolumeClaims"
 
@@ -60,7 +61,7 @@ UNBOUND_PVC = "unbound immediate PersistentVolumeClaims"
 )
 def storage_pvc_subpath_failed(index: SnapshotIndex) -> list[Finding]:
     out: list[Finding] = []
-    for pod in index.pods.values():
+    for pod in index.unsettled_pods:
         for cs in iter_container_statuses(pod):
             state = cs.get("state") or {}
             if state.get("running") or state.get("terminated"):
@@ -72,6 +73,8 @@ def storage_pvc_subpath_failed(index: SnapshotIndex) -> list[Finding]:
                 evidence.append(object_evidence(pod, "Pod", waiting.get("reason", ""), msg))
             if waiting.get("reason") in ("CreateContainerConfigError", "CreateContainerError", None, ""):
                 for te in reversed(index.events_for(pod)):
+                    if SUBPATH_WORDS not in te.message:
+                        continue  # the pattern's literal part: a cheap test before the search
                     m = SUBPATH.search(te.message)
                     if m and m.group(2) == cs.get("name"):
                         evidence.append(event_evidence(pod, te))
@@ -153,7 +156,7 @@ def _mount_next_action(message: str) -> str:
 )
 def volume_mount_failed(index: SnapshotIndex) -> list[Finding]:
     out: list[Finding] = []
-    for pod in index.pods.values():
+    for pod in index.unsettled_pods:
         status = pod.get("status") or {}
         if status.get("phase", "Pending") != "Pending":
             continue
@@ -271,7 +274,7 @@ def pvc_pending(index: SnapshotIndex) -> list[Finding]:
 )
 def unschedulable(index: SnapshotIndex) -> list[Finding]:
     out: list[Finding] = []
-    for pod in index.pods.values():
+    for pod in index.unsettled_pods:
         status = pod.get("status") or {}
         sched = condition(status, "PodScheduled")
         if not sched or sched.get("status") != "False" or sched.get("reason") != "Unschedulable":
