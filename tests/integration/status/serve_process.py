@@ -52,9 +52,9 @@ def serve_status(*args: str) -> Iterator[ServeStatus]:
     """Run ``appliance serve-status --port P --http-port Q <args>`` until the context ends;
     stdout and stderr are merged into ``output``."""
     port, http_port = free_port(), free_port()
+    argv = [sys.executable, "-m", "appliance_cli", "serve-status", "--port", str(port)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "appliance_cli", "serve-status", "--port", str(port)]
-        + ["--http-port", str(http_port), *args],
+        [*argv, "--http-port", str(http_port), *args],
         env={**os.environ, "COLUMNS": "400"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
