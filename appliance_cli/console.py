@@ -95,7 +95,12 @@ def display_error(message: str, *, hint: str | None = None) -> None:
 
 
 def display_text(text: str) -> None:
-    """Plain text on stdout (no markup interpretation), e.g. JSON documents."""
+    """Plain text on stdout (no markup interpretation), e.g. JSON documents. On a pipe or in a
+    file it is written as is, without loading rich (``status --json`` in a script stays light)."""
+    if _State._out is None and not is_tty(sys.stdout):
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+        return
     out().print(text, markup=False, highlight=False, soft_wrap=True)
 
 

@@ -1,12 +1,14 @@
-"""The Kubernetes client of the tool: the only module that imports ``kubernetes``.
+"""The Kubernetes client of the tool: JSON over the API's REST paths, without the
+``kubernetes`` package (``adapters.kubeconfig`` reads the kubeconfig, ``adapters.kube_http``
+is the transport; only kubeconfig users with an ``exec`` plugin or ``auth-provider`` load
+the package, lazily, for their credentials).
 
-Every call hands out plain JSON (``dict``) exactly as the API server answered; list calls
-never build the client's model objects (``json.loads`` of the raw body). Resources are
-named by a *key* ``<apiVersion>/<plural>`` — ``"v1/pods"``, ``"apps/v1/deployments"``,
-``"helm.toolkit.fluxcd.io/v2/helmreleases"`` — and reached through the generic REST path,
-so custom resources need no generated API class.
+Every call hands out plain JSON (``dict``) exactly as the API server answered; nothing builds
+model objects. Resources are named by a *key* ``<apiVersion>/<plural>`` — ``"v1/pods"``,
+``"apps/v1/deployments"``, ``"helm.toolkit.fluxcd.io/v2/helmreleases"`` — and reached through
+the generic REST path, so custom resources need no generated API class.
 
-``ApiException`` and transport failures become the project's errors: ``KubeNotFound``,
+HTTP error answers and transport failures become the project's errors: ``KubeNotFound``,
 ``KubeConflict``, ``KubeForbidden``, ``KubeUnauthorized``, ``KubeInvalid`` and
 ``KubeUnreachable`` (which carries the real connection error text).
 """
@@ -16,31 +18,33 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
-from appliance_cli.adapters.kube_retry import (
-    DEFAULT_RETRY,
-    RetryPolicy,
-    call_with_retries,
-    parse_retry_after,
-    transport_failure,
+from appliance_cli.adapters.kube_http import (
+    KubeTransport,
+    Timeout,
+    error_for,
+    json_object,
+    transport_text,
 )
+from appliance_cli.adapters.kube_retry import DEFAULT_RETRY, RetryPolicy, call_with_retries
 from appliance_cli.adapters.kubeapi import key_for, plural_of  # noqa: F401 (re-exported)
+from appliance_cli.adapters.kubeconfig import KubeSettings, in_cluster_settings, read_kubeconfig
 from appliance_cli.errors import (
     KubeConflict,
-    KubeError,
-    KubeForbidden,
     KubeInvalid,
     KubeNotFound,
-    KubeUnauthorized,
     KubeUnreachable,
-    UsageError,
 )
 
+if TYPE_CHECKING:
+    from urllib3 import BaseHTTPResponse
+
 Obj = dict[str, Any]
+T = TypeVar("T")
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 # Stamped on every object this client creates, so that an "AlreadyExists" answer to a retried
@@ -94,62 +98,8 @@ def resource_path(
     return path
 
 
-def _status_message(body: bytes | str | None) -> str:
-    if not body:
-        return ""
-    try:
-        data = json.loads(body)
-    except (ValueError, TypeError):
-        text = body.decode(errors="replace") if isinstance(body, bytes) else str(body)
-        return text.strip()[:300]
-    if isinstance(data, dict):
-        return str(data.get("message") or data.get("reason") or "")[:300]
-    return ""
-
-
-def error_for(
-    status: int, reason: str, body: bytes | str | None, what: str, *, retry_after: str | None = None
-) -> KubeError:
-    """The project error for an HTTP error answer of the API server."""
-    msg = _status_message(body) or reason or f"HTTP {status}"
-    text = f"{what}: {msg}"
-    cls: type[KubeError]
-    if status == 404:
-        cls = KubeNotFound
-    elif status == 409:
-        cls = KubeConflict
-    elif status == 403:
-        cls = KubeForbidden
-    elif status == 401:
-        cls = KubeUnauthorized
-    elif status in (400, 422):
-        cls = KubeInvalid
-    elif status in (429, 500, 502, 503, 504):
-        cls = KubeUnreachable
-    else:
-        cls = KubeError
-    err = cls(text, status=status, reason=reason)
-    if isinstance(err, KubeUnreachable):
-        err.retry_after = parse_retry_after(retry_after)
-    return err
-
-
-def _unreachable(text: str, exc: BaseException) -> KubeUnreachable:
-    err = KubeUnreachable(text)
-    err.transient, err.timed_out = transport_failure(exc)
-    return err
-
-
-def _transport_text(exc: BaseException) -> str:
-    """The innermost useful message of a urllib3/socket error (``Connection refused`` …)."""
-    reason = getattr(exc, "reason", None)
-    if reason is not None and reason is not exc:
-        return _transport_text(reason) if isinstance(reason, BaseException) else str(reason)
-    return str(exc) or type(exc).__name__
-
-
 class KubeClient:
-    """A thin JSON client over the official ``kubernetes`` client's ``ApiClient``.
+    """A thin JSON client of one API server (``adapters.kube_http`` underneath).
 
     ``requests`` counts every HTTP request made (thread-safe); the status collector reports
     it. ``timeout`` bounds each request (connect and read) in seconds. ``retry`` says how
@@ -159,20 +109,13 @@ class KubeClient:
 
     def __init__(
         self,
-        configuration: Any,
+        settings: KubeSettings,
         *,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         retry: RetryPolicy = DEFAULT_RETRY,
     ) -> None:
-        from kubernetes import client
-
-        configuration.retries = False
-        # Callers list in parallel (status collection, reset planning): keep a connection per
-        # thread instead of the client's default of 5 per CPU, which drops connections on
-        # small machines ("Connection pool is full") and costs a TLS handshake each time.
-        configuration.connection_pool_maxsize = max(int(configuration.connection_pool_maxsize or 0), 32)
-        self.configuration = configuration
-        self.api: Any = client.ApiClient(configuration)
+        self.settings = settings
+        self.transport = KubeTransport(settings)
         self.timeout = timeout
         self.retry = retry
         self._lock = threading.Lock()
@@ -188,43 +131,23 @@ class KubeClient:
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         retry: RetryPolicy = DEFAULT_RETRY,
     ) -> KubeClient:
-        import yaml
-        from kubernetes import client, config
-        from kubernetes.config.config_exception import ConfigException
-
-        p = Path(path)
-        if not p.is_file():
-            raise UsageError("kubeconfig file not found", param=str(p))
-        cfg = client.Configuration()
-        try:
-            config.load_kube_config(config_file=str(p), client_configuration=cfg)  # type: ignore[no-untyped-call,unused-ignore]
-        except yaml.YAMLError as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise UsageError(f"unusable kubeconfig: not valid YAML ({first})", param=str(p)) from exc
-        except (ConfigException, OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise UsageError(f"unusable kubeconfig: {exc}", param=str(p)) from exc
-        return cls(cfg, timeout=timeout, retry=retry)
+        """The client of the kubeconfig's current context; ``UsageError`` naming the file when
+        it cannot be used (``adapters.kubeconfig``)."""
+        return cls(read_kubeconfig(path), timeout=timeout, retry=retry)
 
     @classmethod
     def in_cluster(
         cls, *, timeout: float = DEFAULT_TIMEOUT_SECONDS, retry: RetryPolicy = DEFAULT_RETRY
     ) -> KubeClient:
-        from kubernetes import client, config
-        from kubernetes.config.config_exception import ConfigException
-
-        cfg = client.Configuration()
-        try:
-            config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call,unused-ignore]
-        except ConfigException as exc:
-            raise UsageError(f"not running inside a cluster: {exc}", param="--in-cluster") from exc
-        return cls(cfg, timeout=timeout, retry=retry)
+        """The client of the pod's service account; ``UsageError`` outside a cluster."""
+        return cls(in_cluster_settings(), timeout=timeout, retry=retry)
 
     def close(self) -> None:
-        self.api.close()
+        self.transport.close()
 
     @property
     def server(self) -> str:
-        return str(self.configuration.host)
+        return self.settings.server
 
     # -- raw requests -------------------------------------------------------------------------
     def _count(self) -> None:
@@ -235,7 +158,7 @@ class KubeClient:
         with self._lock:
             self.retries += 1
 
-    def _retrying(self, fn: Any) -> Any:
+    def _retrying(self, fn: Callable[[], T]) -> T:
         """``fn()`` with this client's retry policy (only for calls safe to repeat)."""
         return call_with_retries(fn, self.retry, on_retry=self._count_retry)
 
@@ -247,12 +170,12 @@ class KubeClient:
         query: list[tuple[str, Any]] | None = None,
         body: Any = None,
         content_type: str | None = None,
-        timeout: float | tuple[float, float | None] | None = None,
+        timeout: Timeout | None = None,
         stream: bool = False,
         what: str = "",
         retry: bool = False,
-    ) -> Any:
-        """Send one request; return the raw ``RESTResponse`` (read unless ``stream``).
+    ) -> BaseHTTPResponse:
+        """Send one request; return the urllib3 response (read whole unless ``stream``).
 
         ``retry``: the call is safe to repeat, so transient failures are retried."""
         if retry and not stream:
@@ -267,56 +190,20 @@ class KubeClient:
                     what=what,
                 )
             )
-        from urllib3.exceptions import HTTPError as Urllib3Error
-
-        headers: dict[str, str] = {"Accept": "application/json"}
-        if content_type:
-            headers["Content-Type"] = content_type
-        req = self.api.param_serialize(
+        self._count()
+        return self.transport.request(
             method,
             path,
-            query_params=query or None,
-            header_params=headers,
+            query=query,
             body=body,
-            auth_settings=["BearerToken"],
+            content_type=content_type,
+            timeout=self.timeout if timeout is None else timeout,
+            stream=stream,
+            what=what,
         )
-        self._count()
-        t = self.timeout if timeout is None else timeout
-        try:
-            resp = self.api.call_api(*req, _request_timeout=t)
-        except (Urllib3Error, OSError) as exc:
-            raise _unreachable(
-                f"Kubernetes API at {self.server} is unreachable: {_transport_text(exc)}", exc
-            ) from exc
-        if not 200 <= resp.status <= 299:
-            try:
-                data = resp.read()
-            except (Urllib3Error, OSError):
-                data = b""
-            raise error_for(
-                resp.status,
-                str(resp.reason or ""),
-                data,
-                what or f"{method} {path}",
-                retry_after=resp.headers.get("Retry-After") if resp.headers is not None else None,
-            )
-        if not stream:
-            try:
-                resp.read()
-            except (Urllib3Error, OSError) as exc:
-                raise _unreachable(
-                    f"Kubernetes API at {self.server} dropped the answer: {_transport_text(exc)}", exc
-                ) from exc
-        return resp
 
-    def _json(self, resp: Any) -> Obj:
-        try:
-            data = json.loads(resp.data)
-        except (ValueError, TypeError) as exc:
-            raise KubeError(f"malformed answer from the Kubernetes API: {exc}") from exc
-        if not isinstance(data, dict):
-            raise KubeError("malformed answer from the Kubernetes API: not an object")
-        return data
+    def _json(self, resp: BaseHTTPResponse) -> Obj:
+        return json_object(resp.data)
 
     # -- verbs --------------------------------------------------------------------------------
     def list_raw(
@@ -480,11 +367,11 @@ class KubeClient:
             query.append(("resourceVersion", resource_version))
             query.append(("allowWatchBookmarks", "true"))
         path = resource_path(key, namespace)
-        resp = self._request(
+        raw = self._request(
             "GET", path, query=query, timeout=float(timeout_seconds) + 10.0, stream=True, what=f"watch {key}"
         )
-        raw = resp.response
         buf = b""
+        ended = False
         try:
             for chunk in raw.stream(65536, decode_content=True):
                 buf += chunk
@@ -502,9 +389,12 @@ class KubeClient:
                             f"watch {key}",
                         )
                     yield str(ev.get("type")), dict(ev.get("object") or {})
+            ended = True
         except (Urllib3Error, OSError) as exc:
-            raise KubeUnreachable(f"watch {key}: stream broken: {_transport_text(exc)}") from exc
+            raise KubeUnreachable(f"watch {key}: stream broken: {transport_text(exc)}") from exc
         finally:
+            if not ended:
+                raw.close()  # left mid-stream: the connection cannot serve another request
             raw.release_conn()
 
     def pod_logs(
@@ -529,8 +419,7 @@ class KubeClient:
         resp = self._request(
             "GET", path, query=query, what=f"logs {namespace}/{pod}/{container or ''}", retry=True
         )
-        text = resp.data.decode(errors="replace") if isinstance(resp.data, bytes) else str(resp.data)
-        return text.splitlines()
+        return bytes(resp.data or b"").decode(errors="replace").splitlines()
 
     def follow_pod_logs(
         self,
@@ -558,7 +447,7 @@ class KubeClient:
             stream=True,
             what=f"logs -f {namespace}/{pod}/{container}",
         )
-        return LogStream(resp.response, f"{namespace}/{pod}/{container}")
+        return LogStream(resp, f"{namespace}/{pod}/{container}")
 
     def exec(
         self, namespace: str, pod: str, container: str, command: list[str], timeout: float = 10.0
@@ -579,7 +468,7 @@ class KubeClient:
 class LogStream:
     """A followed container log: iterate for lines; ``close()`` (any thread) ends it."""
 
-    def __init__(self, raw: Any, what: str) -> None:
+    def __init__(self, raw: BaseHTTPResponse, what: str) -> None:
         self._raw = raw
         self._what = what
         self._closed = threading.Event()
@@ -598,7 +487,7 @@ class LogStream:
                 yield buf.decode(errors="replace")
         except (Urllib3Error, OSError, ValueError, AttributeError) as exc:
             if not self._closed.is_set():
-                raise KubeUnreachable(f"logs {self._what}: stream broken: {_transport_text(exc)}") from exc
+                raise KubeUnreachable(f"logs {self._what}: stream broken: {transport_text(exc)}") from exc
         finally:
             self.close()
 

@@ -3,8 +3,8 @@
 ``KubeClient.exec`` (short text answers such as the seed-user count) and ``exec_stream``
 (binary and large: a database dump into a file, a file into ``pg_restore``) both open
 ``GET /api/v1/namespaces/<ns>/pods/<pod>/exec?command=...`` as a WebSocket, authenticated
-and verified exactly as the client's other requests (the same kubeconfig: server, CA,
-client certificate, bearer token). No ``CoreV1Api`` and no generated model module is
+and verified exactly as the client's other requests (the same ``KubeSettings``: server, CA,
+``tls-server-name``, client certificate, bearer token). No ``CoreV1Api`` and no generated model module is
 imported for it. The WebSocket is the ``websockets`` package's sans-I/O protocol (handshake
 checks, framing, ping/pong and the close handshake) over a socket this module owns, so every
 read and write is bounded by the exec's deadline: the package's threaded client could wait
@@ -36,11 +36,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlencode, urlsplit
 
-from appliance_cli.adapters.kube import _transport_text, error_for, resource_path
+from appliance_cli.adapters.kube import resource_path
+from appliance_cli.adapters.kube_http import error_for, transport_text
 from appliance_cli.errors import KubeError, KubeUnreachable
 
 if TYPE_CHECKING:
     from appliance_cli.adapters.kube import KubeClient
+    from appliance_cli.adapters.kubeconfig import KubeSettings
 
 STDIN_CHUNK = 256 * 1024
 V5_PROTOCOL = "v5.channel.k8s.io"
@@ -53,7 +55,7 @@ CLOSE_SIGNAL = 255
 
 @dataclass(frozen=True)
 class WsTarget:
-    """Where and how to open a WebSocket to the API server (from the client's configuration)."""
+    """Where and how to open a WebSocket to the API server (from the client's ``KubeSettings``)."""
 
     base_url: str  # wss://host:port (or ws:// for a plain-HTTP server)
     headers: tuple[tuple[str, str], ...]
@@ -62,37 +64,17 @@ class WsTarget:
     proxy: str | None
 
 
-def ws_target(configuration: Any) -> WsTarget:
-    """The WebSocket side of a ``kubernetes.client.Configuration`` (read, never changed)."""
-    host = str(configuration.host).rstrip("/")
-    parts = urlsplit(host)
-    secure = parts.scheme == "https"
-    base = ("wss://" if secure else "ws://") + parts.netloc + parts.path
-    headers: list[tuple[str, str]] = []
-    # auth_settings() runs the configuration's token refresh hook (exec plugins) when set
-    for setting in (configuration.auth_settings() or {}).values():
-        if setting.get("in") == "header" and setting.get("value"):
-            headers.append((str(setting["key"]), str(setting["value"])))
-    context: ssl.SSLContext | None = None
-    server_hostname: str | None = None
-    if secure:
-        if configuration.verify_ssl:
-            context = ssl.create_default_context(cafile=configuration.ssl_ca_cert or None)
-            if configuration.assert_hostname is False:
-                context.check_hostname = False
-        else:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        if configuration.cert_file:
-            context.load_cert_chain(configuration.cert_file, configuration.key_file or None)
-        server_hostname = getattr(configuration, "tls_server_name", None) or parts.hostname
+def ws_target(settings: KubeSettings) -> WsTarget:
+    """The WebSocket side of the client's connection settings: the same server, TLS trust,
+    client certificate and ``Authorization`` header as its other requests."""
+    parts = urlsplit(settings.server)
+    base = ("wss://" if settings.secure else "ws://") + parts.netloc + parts.path
     return WsTarget(
         base_url=base,
-        headers=tuple(headers),
-        ssl_context=context,
-        server_hostname=server_hostname,
-        proxy=getattr(configuration, "proxy", None) or None,
+        headers=tuple(settings.auth_headers().items()),
+        ssl_context=settings.ssl_context(),
+        server_hostname=settings.server_hostname if settings.secure else None,
+        proxy=settings.proxy_url,
     )
 
 
@@ -234,7 +216,7 @@ def exec_stream(
     from websockets.http11 import Response
 
     what = f"exec {command[0]} in {namespace}/{pod}"
-    target = ws_target(kube.configuration)
+    target = ws_target(kube.settings)
     url = exec_url(target, namespace, pod, container, command, stdin=stdin is not None)
     if target.proxy:
         raise KubeUnreachable(f"{what}: exec through the proxy {target.proxy} is not supported")
@@ -295,7 +277,7 @@ def exec_stream(
     except TimeoutError as exc:
         raise KubeUnreachable(f"{what}: no answer within {timeout:g}s") from exc
     except (OSError, InvalidHandshake, WebSocketException) as exc:  # no connection, or a broken one
-        raise KubeUnreachable(f"{what}: {_transport_text(exc)}") from exc
+        raise KubeUnreachable(f"{what}: {transport_text(exc)}") from exc
     finally:
         if wire is not None:
             wire.close()

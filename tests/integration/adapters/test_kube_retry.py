@@ -137,7 +137,7 @@ def test_answers_a_retry_cannot_change_are_not_retried(
 
 def test_a_create_whose_answer_was_lost_is_ours_on_retry(lab: LabApiServer, kubeconfig: Path) -> None:
     base = KubeClient.from_kubeconfig(kubeconfig)
-    kube = LostAnswers(base.configuration, method="POST")
+    kube = LostAnswers(base.settings, method="POST")
     created = kube.create(cm("job-once", a="1"))
     assert created["metadata"]["name"] == "job-once"
     assert CREATE_REQUEST_ANNOTATION in created["metadata"]["annotations"]
@@ -161,7 +161,7 @@ def test_a_create_that_finds_someone_elses_object_is_a_conflict(lab: LabApiServe
 def test_a_delete_whose_answer_was_lost_is_done_on_retry(lab: LabApiServer, kubeconfig: Path) -> None:
     base = KubeClient.from_kubeconfig(kubeconfig)
     base.apply(cm("gone-once"))
-    kube = LostAnswers(base.configuration, method="DELETE")
+    kube = LostAnswers(base.settings, method="DELETE")
     assert kube.delete(CM, "msp", "gone-once", missing_ok=False) is None
     with pytest.raises(KubeNotFound):
         base.get(CM, "msp", "gone-once")
