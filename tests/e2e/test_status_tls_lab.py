@@ -6,6 +6,7 @@ pinned; a recover run keeps it."""
 from __future__ import annotations
 
 import base64
+import json
 import re
 
 import httpx
@@ -62,8 +63,12 @@ def test_bootstrap_makes_the_certificate_and_the_page_is_reached_over_https_with
                     resp.read()
                     assert resp.json()["siteId"] == "lab"
 
-        # recover keeps the pair and says the same fingerprint
-        again = invoke([*ARGS, "--bootstrap-mode", "recover", "--progress", "plain"])
+        # recover keeps the pair and says the same fingerprint (JSON progress: one milestone event)
+        again = invoke([*ARGS, "--bootstrap-mode", "recover", "--progress", "json"])
         assert again.exit_code == 0, again.output
-        assert LINE.findall(again.stdout) == [printed]
+        events = [json.loads(line) for line in again.stdout.splitlines()]
+        said = [e["step"] for e in events if e.get("state") == "milestone"]
+        at = said.index(f"Appliance status UI: URL {lab.status_url} Token {token}")
+        assert said[at + 1] == f"Status page certificate SHA-256 fingerprint: {printed}"
+        assert sum(printed in line for line in again.stdout.splitlines()) == 1
         assert tls.load(crt.read_bytes(), key.read_bytes()) == cert

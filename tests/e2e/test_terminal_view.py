@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from appliance_lab.testing import LabHandle, running_lab
 
+from appliance_cli import tls
+
 pexpect = pytest.importorskip("pexpect")
 pyte = pytest.importorskip("pyte")
 
@@ -101,7 +103,23 @@ def assert_token_once(screen: Screen, lab: LabHandle) -> int:
     at = screen.index("Appliance status UI: URL ")
     assert lab.status_url in screen.lines[at]
     assert token in screen.lines[at] or token == screen.lines[at + 1].strip()
+    assert_fingerprint_next_to_the_token(screen, lab, at)
     return at
+
+
+FINGERPRINT_LINE = "Status page certificate SHA-256 fingerprint:"
+
+
+def assert_fingerprint_next_to_the_token(screen: Screen, lab: LabHandle, token_at: int) -> None:
+    """The certificate's fingerprint is on screen once, on the line right after the token's
+    (at 80 columns its 95 characters fold onto the next line, never cut)."""
+    fingerprint = tls.fingerprint((lab.site_dir / tls.CERT_FILE).read_bytes())
+    at = screen.index(FINGERPRINT_LINE)
+    assert token_at < at <= token_at + 2, screen.text  # the token's line may wrap once
+    assert screen.text.count(fingerprint[:47]) == 1, screen.text
+    joined = "".join("".join(line.split()) for line in screen.lines[at : at + 3])
+    assert "".join(FINGERPRINT_LINE.split()) + fingerprint in joined, screen.text
+    assert "PRIVATE KEY" not in screen.text
 
 
 @pytest.mark.parametrize(
