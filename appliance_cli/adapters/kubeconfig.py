@@ -174,6 +174,18 @@ class KubeSettings:
             return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
         return {}
 
+    def secrets(self) -> tuple[str, ...]:
+        """The credentials this client sends (bearer token, basic-auth password, an exec
+        plugin's token), for redacting them wherever a workload echoes them."""
+        found: list[str] = []
+        if self.basic_auth is not None and self.basic_auth[1]:
+            found.append(self.basic_auth[1])
+        value = self.auth_headers().get("Authorization", "")
+        scheme, _, credential = value.partition(" ")
+        if credential and scheme.lower() == "bearer":
+            found.append(credential.strip())
+        return tuple(found)
+
     def ssl_context(self) -> ssl.SSLContext | None:
         """A new client TLS context for this server (``None`` for plain HTTP)."""
         if not self.secure:

@@ -151,9 +151,10 @@ def collect_snapshot(
 def with_client_secrets(options: CollectOptions, client: object) -> CollectOptions:
     """``options`` whose ``redact_extra`` also holds the client's own bearer token, so a
     workload that echoes it (an event, a log line) never gets it shown."""
-    cfg = getattr(client, "configuration", None)
-    keys = getattr(cfg, "api_key", None) or {}  # {"BearerToken"|"authorization": "Bearer <token>"}
-    tokens = [str(v).split(" ", 1)[-1].strip() for v in keys.values() if v]
+    from appliance_cli.adapters.kubeconfig import KubeSettings
+
+    settings = getattr(client, "settings", None)
+    tokens = settings.secrets() if isinstance(settings, KubeSettings) else ()
     fresh = tuple(t for t in tokens if len(t) >= 8 and t not in options.redact_extra)
     if not fresh:
         return options

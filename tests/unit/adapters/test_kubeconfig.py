@@ -60,6 +60,7 @@ def test_token_ca_data_and_tls_server_name(tmp_path: Path) -> None:
     ctx = s.ssl_context()
     assert ctx is not None and ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
     assert "s3cret" not in repr(s)
+    assert s.secrets() == ("s3cret-token",)
 
 
 def test_relative_files_are_read_from_the_kubeconfigs_directory(tmp_path: Path) -> None:
@@ -78,6 +79,7 @@ def test_relative_files_are_read_from_the_kubeconfigs_directory(tmp_path: Path) 
     s = read_kubeconfig(p)
     assert (s.ca_pem, s.client_cert_pem, s.client_key_pem) == (cert.ca_pem, cert.cert_pem, cert.key_pem)
     assert s.auth_headers() == {"Authorization": "Bearer from-a-file"}
+    assert s.secrets() == ("from-a-file",)
 
 
 def test_a_token_file_is_read_again_as_it_rotates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -100,6 +102,7 @@ def test_insecure_skip_tls_verify_and_basic_auth(tmp_path: Path) -> None:
     ctx = s.ssl_context()
     assert ctx is not None and ctx.verify_mode == ssl.CERT_NONE and not ctx.check_hostname
     assert s.auth_headers() == {"Authorization": "Basic " + b64(b"admin:pw")}
+    assert s.secrets() == ("pw",)  # redacted wherever a workload echoes it
 
 
 def test_a_client_key_touches_the_disk_only_while_it_loads(
