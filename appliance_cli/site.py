@@ -20,7 +20,7 @@ from appliance_cli.errors import UsageError
 DEFAULT_SITE_ID = "appliance-single-node"
 SITE_ID_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
-SECRET_FILES = frozenset({"talosconfig", "kubeconfig", "status-token", "controlplane.yaml"})
+SECRET_FILES = frozenset({"talosconfig", "kubeconfig", "status-token", "status-tls.key", "controlplane.yaml"})
 
 # The status token (``status-token``, the cluster Secret, ``--token-file``): what the status
 # service accepts, checked here for every use so a token it would refuse is never deployed.

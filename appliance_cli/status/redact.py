@@ -29,8 +29,9 @@ _SECRET_WORD = (
     r"client[_-]?secret|credentials?|auth)"
 )
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # PEM blocks (a private key printed to a log, one line or the marker line)
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)"), REDACTED),
+    # PEM private keys: the whole block across lines (a key file's text in a message or a
+    # journal value), or from the marker to the end when the block was cut
+    (re.compile(r"(?s)-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)"), REDACTED),
     # credentials inside URLs / connection strings: scheme://user:password@host
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+@"), r"\1" + REDACTED + "@"),
     # Authorization headers and bearer tokens
