@@ -94,3 +94,12 @@ def owner_ref(api_version: str, kind: str, name: str, namespace: str, incarnatio
         "controller": True,
         "blockOwnerDeletion": True,
     }
+
+
+def set_condition(conditions: list[Obj], condition: Obj) -> None:
+    """Put ``condition`` in a status' conditions: it replaces the one of its type, else is appended."""
+    for i, c in enumerate(conditions):
+        if c.get("type") == condition["type"]:
+            conditions[i] = condition
+            return
+    conditions.append(condition)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from appliance_lab.objects import set_condition
 
 from appliance_cli.releases import load_release
 from appliance_cli.status.classify import classify
@@ -471,14 +472,15 @@ MOUNT_MSG = (
 
 def disk_pressure(cl: Cluster) -> None:
     n = node()
-    n["status"]["conditions"].append(
+    set_condition(
+        n["status"]["conditions"],
         {
             "type": "DiskPressure",
             "status": "True",
             "reason": "KubeletHasDiskPressure",
             "message": "kubelet has disk pressure",
             "lastTransitionTime": ts(12),
-        }
+        },
     )
     n["spec"] = {"taints": [{"key": "node.kubernetes.io/disk-pressure", "effect": "NoSchedule"}]}
     cl.put(n)
@@ -486,14 +488,15 @@ def disk_pressure(cl: Cluster) -> None:
 
 def no_disk_pressure(cl: Cluster) -> None:
     n = node()
-    n["status"]["conditions"].append(
+    set_condition(
+        n["status"]["conditions"],
         {
             "type": "DiskPressure",
             "status": "False",
             "reason": "KubeletHasNoDiskPressure",
             "message": "kubelet has no disk pressure",
             "lastTransitionTime": ts(12),
-        }
+        },
     )
     cl.put(n)
 
