@@ -774,16 +774,32 @@ def build_index(
         remember("StatefulSet", raw)
     all_pods = [cast(Pod, raw) for raw in _items(snapshot, "v1/pods")]
     past = _past_pods(idx, all_pods)
+    # Namespaces some catalog component lives in: a pod elsewhere belongs to no component.
+    component_namespaces = {c.namespace for c in catalog.components}
     for pod in all_pods:
-        remember("Pod", pod)  # a past pod's events are still its own (evidence)
-        for ref in meta(pod).get("ownerReferences") or []:
-            if ref.get("kind") == "Job" and ref.get("name"):
-                idx.pods_by_job[ref["name"]].append(pod)
-        if key_of(pod) in past:
-            idx.past_pods[key_of(pod)] = pod
+        m = meta(pod)
+        key = (m.get("namespace") or "", m.get("name") or "")
+        uid = m.get("uid")
+        if uid:  # a past pod's events are still its own (evidence)
+            live_uids.add(uid)
+            by_name[("Pod", *key)] = uid
+        job: str | None = None  # the first Job owner names the component (component_of_pod)
+        for ref in m.get("ownerReferences") or ():
+            if ref.get("kind") == "Job":
+                if ref.get("name"):
+                    idx.pods_by_job[ref["name"]].append(pod)
+                if job is None:
+                    job = ref.get("name") or ""
+        if key in past:
+            idx.past_pods[key] = pod
             continue
-        idx.pods[key_of(pod)] = pod
-        comp = idx.component_of_pod(pod)
+        idx.pods[key] = pod
+        if job is not None:
+            comp = idx.component_of_job(job)
+        elif key[0] in component_namespaces:
+            comp = catalog.component_for_pod(*key)
+        else:
+            comp = None
         if comp is not None:
             idx.pods_by_component[comp.name].append(pod)
     for raw in _items(snapshot, "batch/v1/jobs"):
