@@ -172,7 +172,7 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _event_time(ev: Obj) -> str:
+def event_time(ev: Obj) -> str:
     series = ev.get("series") or {}
     return str(
         series.get("lastObservedTime")
@@ -310,7 +310,7 @@ def merge_events(results: list[tuple[Obj, list[Obj], str | None]], rest: Obj) ->
         more = f"{left} more" if isinstance(left, int) else "more"
         info.cut.append(f"other events: one page of {len(rest_items)} read, {more} not read")
     items += rest_items
-    items.sort(key=_event_time, reverse=True)
+    items.sort(key=event_time, reverse=True)
     list_meta: Obj = {
         k: v for k, v in (results[0][0].get("metadata") or {}).items() if k == "resourceVersion"
     }

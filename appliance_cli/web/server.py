@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from appliance_cli.errors import UsageError
 from appliance_cli.status.model import StatusDocument
@@ -26,6 +26,7 @@ from appliance_cli.web.state import StatusState
 if TYPE_CHECKING:
     from appliance_cli.adapters.talos import HealthResult
     from appliance_cli.status.collect import CollectOptions, KubeSource
+    from appliance_cli.status.informer import InformerSet
 
 log = logging.getLogger("appliance_cli.web.server")
 
@@ -35,6 +36,11 @@ LOGIN_URL_ENV = "ALGA_APPLIANCE_LOGIN_URL"
 # a request's line and headers must arrive within this many seconds (web.protocol)
 HEADER_TIMEOUT_SECONDS = 10.0
 KUBE_TIMEOUT_SECONDS = 5.0
+# the collector loop recomputes at most this often, whatever the rate of changes
+MIN_RECOMPUTE_GAP = 0.05
+MAX_RECOMPUTE_GAP = 1.0
+# a watch request of the service's informers ends (and is made again) after this long
+INFORMER_WATCH_SECONDS = 120
 
 
 # what the kubernetes client's in-cluster configuration reads (kubernetes.config.incluster_config)
@@ -123,8 +129,16 @@ class BoundedCheck:
 
 
 class LiveCollector:
-    """Collect + classify for the service: one reused Kubernetes client (rebuilt when the
-    kubeconfig file changes), no exec, every request bounded by ``request_timeout``.
+    """Collect + classify for the service: one reused Kubernetes client and, on it, an
+    ``InformerSet`` (both rebuilt when the kubeconfig file changes), no exec, every request
+    bounded by ``request_timeout``.
+
+    Collections read the informers' caches: at a steady state a status costs no LIST, only
+    the log tails of failing containers whose status changed and, when nothing was heard from
+    the API for an interval, one GET that proves it still answers (``InformerSet.check_alive``:
+    a hung or stopped API shows as unreachable within one interval, as before). A watch that
+    broke and is not back yet makes its resources unavailable (every one: unreachable).
+    ``wait_for_change`` lets the loop sleep until the caches change.
 
     ``secrets`` gives what must never be shown besides what the redactor finds on its own:
     the status token (the service's current one), to which the client's bearer token is added.
@@ -142,8 +156,11 @@ class LiveCollector:
         self.site_id = site_id
         self.kubeconfig = kubeconfig
         self.in_cluster = in_cluster
+        self.interval = interval
         self.timeout = request_timeout(interval)
         self.secrets = secrets
+        self._informers: InformerSet | None = None
+        self._generation = 0  # of the informers, when the last collection began
         self._client: KubeSource | None = None
         self._client_error: str | None = None
         self._client_source: tuple[str, int, int, int] | None = None
@@ -172,6 +189,7 @@ class LiveCollector:
         source = self._file_id(path) if path is not None else None
         if self._client is not None and path is not None and source != self._client_source:
             # the kubeconfig changed (the API moved, new credentials): build a new client
+            self.close()
             close = getattr(self._client, "close", None)
             if callable(close):
                 close()
@@ -187,6 +205,39 @@ class LiveCollector:
             except ApplianceError as exc:
                 self._client_error = str(exc)
         return self._client
+
+    def _source(self, kube: KubeSource | None) -> KubeSource | None:
+        """The informers on ``kube`` (started, and waited for up to one request bound, on first use)."""
+        from appliance_cli.status.collect import APPLIANCE_LABEL_SELECTOR
+        from appliance_cli.status.informer import InformerSet
+
+        if kube is None or not callable(getattr(kube, "watch", None)):
+            return kube
+        if self._informers is None or self._informers.kube is not kube:
+            self.close()
+            self._informers = InformerSet(
+                kube,
+                label_selectors={"v1/configmaps": APPLIANCE_LABEL_SELECTOR},
+                watch_timeout=INFORMER_WATCH_SECONDS,
+            ).start()
+            self._informers.wait_synced(self.timeout)
+        # a KubeSource whose request count is the client's (read-only: hence the cast)
+        return cast("KubeSource", self._informers)
+
+    def wait_for_change(self, timeout: float, stop: threading.Event) -> None:
+        """Return when the cluster changed since the last collection began, ``timeout`` passed
+        or ``stop`` was set."""
+        informers = self._informers
+        if informers is None:
+            stop.wait(timeout)
+            return
+        informers.wait_for_change(self._generation, timeout, stop)
+
+    def close(self) -> None:
+        """Stop the informers (their threads end when their current watch request does)."""
+        if self._informers is not None:
+            self._informers.stop()
+            self._informers = None
 
     def _options(self) -> CollectOptions:
         from appliance_cli.status.collect import CollectOptions
@@ -221,10 +272,15 @@ class LiveCollector:
         from appliance_cli.status.live import classify_live, with_client_secrets
 
         kube = self._kube()
+        source = self._source(kube)
+        informers = self._informers
+        if informers is not None:
+            self._generation = informers.generation
+            informers.check_alive(quiet_for=self.interval)
         options = self._options()
         extra = tuple(x for x in self.secrets() if x and x not in options.redact_extra)
         options = with_client_secrets(replace(options, redact_extra=(*options.redact_extra, *extra)), kube)
-        snap = collect(kube, options, kube_error=self._client_error)
+        snap = collect(source, options, kube_error=self._client_error)
         if self.in_cluster and self._app_url is None:
             for cm in snap.items("v1/configmaps"):
                 if (cm.get("metadata") or {}).get("name") == "appliance-release-selection":
@@ -233,10 +289,16 @@ class LiveCollector:
 
 
 class CollectorLoop:
+    """Collects, classifies and publishes: again as soon as the cluster changed (when the
+    collector can say so: ``LiveCollector.wait_for_change``), at least once per ``interval``
+    (the login probe and the ages in the document move with time, and a hung API must show),
+    and never more often than every ``min_gap`` seconds (a burst of changes is one collection)."""
+
     def __init__(self, collect: Collect, state: StatusState, interval: float) -> None:
         self.collect = collect
         self.state = state
         self.interval = interval
+        self.min_gap = min(MAX_RECOMPUTE_GAP, max(MIN_RECOMPUTE_GAP, interval / 5))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -254,10 +316,16 @@ class CollectorLoop:
             self.state.fail(error)
 
     def _loop(self) -> None:
+        wait_for_change = getattr(self.collect, "wait_for_change", None)
         while not self._stop.is_set():
             started = time.monotonic()
             self.run_once()
-            self._stop.wait(max(0.05, self.interval - (time.monotonic() - started)))
+            left = max(0.05, self.interval - (time.monotonic() - started))
+            if not callable(wait_for_change):
+                self._stop.wait(left)
+                continue
+            wait_for_change(left, self._stop)
+            self._stop.wait(max(0.0, self.min_gap - (time.monotonic() - started)))
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="status-collector", daemon=True)
@@ -267,6 +335,9 @@ class CollectorLoop:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=15)
+        close = getattr(self.collect, "close", None)
+        if callable(close):
+            close()
 
 
 class StatusServer:

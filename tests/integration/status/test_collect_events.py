@@ -90,7 +90,7 @@ def test_the_event_that_explains_a_blocker_is_kept_behind_many_newer_ones(
     assert any("not found" in e["message"] for e in warnings)
     assert sum(1 for e in items if e["reason"] == "Pulled") == 3 * PAGE + 7  # paged to the end
     assert sum(1 for e in items if e["reason"] == "Started") == REST  # one page of the rest
-    stamps = [collect_mod._event_time(e) for e in items]
+    stamps = [collect_mod.event_time(e) for e in items]
     assert stamps == sorted(stamps, reverse=True)
 
     info = snap.collection.events
