@@ -105,6 +105,9 @@ class TargetInfo:
     time_scale: float = 1.0
     # release manifests this target offers besides releases/ (the lab's own test releases)
     releases_dir: Path | None = None
+    # the target's own clock when the CLI must share it (an in-process simulation in tests);
+    # None: the wall clock, scaled by ``time_scale``
+    clock: Clock | None = None
 
 
 class Target(Protocol):
@@ -216,6 +219,8 @@ def open_env(site: Site, *, clock: Clock | None = None) -> SiteEnv:
     for target in registered_targets():
         info = target.claims(site)
         if info is not None:
+            if clock is None:
+                clock = info.clock
             if clock is None:
                 clock = ScaledClock(info.time_scale) if info.time_scale != 1.0 else SystemClock()
             return _target_env(site, target, info, clock)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -65,14 +66,17 @@ class Decision:
 class FaultInjector:
     """Decides, per request, which fault (if any) applies. Thread-safe and seedable."""
 
-    def __init__(self, config: FaultConfig, started_at: float) -> None:
+    def __init__(
+        self, config: FaultConfig, started_at: float, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self.config = config
         self.started_at = started_at
+        self.monotonic = monotonic  # the lab's clock: outage windows are in the lab's time
         self._rng = random.Random(config.seed)
         self._lock = threading.Lock()
 
     def in_outage(self, now: float | None = None) -> bool:
-        elapsed = (time.monotonic() if now is None else now) - self.started_at
+        elapsed = (self.monotonic() if now is None else now) - self.started_at
         return any(start <= elapsed < end for start, end in self.config.outage_windows)
 
     def decide(self, path: str) -> Decision:

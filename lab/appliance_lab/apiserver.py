@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
+from appliance_cli.env import Clock, SystemClock
 from appliance_lab import api_discovery as disc
 from appliance_lab import api_tables
 from appliance_lab.api_counts import COUNTS_PATH, RequestCounter, request_verb
@@ -75,8 +76,10 @@ class LabApiServer:
         port: int = 0,
         faults: FaultConfig | None = None,
         tls: bool = True,
+        clock: Clock | None = None,
     ) -> None:
         self.store = store
+        self.clock: Clock = clock or SystemClock()  # outage windows count in the lab's time
         self.tls = tls
         self._cert: ServingCert | None = None
         self.token = token
@@ -84,7 +87,7 @@ class LabApiServer:
         self.port = port
         self.bookmark_interval = 60.0
         self.max_watch_seconds = 1800.0
-        self._started_at = time.monotonic()
+        self._started_at = self.clock.monotonic()
         self._faults: FaultConfig | None = faults
         self._injector: FaultInjector | None = None
         self._httpd: _HTTPServer | None = None
@@ -123,7 +126,7 @@ class LabApiServer:
         httpd.lab = self
         self._httpd = httpd
         self.port = httpd.server_address[1]
-        self._started_at = time.monotonic()
+        self._started_at = self.clock.monotonic()
         self._stopping.clear()
         self.faults = self._faults
         self._thread = threading.Thread(
@@ -178,7 +181,9 @@ class LabApiServer:
     @faults.setter
     def faults(self, config: FaultConfig | None) -> None:
         self._faults = config
-        self._injector = FaultInjector(config, self._started_at) if config is not None else None
+        self._injector = (
+            FaultInjector(config, self._started_at, self.clock.monotonic) if config is not None else None
+        )
 
     @property
     def ca_pem(self) -> bytes | None:
@@ -199,7 +204,7 @@ class LabApiServer:
 
     @property
     def started_at(self) -> float:
-        """``time.monotonic()`` at start; outage windows are relative to it."""
+        """The lab clock's ``monotonic()`` at start; outage windows are relative to it."""
         return self._started_at
 
     def request_counts(self) -> dict[str, int]:

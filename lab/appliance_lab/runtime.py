@@ -25,9 +25,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
+from appliance_cli.env import Clock, SystemClock
 from appliance_cli.site import atomic_write
+from appliance_lab import clock as lab_clock
 from appliance_lab.api_faults import FaultConfig
 from appliance_lab.apiserver import LabApiServer
+from appliance_lab.checkpoint import (
+    LabCheckpoint,
+    checkpoint_controllers,
+    checkpoint_store,
+    checkpoint_talos,
+    restore_controllers,
+    restore_store,
+    restore_talos,
+)
 from appliance_lab.controllers import LabControllers
 from appliance_lab.controllers.base import NODE_IP
 from appliance_lab.ownership import claim
@@ -56,8 +67,13 @@ class Lab:
         bootstrapped: bool = False,
         faults: FaultConfig | None = None,
         release_version: str = "1.0-rc5",
+        clock: Clock | None = None,
     ) -> None:
         self.site_dir = Path(site_dir)
+        # The lab's time: the wall clock, or (in-process, in tests) a virtual clock that the
+        # CLI under test shares, so simulated minutes pass while every waiter sleeps.
+        self.clock: Clock = clock or SystemClock()
+        self._shares_clock = clock is not None
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         if speed <= 0:
             raise ValueError("speed must be positive")
@@ -67,11 +83,12 @@ class Lab:
         self.release_version = release_version
         self.store = Store()
         self.token = secrets.token_urlsafe(32)
-        self.api = LabApiServer(self.store, token=self.token, port=api_port, faults=faults)
+        self.api = LabApiServer(self.store, token=self.token, port=api_port, faults=faults, clock=self.clock)
         t = self.scenario.timings
         self.talos = TalosSim(
             node_ip=NODE_IP,
             speed=speed,
+            clock=self.clock,
             timings=TalosTimings(
                 install=t.talos_install, reboot=t.talos_reboot, kubernetes_start=t.kubernetes_start
             ),
@@ -85,6 +102,7 @@ class Lab:
             kubeconfig=self.kubeconfig_path,
             site_id=site_id,
             release_version=release_version,
+            clock=self.clock,
         )
         self._bridge = threading.Thread(target=self._watch_talos, name="lab-talos-bridge", daemon=True)
         self._stopping = threading.Event()
@@ -160,17 +178,40 @@ class Lab:
         self._bridge.start()
         self.started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         atomic_write(self.site_dir / "node-ip", NODE_IP + "\n", mode=0o600)
+        if self._shares_clock:
+            lab_clock.share(self.site_dir, self.clock)
         atomic_write(self.lab_file, json.dumps(self.info(), indent=2) + "\n", mode=0o600)
         return self
 
+    # -- checkpoints (in-process labs: install once, restore per test) -------------------------
+    def checkpoint(self) -> LabCheckpoint:
+        """Everything this lab knows now (``appliance_lab.checkpoint``)."""
+        with self.controllers.paused():
+            return LabCheckpoint(
+                store=checkpoint_store(self.store),
+                controllers=checkpoint_controllers(self.controllers),
+                talos=checkpoint_talos(self.talos),
+            )
+
+    def restore(self, cp: LabCheckpoint) -> int:
+        """Back to ``cp`` without stopping a server (same ports, token and CA); fault injection
+        off. Returns how many objects were written back or deleted."""
+        with self.controllers.paused():
+            written = restore_store(self.store, cp.store)
+            restore_controllers(self.controllers, cp.controllers)
+            restore_talos(self.talos, cp.talos)
+        self.api.faults = None
+        return written
+
     def _watch_talos(self) -> None:
-        while not self._stopping.wait(0.02):
+        while not self.clock.wait(self._stopping, 0.02):
             if self.talos.kubernetes_up():
                 self.controllers.bring_up_kubernetes(talos_version=self.talos.talos_version)
                 return
 
     def stop(self) -> None:
         self._stopping.set()
+        lab_clock.unshare(self.site_dir, self.clock)
         with contextlib.suppress(FileNotFoundError):
             data = json.loads(self.lab_file.read_text())
             if data.get("pid") == os.getpid():

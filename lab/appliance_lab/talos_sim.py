@@ -30,7 +30,6 @@ from __future__ import annotations
 import base64
 import json
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -40,6 +39,7 @@ from typing import Any, Literal
 
 import yaml
 
+from appliance_cli.env import Clock, SystemClock
 from appliance_cli.paths import REPO_ROOT
 
 TalosState = Literal["maintenance", "installing", "rebooting", "running"]
@@ -184,6 +184,7 @@ class TalosSim:
     kubeconfig_text: str = ""
     ca_b64: str | None = None  # the machine CA (set by an applied config)
     on_bootstrap: Callable[[], None] | None = None
+    clock: Clock = field(default_factory=SystemClock)  # the lab's time (a test may make it virtual)
     _applied_at: float | None = None
     _bootstrapped_at: float | None = None
     _config_text: str | None = None
@@ -202,7 +203,7 @@ class TalosSim:
     def _state_locked(self) -> TalosState:
         if self._applied_at is None:
             return "maintenance"
-        elapsed = time.monotonic() - self._applied_at
+        elapsed = self.clock.monotonic() - self._applied_at
         if elapsed < self._scaled(self.timings.install):
             return "installing"
         if elapsed < self._scaled(self.timings.install + self.timings.reboot):
@@ -219,7 +220,8 @@ class TalosSim:
         with self._lock:
             if self._bootstrapped_at is None:
                 return False
-            return time.monotonic() - self._bootstrapped_at >= self._scaled(self.timings.kubernetes_start)
+            up_for = self.clock.monotonic() - self._bootstrapped_at
+            return up_for >= self._scaled(self.timings.kubernetes_start)
 
     @property
     def applied_config(self) -> str | None:
@@ -235,8 +237,9 @@ class TalosSim:
         """Start as an installed, bootstrapped node (``appliance lab up --bootstrapped``)."""
         with self._lock:
             self.ca_b64 = ca_b64
-            self._applied_at = time.monotonic() - self._scaled(self.timings.install + self.timings.reboot) - 1
-            self._bootstrapped_at = time.monotonic() - self._scaled(self.timings.kubernetes_start) - 1
+            now = self.clock.monotonic()
+            self._applied_at = now - self._scaled(self.timings.install + self.timings.reboot) - 1
+            self._bootstrapped_at = now - self._scaled(self.timings.kubernetes_start) - 1
         if self.on_bootstrap is not None:
             self.on_bootstrap()
 
@@ -286,7 +289,7 @@ class TalosSim:
             self._require_maintenance()
             self.ca_b64 = str(machine["ca"]["crt"])
             self._config_text = text
-            self._applied_at = time.monotonic()
+            self._applied_at = self.clock.monotonic()
 
     # -- secure API --------------------------------------------------------------------------
     def _require_secure(self, ca_b64: str | None) -> None:
@@ -308,7 +311,7 @@ class TalosSim:
             self._require_secure(ca_b64)
             if self._bootstrapped_at is not None:
                 raise TalosError(409, ALREADY_BOOTSTRAPPED)
-            self._bootstrapped_at = time.monotonic()
+            self._bootstrapped_at = self.clock.monotonic()
         if self.on_bootstrap is not None:
             self.on_bootstrap()
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from appliance_cli.env import TargetInfo
 from appliance_cli.site import Site
+from appliance_lab.clock import shared_clock
 
 if TYPE_CHECKING:
     from appliance_lab.talos_client import LabFluxAdapter, LabTalosAdapter
@@ -83,8 +84,11 @@ class LabTarget:
         info = lab_info(site)
         if info is None:
             return None
+        # A lab in this very process (tests) may run on a clock the CLI must share.
+        clock = shared_clock(site.root) if info.get("pid") == os.getpid() else None
         return TargetInfo(
             name="lab",
+            clock=clock,
             node_ip=_str(info.get("nodeIp")),
             login_url=_str(info.get("loginUrl")),
             status_url=_str(info.get("statusUrl")),

@@ -23,10 +23,12 @@ Usage (any test package)::
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +42,8 @@ from appliance_lab.store import BY_KIND, Store
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "lab(scenario, speed, bootstrapped, site_id): options of the lab and lab_process fixtures"
+        "markers",
+        "lab(scenario, speed, bootstrapped, site_id, virtual): options of the lab and lab_process fixtures",
     )
 
 
@@ -51,12 +54,96 @@ class LabTimeout(AssertionError):
     pass
 
 
+class VirtualClock:
+    """A clock for an in-process lab and the CLI under test: simulated minutes in milliseconds.
+
+    The idea of kopf's ``looptime`` for threads. Time is the wall clock plus an offset. A thread
+    that sleeps on this clock (``sleep``/``wait``) is a *participant*; while every participant
+    is asleep, nobody can observe time passing, so the clock jumps straight to the earliest
+    wake-up instead of waiting for it. The lab's controllers tick on it and the CLI's waits
+    poll on it (``open_env`` hands it out for the lab's site), so a wait for a 40 s image pull
+    costs a few controller steps, not 40 s. While any participant works (an HTTP call, a status
+    collection) time runs at the wall clock's pace, exactly as without it.
+
+    A participant that has not slept here for ``idle_expiry`` wall seconds (a thread gone off
+    to block elsewhere, e.g. a test's own ``time.sleep``) stops holding time back, so a stray
+    participant slows the clock down to the wall clock's pace at worst, never stops it. Jumps
+    never take the clock more than ``max_rate`` times faster than the wall clock: threads that
+    run on the wall clock (the lab's status service, a CLI in a child process) keep up, and a
+    lone participant (the controllers, when nothing else waits) cannot spin the CPU.
+    ``now()`` is the wall clock: the lab stamps objects with real wall time.
+    """
+
+    def __init__(self, *, idle_expiry: float = 2.0, max_rate: float = 25.0, poll: float = 0.005) -> None:
+        self.idle_expiry = idle_expiry
+        self.max_rate = max_rate
+        self.poll = poll
+        self._next_jump = 0.0  # wall time before which the rate cap allows no jump
+        self._cond = threading.Condition()
+        self._offset = 0.0
+        self._sleepers: dict[threading.Thread, float] = {}  # thread -> virtual deadline
+        self._awake_since: dict[threading.Thread, float] = {}  # participant -> wall time it woke
+        self.jumps = 0
+        self.skipped = 0.0  # virtual seconds that never had to be waited for
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self._offset
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def sleep(self, seconds: float) -> None:
+        self._sleep(seconds, None)
+
+    def wait(self, event: threading.Event, seconds: float) -> bool:
+        return self._sleep(seconds, event)
+
+    def _sleep(self, seconds: float, event: threading.Event | None) -> bool:
+        if seconds <= 0:
+            return event.is_set() if event is not None else False
+        me = threading.current_thread()
+        with self._cond:
+            deadline = self.monotonic() + seconds
+            self._awake_since.pop(me, None)
+            self._sleepers[me] = deadline
+            try:
+                while True:
+                    if event is not None and event.is_set():
+                        return True
+                    if self.monotonic() >= deadline:
+                        return False
+                    self._jump_if_all_asleep()
+                    left = deadline - self.monotonic()
+                    if left > 0:
+                        self._cond.wait(min(left, self.poll))
+            finally:
+                del self._sleepers[me]
+                self._awake_since[me] = time.monotonic()
+
+    def _jump_if_all_asleep(self) -> None:
+        """Called with the lock held by a sleeper: jump to the earliest deadline if nobody is awake."""
+        wall = time.monotonic()
+        for thread, since in list(self._awake_since.items()):
+            if not thread.is_alive() or wall - since > self.idle_expiry:
+                del self._awake_since[thread]
+        if self._awake_since or wall < self._next_jump:
+            return
+        ahead = min(self._sleepers.values()) - self.monotonic()
+        if ahead > 0:
+            self._next_jump = wall + ahead / self.max_rate
+            self._offset += ahead
+            self.jumps += 1
+            self.skipped += ahead
+            self._cond.notify_all()
+
+
 @dataclass
 class LabHandle:
     site_dir: Path
     info: dict[str, Any]
     store: Store | None = None  # in-process labs only
     lab: Any = None  # the in-process ``Lab``
+    clock: VirtualClock | None = None  # in-process labs on virtual time only
     _http: httpx.Client | None = field(default=None, repr=False)
 
     # -- basics ----------------------------------------------------------------------------
@@ -196,13 +283,14 @@ class LabHandle:
         interval: float = 0.05,
     ) -> Any:
         """Poll ``predicate`` until it returns something truthy, at most ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout  # a wall-clock bound, whatever the lab's clock
+        pause = self.clock.sleep if self.clock is not None else time.sleep  # lets virtual time jump
         last: Any = None
         while time.monotonic() < deadline:
             last = predicate()
             if last:
                 return last
-            time.sleep(interval)
+            pause(interval)
         raise LabTimeout(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
     # -- what bootstrap applies ------------------------------------------------------------
@@ -295,18 +383,84 @@ def running_lab(
     site_id: str = "lab",
     site_dir: Path | None = None,
     faults: Any = None,
+    virtual: bool = False,
 ) -> Iterator[LabHandle]:
-    """An in-process lab (context manager)."""
+    """An in-process lab (context manager). ``virtual``: the lab and every CLI command run in
+    this process for its site share a ``VirtualClock``, so waiting costs no wall time."""
     from appliance_lab.runtime import Lab
 
     root = site_dir or appliance_home() / site_id
-    lab = Lab(root, scenario, speed=speed, site_id=site_id, bootstrapped=bootstrapped, faults=faults).start()
-    handle = LabHandle(site_dir=root, info=lab.info(), store=lab.store, lab=lab)
+    clock = VirtualClock() if virtual else None
+    lab = Lab(
+        root, scenario, speed=speed, site_id=site_id, bootstrapped=bootstrapped, faults=faults, clock=clock
+    ).start()
+    handle = LabHandle(site_dir=root, info=lab.info(), store=lab.store, lab=lab, clock=clock)
     try:
         yield handle
     finally:
         handle.close()
         lab.stop()
+
+
+@dataclass
+class InstalledLab:
+    """An in-process lab taken once to an installed state (``installed_lab``): ``use()`` puts
+    the lab and its site directory back to that state for the next test."""
+
+    handle: LabHandle
+    home: Path  # the ``ALGA_APPLIANCE_HOME`` the site lives in
+    checkpoint: Any  # ``appliance_lab.checkpoint.LabCheckpoint``
+    pristine: Path  # a copy of the site directory as the install left it
+    restores: int = 0
+
+    def restore(self) -> LabHandle:
+        """The lab's state (objects, controllers, database, Talos node) and the site directory
+        (token, journal, kubeconfig, backups …) exactly as right after the install."""
+        import shutil
+
+        self.handle.lab.restore(self.checkpoint)
+        site = self.handle.site_dir
+        shutil.rmtree(site)
+        shutil.copytree(self.pristine, site, symlinks=True)
+        self.restores += 1
+        return self.handle
+
+    def use(self, monkeypatch: pytest.MonkeyPatch) -> LabHandle:
+        """Restore, and point ``ALGA_APPLIANCE_HOME`` at the lab's home for this test."""
+        monkeypatch.setenv("ALGA_APPLIANCE_HOME", str(self.home))
+        return self.restore()
+
+    def errors(self) -> list[str]:
+        return list(self.handle.lab.controllers.errors)
+
+
+@contextmanager
+def installed_lab(
+    install: Callable[[LabHandle], object],
+    *,
+    home: Path,
+    **options: Any,
+) -> Iterator[InstalledLab]:
+    """An in-process lab (``running_lab(**options)`` in ``home``) after ``install(handle)`` —
+    typically ``appliance bootstrap`` run in-process — checkpointed, so every test of a module
+    can start from the installed appliance without installing again (``InstalledLab.use``).
+    ``install`` runs with ``ALGA_APPLIANCE_HOME=home``."""
+    import shutil
+    import tempfile
+
+    site_id = str(options.get("site_id", "lab"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ALGA_APPLIANCE_HOME", str(home))
+        with running_lab(site_dir=home / site_id, **options) as handle:
+            install(handle)
+            assert handle.lab is not None
+            checkpoint = handle.lab.checkpoint()
+            pristine = Path(tempfile.mkdtemp(prefix="lab-pristine-")) / site_id
+            shutil.copytree(handle.site_dir, pristine, symlinks=True)
+            try:
+                yield InstalledLab(handle=handle, home=home, checkpoint=checkpoint, pristine=pristine)
+            finally:
+                shutil.rmtree(pristine.parent, ignore_errors=True)
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ ARGS = ["bootstrap", "--site-id", "lab", "--release-version", "1.0-rc5", "--node
 def fresh_lab(request: pytest.FixtureRequest) -> Iterator[LabHandle]:
     marker = request.node.get_closest_marker("lab")
     scenario = marker.kwargs.get("scenario", "healthy") if marker else "healthy"
-    with running_lab(scenario=scenario, speed=SPEED, bootstrapped=False) as handle:
+    with running_lab(scenario=scenario, speed=SPEED, bootstrapped=False, virtual=False) as handle:
         yield handle
         errors = list(handle.lab.controllers.errors)
     assert not errors, f"lab controllers raised: {errors}"

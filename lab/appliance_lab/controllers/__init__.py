@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from appliance_cli.env import Clock
 from appliance_lab.controllers.base import Ctx
 from appliance_lab.controllers.endpoints import Endpoints
 from appliance_lab.controllers.flux import Flux
@@ -34,8 +37,9 @@ class LabControllers:
         site_id: str = "lab",
         release_version: str = "1.0-rc5",
         tick: float = 0.05,
+        clock: Clock | None = None,
     ) -> None:
-        self.ctx = Ctx(store, scenario, speed, release_version)
+        self.ctx = Ctx(store, scenario, speed, release_version, clock=clock)
         self.kubelet = Kubelet(self.ctx)
         self.workloads = Workloads(self.ctx)
         self.flux = Flux(self.ctx)
@@ -44,6 +48,7 @@ class LabControllers:
         store.register_stdin_exec_handler(self.database.exec_handler)
         self.tick = tick
         self._stop = threading.Event()
+        self._steps = threading.RLock()  # held by a step; ``paused()`` holds it between steps
         self._thread: threading.Thread | None = None
         self.errors: list[str] = []
 
@@ -55,17 +60,24 @@ class LabControllers:
 
     def step(self) -> None:
         """One pass of every controller (tests may call it directly)."""
-        for part in (self.workloads, self.kubelet, self.flux, self.endpoints):
-            try:
-                part.reconcile()
-            except Exception as exc:
-                msg = f"{type(part).__name__}: {type(exc).__name__}: {exc}"
-                if len(self.errors) < 100:
-                    self.errors.append(msg)
-                log.exception("lab controller error")
+        with self._steps:
+            for part in (self.workloads, self.kubelet, self.flux, self.endpoints):
+                try:
+                    part.reconcile()
+                except Exception as exc:
+                    msg = f"{type(part).__name__}: {type(exc).__name__}: {exc}"
+                    if len(self.errors) < 100:
+                        self.errors.append(msg)
+                    log.exception("lab controller error")
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """No controller step runs inside (checkpoint and restore of the lab's state)."""
+        with self._steps:
+            yield
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.tick):
+        while not self.ctx.clock.wait(self._stop, self.tick):
             self.step()
 
     def start(self) -> LabControllers:

@@ -11,9 +11,9 @@ import contextlib
 import hashlib
 import os
 import threading
-import time
 from typing import Any
 
+from appliance_cli.env import Clock, SystemClock
 from appliance_lab.scenario import Scenario
 from appliance_lab.store import BY_KEY, NotFound, Obj, ResourceType, Store, now_rfc3339
 
@@ -95,9 +95,16 @@ class Ctx:
     """Shared by the controllers of one lab."""
 
     def __init__(
-        self, store: Store, scenario: Scenario, speed: float, release_version: str = "1.0-rc5"
+        self,
+        store: Store,
+        scenario: Scenario,
+        speed: float,
+        release_version: str = "1.0-rc5",
+        clock: Clock | None = None,
     ) -> None:
         self.store = store
+        # The lab's time: the wall clock, or a test's virtual clock (``appliance_lab.testing``).
+        self.clock: Clock = clock or SystemClock()
         self.release_version = release_version
         self.scenario = scenario
         self.speed = speed
@@ -111,17 +118,20 @@ class Ctx:
         self.t = scenario.timings
 
     # -- time ----------------------------------------------------------------------------------
+    def monotonic(self) -> float:
+        return self.clock.monotonic()
+
     def scaled(self, seconds: float) -> float:
         return seconds / self.speed
 
     def mark(self, key: str) -> float:
         """When ``key`` was first marked (monotonic seconds); marks it now the first time."""
         with self._lock:
-            return self._marks.setdefault(key, time.monotonic())
+            return self._marks.setdefault(key, self.clock.monotonic())
 
     def elapsed(self, key: str) -> float:
         """Seconds (at speed 1) since ``key`` was first marked."""
-        return (time.monotonic() - self.mark(key)) * self.speed
+        return (self.clock.monotonic() - self.mark(key)) * self.speed
 
     def due(self, key: str, seconds: float) -> bool:
         """True once ``seconds`` (at speed 1) have passed since ``key`` was first asked about."""
@@ -132,7 +142,7 @@ class Ctx:
         with self._lock:
             if key in self._marks:
                 return False
-            self._marks[key] = time.monotonic()
+            self._marks[key] = self.clock.monotonic()
             return True
 
     def forget(self, prefix: str) -> None:

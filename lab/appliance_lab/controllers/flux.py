@@ -22,7 +22,6 @@ import hashlib
 import json
 import queue
 import re
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,14 +99,14 @@ class Flux:
         return d is not None and is_true(d, "Available")
 
     def _elapsed(self, run: _Run) -> float:
-        return (time.monotonic() - run.t0) * self.ctx.speed
+        return (self.ctx.monotonic() - run.t0) * self.ctx.speed
 
     def _run(self, obj: Obj, extra: str = "") -> _Run:
         meta = obj["metadata"]
         key = f"{meta['uid']}:{meta.get('generation', 1)}:{extra}"
         run = self.runs.get(meta["uid"])
         if run is None or run.key != key:
-            run = _Run(key=key, t0=time.monotonic())
+            run = _Run(key=key, t0=self.ctx.monotonic())
             self.runs[meta["uid"]] = run
         return run
 
@@ -296,12 +295,12 @@ class Flux:
         waiting = self._deps_ready(ks, KUSTOMIZATIONS)
         if waiting is not None:
             self._status(KUSTOMIZATIONS, ks, [condition("Ready", False, "DependencyNotReady", waiting)])
-            run.t0 = time.monotonic()
+            run.t0 = self.ctx.monotonic()
             return
         timeout = min(parse_duration(spec.get("timeout"), 300.0), ctx.t.helm_timeout + 20.0)
         if run.stage == "start":
             run.stage = "applying"
-            run.t0 = time.monotonic()
+            run.t0 = self.ctx.monotonic()
             self._status(
                 KUSTOMIZATIONS,
                 ks,
@@ -330,7 +329,7 @@ class Flux:
                 run.stage = "done"
                 return
             run.stage = "health"
-            run.t0 = time.monotonic()
+            run.t0 = self.ctx.monotonic()
             inventory = {
                 "entries": [
                     {
@@ -531,12 +530,12 @@ class Flux:
                     )
                 ],
             )
-            run.t0 = time.monotonic()
+            run.t0 = self.ctx.monotonic()
             return
         waiting = self._deps_ready(hr, HELMRELEASES)
         if waiting is not None:
             self._status(HELMRELEASES, hr, [condition("Ready", False, "DependencyNotReady", waiting)])
-            run.t0 = time.monotonic()
+            run.t0 = self.ctx.monotonic()
             return
         values: Obj = {}
         for ref in spec.get("valuesFrom") or []:
@@ -552,7 +551,7 @@ class Flux:
                     f"with key '{key}': ConfigMap/{meta['namespace']}/{ref['name']} not found"
                 )
                 self._status(HELMRELEASES, hr, [condition("Ready", False, "InitFailed", msg)])
-                run.t0 = time.monotonic()
+                run.t0 = self.ctx.monotonic()
                 return
             loaded = yaml.safe_load(cm["data"][key]) or {}
             if isinstance(loaded, dict):
@@ -604,7 +603,7 @@ class Flux:
         }
         if run.stage == "start":
             run.stage = "installing"
-            run.t0 = time.monotonic()
+            run.t0 = self.ctx.monotonic()
             self._status(
                 HELMRELEASES,
                 hr,
@@ -647,7 +646,7 @@ class Flux:
                 applied.append((obj["apiVersion"], obj["kind"], target_ns, m["name"]))
             run.applied = applied
             run.stage = "waiting"
-            run.t0 = time.monotonic()
+            run.t0 = self.ctx.monotonic()
             msg = f"Running '{action}' action with timeout of {go_duration(timeout)}"
             self._status(
                 HELMRELEASES,

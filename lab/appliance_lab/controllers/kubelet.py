@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import random
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -53,7 +52,7 @@ class Container:
     name: str
     image: str
     stage: str = "volumes"  # volumes|pulling|pull-backoff|config-error|starting|running|done|crash-backoff
-    t0: float = field(default_factory=time.monotonic)
+    t0: float = 0.0  # when the current stage began (the lab clock's monotonic seconds)
     restarts: int = 0
     started_at: str | None = None
     ready: bool = False
@@ -63,9 +62,9 @@ class Container:
     backoff: float = 10.0
     program: Program | None = None
 
-    def enter(self, stage: str) -> None:
+    def enter(self, stage: str, now: float) -> None:
         self.stage = stage
-        self.t0 = time.monotonic()
+        self.t0 = now
 
 
 def _ts() -> str:
@@ -271,7 +270,7 @@ class Kubelet:
 
     # -- helpers ---------------------------------------------------------------------------
     def _elapsed(self, c: Container) -> float:
-        return (time.monotonic() - c.t0) * self.ctx.speed
+        return (self.ctx.monotonic() - c.t0) * self.ctx.speed
 
     def _event(self, pod: Obj, c: Container | None, reason: str, message: str, warning: bool = False) -> None:
         self.ctx.event(
@@ -346,7 +345,7 @@ class Kubelet:
                     )
                 return
             self.containers[uid] = [
-                Container(name=str(c.get("name")), image=str(c.get("image", "")))
+                Container(name=str(c.get("name")), image=str(c.get("image", "")), t0=ctx.monotonic())
                 for c in spec.get("containers") or []
             ]
             self.pod_ips[uid] = NODE_IP if spec.get("hostNetwork") else f"10.244.0.{random.randint(10, 250)}"
@@ -378,10 +377,10 @@ class Kubelet:
                 return
             if c.image in ctx.pulled_images:
                 self._event(pod, c, "Pulled", f'Container image "{c.image}" already present on machine')
-                c.enter("config")
+                c.enter("config", ctx.monotonic())
             else:
                 self._event(pod, c, "Pulling", f'Pulling image "{c.image}"')
-                c.enter("pulling")
+                c.enter("pulling", ctx.monotonic())
         if c.stage == "pulling":
             seconds = sc.pull_seconds(c.image)
             if self._elapsed(c) < seconds:
@@ -390,7 +389,7 @@ class Kubelet:
                 self._event(pod, c, "Failed", pull_failed_message(c.image), warning=True)
                 self._event(pod, c, "Failed", "Error: ErrImagePull", warning=True)
                 c.waiting = {"reason": "ErrImagePull", "message": pull_failed_message(c.image)}
-                c.enter("pull-backoff")
+                c.enter("pull-backoff", ctx.monotonic())
                 return
             if sc.pull_interrupted(c.image) and c.image not in self.interrupted:
                 self.interrupted.add(c.image)  # this pod's pull stays failed; the next pod's works
@@ -398,7 +397,7 @@ class Kubelet:
                 self._event(pod, c, "Failed", msg, warning=True)
                 self._event(pod, c, "Failed", "Error: ErrImagePull", warning=True)
                 c.waiting = {"reason": "ErrImagePull", "message": msg}
-                c.enter("pull-backoff")
+                c.enter("pull-backoff", ctx.monotonic())
                 return
             ctx.pulled_images.add(c.image)
             took = f"{seconds:.3f}s"
@@ -410,7 +409,7 @@ class Kubelet:
                 f'Successfully pulled image "{c.image}" in {took} '
                 f"({took} including waiting). Image size: {size} bytes.",
             )
-            c.enter("config")
+            c.enter("config", ctx.monotonic())
         if c.stage == "pull-backoff":
             if self._elapsed(c) >= 2.0 and (c.waiting or {}).get("reason") == "ErrImagePull":
                 msg = f'Back-off pulling image "{c.image}"'
@@ -426,14 +425,14 @@ class Kubelet:
                         msg = subpath_message(str(vm["name"]), c.name)
                         self._event(pod, c, "Failed", f"Error: {msg}", warning=True)
                         c.waiting = {"reason": "CreateContainerConfigError", "message": msg}
-                        c.enter("config-error")
+                        c.enter("config-error", ctx.monotonic())
                         return
-            c.enter("starting")
+            c.enter("starting", ctx.monotonic())
         if c.stage == "config-error":
             if self._elapsed(c) >= 15.0:  # the kubelet retries and reports again
                 msg = str((c.waiting or {}).get("message"))
                 self._event(pod, c, "Failed", f"Error: {msg}", warning=True)
-                c.t0 = time.monotonic()
+                c.t0 = ctx.monotonic()
             return
         if c.stage == "starting":
             if self._elapsed(c) < ctx.t.container_start:
@@ -445,7 +444,7 @@ class Kubelet:
             c.waiting = None
             c.terminated = None
             ctx.store.append_pod_log(meta["namespace"], meta["name"], c.name, c.program.start_logs)
-            c.enter("running")
+            c.enter("running", ctx.monotonic())
         if c.stage == "running":
             prog = c.program or Program("serve")
             if prog.kind == "serve":
@@ -453,7 +452,7 @@ class Kubelet:
                     c.ready = True
                 return
             if prog.kind == "wait-db" and not self._db_ready(meta["namespace"]):
-                c.t0 = time.monotonic()
+                c.t0 = ctx.monotonic()
                 return
             if self._elapsed(c) < prog.after:
                 return
@@ -490,17 +489,17 @@ class Kubelet:
                 last_run = ctx.store.pod_log(ns, pname, c.name) or []
                 ctx.store.restart_pod_log(ns, pname, c.name)
                 ctx.store.append_pod_log(ns, pname, c.name, last_run)
-                c.enter("crash-backoff")
+                c.enter("crash-backoff", ctx.monotonic())
                 return
             c.terminated = term
-            c.enter("done")
+            c.enter("done", ctx.monotonic())
             return
         if c.stage == "crash-backoff":
             if self._elapsed(c) < c.backoff:
                 return
             ctx.store.restart_pod_log(meta["namespace"], meta["name"], c.name)
             self._event(pod, c, "Pulled", f'Container image "{c.image}" already present on machine')
-            c.enter("starting")
+            c.enter("starting", ctx.monotonic())
 
     def _write_status(self, pod: Obj, containers: list[Container], restart_policy: str) -> None:
         meta = pod["metadata"]

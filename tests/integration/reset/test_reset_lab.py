@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from appliance_lab.store import RESOURCE_TYPES
-from appliance_lab.testing import LabHandle, running_lab
+from appliance_lab.testing import InstalledLab, LabHandle, installed_lab, running_lab
 
 from appliance_cli.progress import ProgressEvent
 from tests.cli_runner import Result, invoke
@@ -46,14 +46,29 @@ def reset(*extra: str) -> Result:
     return invoke(["reset", "--site-id", "lab", *extra])
 
 
+def _install(lab: LabHandle) -> None:
+    r = bootstrap()
+    assert r.exit_code == 0, r.output[-3000:]
+    settled(lab)
+
+
+@pytest.fixture(scope="module")
+def _installed_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InstalledLab]:
+    """One `appliance bootstrap` per module (virtual time); each test restores its result."""
+    home = tmp_path_factory.mktemp("installed-home")
+    with installed_lab(
+        _install, home=home, scenario="healthy", speed=SPEED, bootstrapped=False, virtual=True
+    ) as once:
+        yield once
+
+
 @pytest.fixture
-def installed() -> Iterator[LabHandle]:
-    """A lab node taken to LOGIN_READY by `appliance bootstrap`."""
-    with running_lab(scenario="healthy", speed=SPEED, bootstrapped=False) as lab:
-        r = bootstrap()
-        assert r.exit_code == 0, r.output[-3000:]
-        yield lab
-        errors = list(lab.lab.controllers.errors)
+def installed(_installed_once: InstalledLab, monkeypatch: pytest.MonkeyPatch) -> Iterator[LabHandle]:
+    """A lab node taken to LOGIN_READY by `appliance bootstrap` (restored from the module's
+    install: lab objects, controllers, database, Talos node and the site directory)."""
+    lab = _installed_once.use(monkeypatch)
+    yield lab
+    errors = _installed_once.errors()
     assert not errors, f"lab controllers raised: {errors}"
 
 
@@ -199,16 +214,14 @@ def test_without_force_nothing_is_deleted(installed: LabHandle) -> None:
     assert store_dump(installed) == before
 
 
-def test_a_wrong_typed_site_id_on_a_terminal_deletes_nothing(
-    installed: LabHandle, _isolated_home: Path
-) -> None:
+def test_a_wrong_typed_site_id_on_a_terminal_deletes_nothing(installed: LabHandle) -> None:
     """The real CLI on a pseudo-terminal: the confirmation prompt, a wrong answer, exit 2."""
     import pty
 
     before = store_dump(settled(installed))
     pid, fd = pty.fork()
     if pid == 0:  # the child: the CLI with the terminal as stdin and stdout
-        os.environ["ALGA_APPLIANCE_HOME"] = str(_isolated_home)
+        os.environ["ALGA_APPLIANCE_HOME"] = str(installed.site_dir.parent)
         os.execv(
             sys.executable, [sys.executable, "-m", "appliance_cli", "reset", "--site-id", "lab", "--force"]
         )
@@ -386,7 +399,7 @@ def test_recover_never_resets(installed: LabHandle) -> None:
 
 @pytest.mark.slow
 def test_lifecycle_bootstrap_status_reset_five_times_keeps_the_token(_isolated_home: Path) -> None:
-    with running_lab(scenario="healthy", speed=SPEED, bootstrapped=False) as lab:
+    with running_lab(scenario="healthy", speed=SPEED, bootstrapped=False, virtual=True) as lab:
         site_tokens: list[str] = []
         secret_tokens: list[str] = []
         for cycle in range(5):
