@@ -20,8 +20,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from appliance_cli.adapters.kube_http import (
     KubeTransport,
@@ -31,7 +30,7 @@ from appliance_cli.adapters.kube_http import (
     transport_text,
 )
 from appliance_cli.adapters.kube_retry import DEFAULT_RETRY, RetryPolicy, call_with_retries
-from appliance_cli.adapters.kubeapi import key_for, plural_of  # noqa: F401 (re-exported)
+from appliance_cli.adapters.kubeapi import key_for, plural_of, resource_path  # noqa: F401 (re-exported)
 from appliance_cli.adapters.kubeconfig import KubeSettings, in_cluster_settings, read_kubeconfig
 from appliance_cli.errors import (
     KubeConflict,
@@ -50,52 +49,6 @@ DEFAULT_TIMEOUT_SECONDS = 10.0
 # Stamped on every object this client creates, so that an "AlreadyExists" answer to a retried
 # create can tell our own first attempt (which reached the server) from someone else's object.
 CREATE_REQUEST_ANNOTATION = "appliance.alga-psa.io/create-request"
-
-# Resources that live outside namespaces (plural names).
-CLUSTER_SCOPED = frozenset(
-    {
-        "nodes",
-        "namespaces",
-        "persistentvolumes",
-        "storageclasses",
-        "customresourcedefinitions",
-        "clusterroles",
-        "clusterrolebindings",
-        "priorityclasses",
-        "mutatingwebhookconfigurations",
-        "validatingwebhookconfigurations",
-        "apiservices",
-        "csidrivers",
-        "csinodes",
-        "volumeattachments",
-        "runtimeclasses",
-    }
-)
-
-
-def _split_key(key: str) -> tuple[str, str]:
-    """``(api prefix, plural)``: ``"/api/v1"`` or ``"/apis/<group>/<version>"``."""
-    parts = key.strip("/").split("/")
-    if len(parts) == 2:
-        return f"/api/{parts[0]}", parts[1]
-    if len(parts) == 3:
-        return f"/apis/{parts[0]}/{parts[1]}", parts[2]
-    raise ValueError(f"not a resource key: {key!r} (expected '<apiVersion>/<plural>')")
-
-
-def resource_path(
-    key: str, namespace: str | None = None, name: str | None = None, sub: str | None = None
-) -> str:
-    prefix, plural = _split_key(key)
-    path = prefix
-    if namespace and plural not in CLUSTER_SCOPED:
-        path += f"/namespaces/{quote(namespace, safe='')}"
-    path += f"/{plural}"
-    if name is not None:
-        path += f"/{quote(name, safe='')}"
-    if sub:
-        path += f"/{sub}"
-    return path
 
 
 class KubeClient:
@@ -458,11 +411,36 @@ class KubeClient:
         """
         import io
 
+        out = io.BytesIO()
+        _, err, code = self.exec_stream(namespace, pod, container, command, sink=out, timeout=timeout)
+        return out.getvalue().decode(errors="replace"), err, code
+
+    def exec_stream(
+        self,
+        namespace: str,
+        pod: str,
+        container: str,
+        command: list[str],
+        *,
+        sink: BinaryIO | None = None,
+        stdin: BinaryIO | None = None,
+        timeout: float = 1800.0,
+    ) -> tuple[int, str, int | None]:
+        """``adapters.kube_exec.exec_stream`` with this client's settings, counted as a request:
+        stdout to ``sink``, ``stdin`` streamed in; ``(stdout bytes, stderr text, exit code)``."""
         from appliance_cli.adapters.kube_exec import exec_stream
 
-        out = io.BytesIO()
-        _, err, code = exec_stream(self, namespace, pod, container, command, sink=out, timeout=timeout)
-        return out.getvalue().decode(errors="replace"), err, code
+        return exec_stream(
+            self.settings,
+            namespace,
+            pod,
+            container,
+            command,
+            sink=sink,
+            stdin=stdin,
+            timeout=timeout,
+            on_request=self._count,
+        )
 
 
 class LogStream:

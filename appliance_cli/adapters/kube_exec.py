@@ -31,17 +31,16 @@ import json
 import socket
 import ssl
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlencode, urlsplit
 
-from appliance_cli.adapters.kube import resource_path
 from appliance_cli.adapters.kube_http import error_for, transport_text
+from appliance_cli.adapters.kubeapi import resource_path
 from appliance_cli.errors import KubeError, KubeUnreachable
 
 if TYPE_CHECKING:
-    from appliance_cli.adapters.kube import KubeClient
     from appliance_cli.adapters.kubeconfig import KubeSettings
 
 STDIN_CHUNK = 256 * 1024
@@ -195,7 +194,7 @@ class _Wire:
 
 
 def exec_stream(
-    kube: KubeClient,
+    settings: KubeSettings,
     namespace: str,
     pod: str,
     container: str,
@@ -204,6 +203,7 @@ def exec_stream(
     sink: BinaryIO | None = None,
     stdin: BinaryIO | None = None,
     timeout: float = 1800.0,
+    on_request: Callable[[], None] | None = None,
 ) -> tuple[int, str, int | None]:
     """Run ``command``; stdout goes to ``sink``. Returns (stdout bytes, stderr text, exit code).
 
@@ -216,12 +216,13 @@ def exec_stream(
     from websockets.http11 import Response
 
     what = f"exec {command[0]} in {namespace}/{pod}"
-    target = ws_target(kube.settings)
+    target = ws_target(settings)
     url = exec_url(target, namespace, pod, container, command, stdin=stdin is not None)
     if target.proxy:
         raise KubeUnreachable(f"{what}: exec through the proxy {target.proxy} is not supported")
     deadline = time.monotonic() + timeout
-    kube._count()
+    if on_request is not None:
+        on_request()
     written = 0
     err = bytearray()
     status = bytearray()

@@ -9,8 +9,55 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Protocol
+from urllib.parse import quote
 
 Obj = dict[str, Any]
+
+# Resources that live outside namespaces (plural names).
+CLUSTER_SCOPED = frozenset(
+    {
+        "nodes",
+        "namespaces",
+        "persistentvolumes",
+        "storageclasses",
+        "customresourcedefinitions",
+        "clusterroles",
+        "clusterrolebindings",
+        "priorityclasses",
+        "mutatingwebhookconfigurations",
+        "validatingwebhookconfigurations",
+        "apiservices",
+        "csidrivers",
+        "csinodes",
+        "volumeattachments",
+        "runtimeclasses",
+    }
+)
+
+
+def _split_key(key: str) -> tuple[str, str]:
+    """``(api prefix, plural)``: ``"/api/v1"`` or ``"/apis/<group>/<version>"``."""
+    parts = key.strip("/").split("/")
+    if len(parts) == 2:
+        return f"/api/{parts[0]}", parts[1]
+    if len(parts) == 3:
+        return f"/apis/{parts[0]}/{parts[1]}", parts[2]
+    raise ValueError(f"not a resource key: {key!r} (expected '<apiVersion>/<plural>')")
+
+
+def resource_path(
+    key: str, namespace: str | None = None, name: str | None = None, sub: str | None = None
+) -> str:
+    prefix, plural = _split_key(key)
+    path = prefix
+    if namespace and plural not in CLUSTER_SCOPED:
+        path += f"/namespaces/{quote(namespace, safe='')}"
+    path += f"/{plural}"
+    if name is not None:
+        path += f"/{quote(name, safe='')}"
+    if sub:
+        path += f"/{sub}"
+    return path
 
 
 class KubeReader(Protocol):

@@ -108,8 +108,6 @@ def take_backup(
     reason: str = "manual",
 ) -> BackupRecord:
     """Dump the database into ``<site>/backups/<id>.dump`` and write its record (both 0600)."""
-    from appliance_cli.adapters.kube_exec import exec_stream
-
     folder = backup_dir(site)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     stamp = now_id()
@@ -124,7 +122,7 @@ def take_backup(
     try:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "wb") as fh:
-            size, err, code = exec_stream(kube, *db_pod(), list(DUMP_COMMAND), sink=fh, timeout=DUMP_TIMEOUT)
+            size, err, code = kube.exec_stream(*db_pod(), list(DUMP_COMMAND), sink=fh, timeout=DUMP_TIMEOUT)
             fh.flush()
             os.fsync(fh.fileno())
         if code != 0:
@@ -206,11 +204,9 @@ def verify_archive(path: Path, record: BackupRecord | None) -> str:
 
 def restore_database(kube: KubeClient, path: Path) -> float:
     """Stream the archive into ``pg_restore`` in the database pod; seconds it took."""
-    from appliance_cli.adapters.kube_exec import exec_stream
-
     started = time.monotonic()
     with path.open("rb") as fh:
-        _, err, code = exec_stream(kube, *db_pod(), list(RESTORE_COMMAND), stdin=fh, timeout=DUMP_TIMEOUT)
+        _, err, code = kube.exec_stream(*db_pod(), list(RESTORE_COMMAND), stdin=fh, timeout=DUMP_TIMEOUT)
     if code != 0:
         raise ActionRequired(
             f"pg_restore failed (exit code {code}): {err.strip()[:300]}",

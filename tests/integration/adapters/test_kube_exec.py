@@ -15,7 +15,7 @@ from appliance_lab.apiserver import LabApiServer
 from appliance_lab.store import BY_KEY, Store
 
 from appliance_cli.adapters.kube import KubeClient
-from appliance_cli.adapters.kube_exec import exec_stream, exit_code_of
+from appliance_cli.adapters.kube_exec import exit_code_of
 from appliance_cli.errors import KubeInvalid, KubeNotFound, KubeUnauthorized, KubeUnreachable
 
 pytestmark = pytest.mark.timeout(60)
@@ -81,7 +81,7 @@ def test_a_missing_executable_is_the_runtime_error_and_code_126(kube: KubeClient
 
 def test_large_stdout_arrives_whole_in_the_sink(kube: KubeClient) -> None:
     sink = io.BytesIO()
-    size, err, code = exec_stream(kube, "msp", "db-0", "main", ["big"], sink=sink)
+    size, err, code = kube.exec_stream("msp", "db-0", "main", ["big"], sink=sink)
     assert (size, err, code) == (300_000, "", 0)
     assert sink.getvalue() == b"x" * 300_000
 

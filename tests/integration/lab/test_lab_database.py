@@ -9,7 +9,6 @@ import pytest
 from appliance_lab.testing import LabHandle
 
 from appliance_cli.adapters.kube import KubeClient
-from appliance_cli.adapters.kube_exec import exec_stream
 from appliance_cli.errors import KubeError
 
 DB = ("msp", "db-0", "db")
@@ -38,7 +37,7 @@ def test_dump_restore_round_trip_brings_back_a_deleted_row(lab: LabHandle) -> No
     assert psql(kube, "insert into notes (id, body) values ('1', 'it''s here')") == ("INSERT 0 1\n", "", 0)
 
     archive = io.BytesIO()
-    size, err, code = exec_stream(kube, *DB, DUMP, sink=archive)
+    size, err, code = kube.exec_stream(*DB, DUMP, sink=archive)
     assert (code, err) == (0, "")
     assert size == len(archive.getvalue()) > 0
     assert archive.getvalue().startswith(b"PGDMP")  # the custom format's magic
@@ -47,7 +46,7 @@ def test_dump_restore_round_trip_brings_back_a_deleted_row(lab: LabHandle) -> No
     assert psql(kube, "select body from notes") == ("", "", 0)
 
     archive.seek(0)
-    _, err, code = exec_stream(kube, *DB, RESTORE, stdin=archive)
+    _, err, code = kube.exec_stream(*DB, RESTORE, stdin=archive)
     assert (code, err) == (0, "")
     assert psql(kube, "select body from notes") == ("it's here\n", "", 0)
     assert psql(kube, "select count(*) from users") == ("7\n", "", 0)
@@ -58,7 +57,7 @@ def test_restore_refuses_what_is_not_an_archive(lab: LabHandle) -> None:
     lab.apply_bootstrap_objects(tiers=("platform", "core"))
     kube = KubeClient.from_kubeconfig(lab.kubeconfig)
     lab.wait_for(lambda: seeded(kube), timeout=60, what="seeded users")
-    _, err, code = exec_stream(kube, *DB, RESTORE, stdin=io.BytesIO(b"not a dump"))
+    _, err, code = kube.exec_stream(*DB, RESTORE, stdin=io.BytesIO(b"not a dump"))
     assert code == 1
     assert "does not appear to be a valid archive" in err
     assert psql(kube, "select count(*) from users") == ("7\n", "", 0)
