@@ -62,6 +62,7 @@ from appliance_cli.errors import (
 from appliance_cli.lock import site_lock
 from appliance_cli.progress import ProgressEvent, Reporter
 from appliance_cli.site import Site
+from appliance_cli.status.model import LOGIN_STATES
 from appliance_cli.upgrade import backup as bk
 from appliance_cli.upgrade import cluster as cl
 from appliance_cli.upgrade import history
@@ -82,7 +83,6 @@ if TYPE_CHECKING:
     from appliance_cli.releases import Release
     from appliance_cli.status.model import StatusDocument
 
-LOGIN_STATES = frozenset({"ready_to_log_in", "ready_with_background_issues", "fully_healthy"})
 TOTAL_STEPS = 4
 STEP_TITLES: dict[int, str] = {0: "Preflight", 1: "Backup", 2: "Core", 3: "Background", 4: "Verify"}
 STEP_NAMES: dict[int, StepName] = {0: "preflight", 1: "backup", 2: "core", 3: "background"}

@@ -22,10 +22,11 @@ from appliance_cli.errors import ActionRequired, KubeError, UsageError
 from appliance_cli.lock import site_lock
 from appliance_cli.progress import ProgressEvent, Reporter
 from appliance_cli.site import Site
+from appliance_cli.status.model import LOGIN_STATES
 from appliance_cli.upgrade import backup as bk
 from appliance_cli.upgrade import cluster as cl
 from appliance_cli.upgrade import history
-from appliance_cli.upgrade.engine import LOGIN_STATES, default_adapters, make_context
+from appliance_cli.upgrade.engine import default_adapters, make_context
 from appliance_cli.upgrade.model import BackupRecord, HistoryEntry
 
 if TYPE_CHECKING:
