@@ -10,13 +10,14 @@ import socket
 import ssl
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
 from appliance_lab import api_protobuf
 from appliance_lab.api_http import (
     ApiError,
+    LabServer,
     _dumps,
     _HTTPServer,
     _qs,
@@ -28,9 +29,6 @@ from appliance_lab.store import (
     ResourceType,
     StoreError,
 )
-
-if TYPE_CHECKING:
-    from appliance_lab.apiserver import LabApiServer
 
 
 class HandlerBase(BaseHTTPRequestHandler):
@@ -61,7 +59,7 @@ class HandlerBase(BaseHTTPRequestHandler):
         self.server.lab._track(self.connection, False)
 
     @property
-    def lab(self) -> LabApiServer:
+    def lab(self) -> LabServer:
         return self.server.lab
 
     # -- plumbing ------------------------------------------------------------------------------

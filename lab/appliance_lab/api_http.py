@@ -11,7 +11,7 @@ import socket
 import ssl
 import struct
 from http.server import ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from appliance_lab.store import (
     RESOURCE_TYPES,
@@ -21,7 +21,29 @@ from appliance_lab.store import (
 )
 
 if TYPE_CHECKING:
-    from appliance_lab.apiserver import LabApiServer
+    import threading
+
+    from appliance_lab.api_faults import FaultInjector
+    from appliance_lab.store import Store
+
+
+class LabServer(Protocol):
+    """What the request handlers use of the server that owns them (``apiserver.LabApiServer``)."""
+
+    store: Store
+    bookmark_interval: float
+    max_watch_seconds: float
+    watch_epoch: int
+    _injector: FaultInjector | None
+    _stopping: threading.Event
+    _conns_lock: threading.Lock
+    _watchers: set[Any]
+
+    def obj_bytes(self, rt: ResourceType, obj: Obj) -> bytes: ...
+
+    def _track(self, conn: socket.socket, add: bool) -> None: ...
+
+    def _stream_count(self, delta: int) -> None: ...
 
 
 KUBECONFIG_NAME = "alga-lab"
@@ -133,7 +155,7 @@ class _HTTPServer(ThreadingHTTPServer):
     block_on_close = True
     request_queue_size = 128
     allow_reuse_address = True
-    lab: LabApiServer
+    lab: LabServer
     tls_context: ssl.SSLContext | None = None
 
     def get_request(self) -> tuple[socket.socket, Any]:

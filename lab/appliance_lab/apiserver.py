@@ -21,7 +21,7 @@ import struct
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 import yaml
@@ -305,6 +305,11 @@ class _Handler(CrudMixin, WatchMixin, PodIOMixin):
         self._dispatch()
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
+
+    @property
+    def lab(self) -> LabApiServer:
+        """The server itself (the mixins see it as an ``api_http.LabServer``)."""
+        return cast(LabApiServer, self.server.lab)
 
     def _dispatch(self) -> None:
         url = urlsplit(self.path)
