@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from appliance_cli import console
+from appliance_cli.cli._options import ConfigDir
 
 SRC = "Site"
 OUT = "Output"
@@ -29,14 +29,7 @@ def backup(
         str | None,
         typer.Option("--site-id", help="Site to back up. Default: the current site.", rich_help_panel=SRC),
     ] = None,
-    config_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--config-dir",
-            help="The site files are here instead of $ALGA_APPLIANCE_HOME/<site-id>/.",
-            rich_help_panel=SRC,
-        ),
-    ] = None,
+    config_dir: ConfigDir = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the backup's record as JSON.", rich_help_panel=OUT)
     ] = False,
@@ -65,14 +58,7 @@ def list_backups(
             "--site-id", help="Site whose backups to list. Default: the current site.", rich_help_panel=SRC
         ),
     ] = None,
-    config_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--config-dir",
-            help="The site files are here instead of $ALGA_APPLIANCE_HOME/<site-id>/.",
-            rich_help_panel=SRC,
-        ),
-    ] = None,
+    config_dir: ConfigDir = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="The backups as a JSON list.", rich_help_panel=OUT)
     ] = False,

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from appliance_cli import console
+from appliance_cli.cli._options import ConfigDir
 from appliance_cli.errors import UsageError
 
 SRC = "Site"
@@ -46,14 +47,7 @@ def restore(
             "--site-id", help="Site to restore into. Default: the current site.", rich_help_panel=SRC
         ),
     ] = None,
-    config_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--config-dir",
-            help="The site files are here instead of $ALGA_APPLIANCE_HOME/<site-id>/.",
-            rich_help_panel=SRC,
-        ),
-    ] = None,
+    config_dir: ConfigDir = None,
     progress: Annotated[
         str | None,
         typer.Option(

@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from appliance_cli import console
+from appliance_cli.cli._options import ConfigDir
 from appliance_cli.errors import UsageError
 
 REL = "Release"
@@ -43,14 +43,7 @@ def upgrade(
             rich_help_panel=SRC,
         ),
     ] = None,
-    config_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--config-dir",
-            help="The site files are here instead of $ALGA_APPLIANCE_HOME/<site-id>/.",
-            rich_help_panel=SRC,
-        ),
-    ] = None,
+    config_dir: ConfigDir = None,
     node_ip: Annotated[
         str | None,
         typer.Option(
