@@ -6,8 +6,7 @@
   like a node whose web pod is not up yet.
 - Status: when Deployment ``appliance-system/appliance-status`` is available, the lab runs the
   package's own status web service (``appliance_cli.web.server.StatusServer``) against the lab
-  API with the token of Secret ``appliance-system/appliance-status-auth``. Without that module
-  a minimal placeholder answers ``/healthz`` and says the page is unavailable.
+  API with the token of Secret ``appliance-system/appliance-status-auth``.
 - Exec: ``psql ... select count(*) from users`` in ``msp/db-0`` container ``postgres``.
 """
 
@@ -57,18 +56,6 @@ class _LoginHandler(BaseHTTPRequestHandler):
 
     def do_HEAD(self) -> None:
         self.do_GET()
-
-
-class _PlaceholderStatusHandler(_LoginHandler):
-    def do_GET(self) -> None:
-        if self.path.split("?", 1)[0] == "/healthz":
-            self._reply(200, b"ok")
-        else:
-            self._reply(
-                503,
-                b"<!doctype html><title>Appliance status</title>"
-                b"<p>The status web service is not available in this build.</p>",
-            )
 
 
 class _ReservedServer:
@@ -124,8 +111,6 @@ class Endpoints:
         self.login = _ReservedServer(_LoginHandler)
         self.status_port = _free_port()
         self.status_server: Any = None
-        self.status_placeholder: _ReservedServer | None = None
-        self.status_note = ""
         ctx.store.register_exec_handler(self.exec_handler)
 
     @property
@@ -143,11 +128,7 @@ class Endpoints:
     def reconcile(self) -> None:
         if not self.login.open and self._available(*LOGIN_DEPLOYMENT):
             self.login.start()
-        if (
-            self.status_server is None
-            and self.status_placeholder is None
-            and self._available(*STATUS_DEPLOYMENT)
-        ):
+        if self.status_server is None and self._available(*STATUS_DEPLOYMENT):
             self._start_status()
 
     def _start_status(self) -> None:
@@ -159,14 +140,8 @@ class Endpoints:
                 token = base64.b64decode(raw).decode(errors="replace").strip()
             else:
                 token = str((secret.get("stringData") or {}).get("token", ""))
-        try:
-            from appliance_cli.web.server import StatusServer  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
-            server = _ReservedServer(_PlaceholderStatusHandler, port=self.status_port)
-            server.start()
-            self.status_placeholder = server
-            self.status_note = "placeholder (appliance_cli.web.server not available)"
-            return
+        from appliance_cli.web.server import StatusServer
+
         self.status_server = StatusServer(
             kubeconfig=self.kubeconfig,
             in_cluster=False,
@@ -176,15 +151,12 @@ class Endpoints:
             site_id=self.site_id,
         )
         self.status_server.start()
-        self.status_note = "appliance_cli.web.server.StatusServer"
 
     def stop(self) -> None:
         self.login.stop()
         if self.status_server is not None:
             with contextlib.suppress(Exception):
                 self.status_server.stop()
-        if self.status_placeholder is not None:
-            self.status_placeholder.stop()
 
     # -- exec ------------------------------------------------------------------------------
     def exec_handler(

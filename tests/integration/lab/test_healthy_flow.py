@@ -135,25 +135,6 @@ def test_status_service_starts_when_its_deployment_is_ready(lab: LabHandle) -> N
     lab.wait_for(healthz, timeout=10, what="status service /healthz")
 
 
-@pytest.mark.lab(scenario="healthy", speed=60)
-def test_status_placeholder_without_the_web_package(lab: LabHandle, monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
-
-    monkeypatch.setitem(sys.modules, "appliance_cli.web.server", None)  # import fails
-    lab.apply_bootstrap_objects(tiers=("platform",))
-    lab.wait_for(lambda: lab.ready(KS, "flux-system", "alga-platform"), timeout=30, what="platform Ready")
-
-    def healthz() -> bool:
-        try:
-            return httpx.get(lab.status_url + "/healthz", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    lab.wait_for(healthz, timeout=10, what="placeholder /healthz")
-    page = httpx.get(lab.status_url + "/", timeout=2)
-    assert page.status_code == 503 and "not available in this build" in page.text
-
-
 @pytest.mark.lab(scenario="healthy", speed=120)
 def test_finished_bootstrap_job_is_deleted_after_its_ttl_and_seeds_stay(lab: LabHandle) -> None:
     lab.apply_bootstrap_objects(tiers=("platform", "core"))
