@@ -445,6 +445,8 @@ class SnapshotIndex:
     # computed once per snapshot, keyed by (what, id(object)); see ``derived``.
     _derived: dict[tuple[str, int], tuple[Any, Any]] = field(default_factory=dict, repr=False)
     _sorted_uids: set[str] = field(default_factory=set, repr=False)
+    # the component of each live pod, worked out while the index is built (by id, with the pod)
+    _pod_components: dict[int, tuple[Pod, Component | None]] = field(default_factory=dict, repr=False)
 
     def derived(self, what: str, obj: Mapping[str, Any], compute: Callable[[], T]) -> T:
         """``compute()`` for ``obj``, once per snapshot and object."""
@@ -491,6 +493,9 @@ class SnapshotIndex:
     # -- components --------------------------------------------------------------------------
 
     def component_of_pod(self, pod: Pod) -> Component | None:
+        known = self._pod_components.get(id(pod))
+        if known is not None and known[0] is pod:
+            return known[1]
         ns, name = key_of(pod)
         for ref in meta(pod).get("ownerReferences") or []:
             if ref.get("kind") == "Job":
@@ -619,6 +624,29 @@ def _list_without_nulls(values: list[Any]) -> list[Any]:
         if items is not None and clean is not None:
             items.append(clean)
     return values if items is None else items
+
+
+def _pod_prefixes(catalog: Catalog) -> dict[str, list[tuple[str, Component]]]:
+    """namespace → (pod prefix + "-", component), longest prefix first (catalog order among
+    equals): the first that a pod's name starts with is ``Catalog.component_for_pod``'s answer."""
+    out: dict[str, list[tuple[str, Component]]] = defaultdict(list)
+    for c in catalog.components:
+        out[c.namespace].append((c.pod_prefix + "-", c))
+    for entries in out.values():
+        entries.sort(key=lambda e: -len(e[0]))
+    return dict(out)
+
+
+def _with_clean_metadata(raw: dict[str, Any]) -> Pod:
+    """``raw`` with nulls dropped from its metadata only (a shallow copy when there were any)."""
+    m = raw.get("metadata")
+    if type(m) is dict:
+        clean = _dict_without_nulls(m)
+        if clean is not m:
+            return cast(Pod, {**raw, "metadata": clean})
+    elif m is None and "metadata" in raw:
+        return cast(Pod, {k: v for k, v in raw.items() if k != "metadata"})
+    return cast(Pod, raw)
 
 
 def release_images_from(catalog: Catalog, images: Mapping[str, Any] | None) -> dict[str, ReleaseImage]:
@@ -772,10 +800,15 @@ def build_index(
     for raw in _items(snapshot, "apps/v1/statefulsets"):
         idx.statefulsets[key_of(raw)] = cast(Workload, raw)
         remember("StatefulSet", raw)
-    all_pods = [cast(Pod, raw) for raw in _items(snapshot, "v1/pods")]
+    # Pods are the bulk of a large snapshot, and most of them are settled and belong to no
+    # component and no Job: nothing but this loop reads them. So every pod's metadata is
+    # cleaned of nulls (what this loop reads), and the whole pod only when a rule may read it
+    # (unsettled, past, of a component or of a Job); the others stay in ``pods`` as they are.
+    all_pods = [_with_clean_metadata(raw) for raw in snapshot.items("v1/pods") if isinstance(raw, dict)]
     past = _past_pods(idx, all_pods)
-    # Namespaces some catalog component lives in: a pod elsewhere belongs to no component.
-    component_namespaces = {c.namespace for c in catalog.components}
+    prefixes = _pod_prefixes(catalog)
+    # id → (live pod, settled?): the pod is held so that its id stays its own
+    quiet_by_id: dict[int, tuple[Pod, bool]] = {}
     for pod in all_pods:
         m = meta(pod)
         key = (m.get("namespace") or "", m.get("name") or "")
@@ -784,22 +817,40 @@ def build_index(
             live_uids.add(uid)
             by_name[("Pod", *key)] = uid
         job: str | None = None  # the first Job owner names the component (component_of_pod)
+        jobs: list[str] = []
         for ref in m.get("ownerReferences") or ():
             if ref.get("kind") == "Job":
                 if ref.get("name"):
-                    idx.pods_by_job[ref["name"]].append(pod)
+                    jobs.append(ref["name"])
                 if job is None:
                     job = ref.get("name") or ""
-        if key in past:
+        is_past = key in past
+        comp: Component | None = None
+        if is_past:
+            pass
+        elif job is not None:
+            comp = idx.component_of_job(job)
+        else:  # Catalog.component_for_pod: the longest pod prefix in the pod's namespace
+            for prefix, c in prefixes.get(key[0], ()):
+                if key[1].startswith(prefix):
+                    comp = c
+                    break
+        # a null can only make a pod look less settled (``settled`` tests presence and
+        # truthiness), so a pod settled as it is stays settled once cleaned
+        quiet = settled(pod)
+        if jobs or comp is not None or is_past or not quiet:
+            clean = cast(Pod, _dict_without_nulls(cast(dict[str, Any], pod)))
+            if clean is not pod and not quiet:
+                quiet = settled(clean)
+            pod = clean
+        for name in jobs:
+            idx.pods_by_job[name].append(pod)
+        if is_past:
             idx.past_pods[key] = pod
             continue
         idx.pods[key] = pod
-        if job is not None:
-            comp = idx.component_of_job(job)
-        elif key[0] in component_namespaces:
-            comp = catalog.component_for_pod(*key)
-        else:
-            comp = None
+        quiet_by_id[id(pod)] = (pod, quiet)
+        idx._pod_components[id(pod)] = (pod, comp)
         if comp is not None:
             idx.pods_by_component[comp.name].append(pod)
     for raw in _items(snapshot, "batch/v1/jobs"):
@@ -823,7 +874,7 @@ def build_index(
         idx.helm_releases[key_of(raw)[1]] = cast(FluxObject, raw)
         remember("HelmRelease", raw)
 
-    idx.unsettled_pods = [p for p in idx.pods.values() if not settled(p)]
+    idx.unsettled_pods = [p for p in idx.pods.values() if not quiet_by_id[id(p)][1]]
 
     grouped: dict[str, list[TimedEvent]] = {}
     all_events: list[TimedEvent] = []

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from appliance_cli.catalog import load_catalog
 from appliance_cli.status.classify import classify
-from appliance_cli.status.index import _without_nulls, build_index, event_time, parse_time
+from appliance_cli.status.index import _without_nulls, build_index, event_time, key_of, parse_time
 from appliance_cli.status.rules import signals
 from appliance_cli.status.snapshot import ClusterSnapshot
 
@@ -111,3 +112,45 @@ def test_the_index_groups_events_by_uid_once() -> None:
     index = build_index(snap, now=parse_time(snap.collected_at))  # type: ignore[arg-type]
     pod = next(p for p in index.pods.values() if p["metadata"]["name"] == "filler-0")
     assert [te.reason for te in index.events_for(pod)] == ["Failed"]
+
+
+def test_pods_no_rule_reads_are_not_copied_and_every_pod_a_rule_reads_has_no_nulls() -> None:
+    """The API sends nulls (``lastProbeTime: null``); only pods that a rule may read are cleaned."""
+    cl = builders.healthy_cluster()
+    quiet = builders.pod("filler-quiet", [builders.running("app", "img:1")], namespace="ns-x")
+    stuck = builders.pod(
+        "filler-stuck", [builders.waiting("app", "img:2", "ImagePullBackOff")], namespace="ns-x"
+    )
+    # a null that hides nothing: cleaned, this container runs and is ready (settled)
+    nulled = builders.pod("filler-nulled", [builders.running("app", "img:3")], namespace="ns-x")
+    nulled["status"]["containerStatuses"][0]["state"]["terminated"] = None
+    job_pod = builders.pod(
+        "bootstrap-pod", [builders.running("job", "img:4")], owner=("Job", builders.BOOTSTRAP_JOB)
+    )
+    cl.put(quiet, stuck, nulled, job_pod)
+    snap = ClusterSnapshot.model_validate(cl.data())
+    index = build_index(snap, now=parse_time(snap.collected_at))  # type: ignore[arg-type]
+
+    def has_null(value: Any) -> bool:
+        if isinstance(value, dict):
+            return any(v is None or has_null(v) for v in value.values())
+        if isinstance(value, list):
+            return any(v is None or has_null(v) for v in value)
+        return False
+
+    raw = {p["metadata"]["name"]: p for p in snap.items("v1/pods")}
+    assert has_null(raw["filler-quiet"])  # the builder sends what the API sends
+    assert index.pods[("ns-x", "filler-quiet")] is raw["filler-quiet"]  # no rule reads it: as it is
+    assert [p["metadata"]["name"] for p in index.unsettled_pods] == ["filler-stuck"]
+    readable = [
+        *index.unsettled_pods,
+        *index.past_pods.values(),
+        *(p for pods in index.pods_by_component.values() for p in pods),
+        *(p for pods in index.pods_by_job.values() for p in pods),
+    ]
+    assert index.pods_by_component and index.pods_by_job
+    assert not [p["metadata"]["name"] for p in readable if has_null(p)]
+    for p in readable:
+        assert index.component_of_pod(p) == load_catalog().component_for_pod(*key_of(p)) or any(
+            r.get("kind") == "Job" for r in p["metadata"].get("ownerReferences", [])
+        )
