@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import base64
 import copy
+import functools
 import os
 import secrets
+import ssl
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,27 @@ FLUX_CONTROLLERS: dict[str, str] = {
 
 def flux_crd_dir() -> Path:
     return REPO_ROOT / "schemas" / "flux"
+
+
+@functools.cache
+def _flux_crds(directory: Path) -> tuple[Obj, ...]:
+    """The CustomResourceDefinitions shipped in ``directory``, parsed once per process (the
+    files are part of the checkout; each caller gets its own copies)."""
+    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it
+    crds: list[Obj] = []
+    for path in sorted(directory.glob("*.yaml")):
+        for doc in yaml.load_all(path.read_text(), Loader=loader):
+            if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
+                crds.append(doc)
+    return tuple(crds)
+
+
+@functools.cache
+def _verify_context() -> ssl.SSLContext:
+    """One default TLS context per process: an ``httpx.Client`` built without one loads the
+    system's CA bundle again each time (tens of milliseconds); the simulated node speaks plain
+    HTTP on loopback anyway."""
+    return ssl.create_default_context()
 
 
 # --------------------------------------------------------------------------- talosconfig
@@ -173,7 +196,7 @@ class LabTalosAdapter:
             ca = read_talosconfig_ca(talosconfig)
             if ca:
                 headers["X-Talos-CA"] = ca
-        with httpx.Client(timeout=self.timeout) as client:
+        with httpx.Client(timeout=self.timeout, verify=_verify_context()) as client:
             resp = client.request(method, self.talos_url + path, headers=headers, json=body)
         try:
             data = resp.json()
@@ -350,10 +373,7 @@ class LabFluxAdapter:
                 },
             }
         ]
-        for path in sorted(flux_crd_dir().glob("*.yaml")):
-            for doc in yaml.safe_load_all(path.read_text()):
-                if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
-                    objs.append(doc)
+        objs += copy.deepcopy(list(_flux_crds(flux_crd_dir())))
         for name, image in FLUX_CONTROLLERS.items():
             objs.append(
                 {

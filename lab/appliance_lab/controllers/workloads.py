@@ -294,7 +294,8 @@ class Workloads:
 
     def _children(self, rt: ResourceType, owner: Obj) -> list[Obj]:
         ns = owner["metadata"]["namespace"]
-        return [o for o in self.ctx.store.list(rt, ns)[0] if owned_by(o, owner)]
+        # filtered before the store copies: only the owner's children are copied
+        return self.ctx.store.list(rt, ns, lambda o: owned_by(o, owner))[0]
 
     def _create(self, rt: ResourceType, obj: Obj) -> Obj | None:
         try:
