@@ -31,10 +31,13 @@ ROW_TEXT = "it's the customer's ticket"
 
 @pytest.fixture
 def installed(request: pytest.FixtureRequest) -> Iterator[LabHandle]:
-    """A lab bootstrapped at 1.0-rc5 (fresh install through the CLI) with one row written."""
+    """A lab bootstrapped at 1.0-rc5 (fresh install through the CLI) with one row written. The
+    lab and the CLI in this process share a virtual clock unless the test is marked
+    ``lab(virtual=False)`` (a CLI in a child process keeps the wall clock)."""
     marker = request.node.get_closest_marker("lab")
     scenario = marker.kwargs.get("scenario", "healthy") if marker else "healthy"
-    with running_lab(scenario=scenario, speed=SPEED, bootstrapped=False) as handle:
+    virtual = marker.kwargs.get("virtual", True) if marker else True
+    with running_lab(scenario=scenario, speed=SPEED, bootstrapped=False, virtual=virtual) as handle:
         r = invoke(
             [
                 "bootstrap",
@@ -286,7 +289,7 @@ def test_a_background_failure_after_the_upgrade_is_a_warning_not_a_rollback(inst
     assert history(lab)[0]["result"] == "succeeded"
 
 
-@pytest.mark.lab(scenario="upgrade-slow-core-pull")
+@pytest.mark.lab(scenario="upgrade-slow-core-pull", virtual=False)
 def test_killed_mid_upgrade_it_resumes_to_the_same_end(installed: LabHandle) -> None:
     lab = installed
     env = {**os.environ, "NO_COLOR": "1"}

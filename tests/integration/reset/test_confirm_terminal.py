@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from appliance_lab.store import RESOURCE_TYPES
-from appliance_lab.testing import LabHandle, running_lab
+from appliance_lab.testing import InstalledLab, LabHandle, installed_lab
 
 from tests.cli_runner import invoke
 
@@ -24,12 +24,29 @@ SPEED = 60.0
 BOOTSTRAP = ["bootstrap", "--site-id", "lab", "--release-version", "1.0-rc5", "--node-ip", "127.0.0.1"]
 
 
+def _install(lab: LabHandle) -> None:
+    r = invoke([*BOOTSTRAP, "--bootstrap-mode", "fresh", "--progress", "plain"])
+    assert r.exit_code == 0, r.output[-3000:]
+
+
+@pytest.fixture(scope="module")
+def _installed_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InstalledLab]:
+    """One `appliance bootstrap` per module (virtual time); each test restores its result."""
+    home = tmp_path_factory.mktemp("installed-home")
+    with installed_lab(
+        _install, home=home, scenario="healthy", speed=SPEED, bootstrapped=False, virtual=True
+    ) as once:
+        yield once
+
+
 @pytest.fixture
-def installed() -> Iterator[LabHandle]:
-    with running_lab(scenario="healthy", speed=SPEED, bootstrapped=False) as lab:
-        r = invoke([*BOOTSTRAP, "--bootstrap-mode", "fresh", "--progress", "plain"])
-        assert r.exit_code == 0, r.output[-3000:]
-        yield lab
+def installed(_installed_once: InstalledLab, monkeypatch: pytest.MonkeyPatch) -> Iterator[LabHandle]:
+    """A lab installed by `appliance bootstrap` (restored from the module's install); its
+    appliance home is ``ALGA_APPLIANCE_HOME`` for the test and for the CLI processes it runs."""
+    lab = _installed_once.use(monkeypatch)
+    yield lab
+    errors = _installed_once.errors()
+    assert not errors, f"lab controllers raised: {errors}"
 
 
 # What a reset deletes (the lab's own controllers come and go with Jobs, pods and events).
@@ -95,11 +112,11 @@ def run_on_terminal(args: list[str], answer: bytes, home: Path) -> tuple[int, st
     return proc.returncode, terminal, out.decode(errors="replace")
 
 
-def test_reset_with_stdout_piped_still_asks_and_a_wrong_answer_deletes_nothing(
-    installed: LabHandle, _isolated_home: Path
-) -> None:
+def test_reset_with_stdout_piped_still_asks_and_a_wrong_answer_deletes_nothing(installed: LabHandle) -> None:
     before = store_dump(installed)
-    code, terminal, out = run_on_terminal(["reset", "--site-id", "lab", "--force"], b"nope", _isolated_home)
+    code, terminal, out = run_on_terminal(
+        ["reset", "--site-id", "lab", "--force"], b"nope", installed.site_dir.parent
+    )
     assert code == 2, terminal
     assert "does not match" in terminal and "nothing was deleted" in terminal
     assert "Type the site id" not in out  # the question is on the terminal, not in the log
@@ -107,21 +124,19 @@ def test_reset_with_stdout_piped_still_asks_and_a_wrong_answer_deletes_nothing(
     assert store_dump(installed) == before
 
 
-def test_reset_with_stdout_piped_goes_on_when_the_site_id_is_typed(
-    installed: LabHandle, _isolated_home: Path
-) -> None:
-    code, terminal, out = run_on_terminal(["reset", "--site-id", "lab", "--force"], b"lab", _isolated_home)
+def test_reset_with_stdout_piped_goes_on_when_the_site_id_is_typed(installed: LabHandle) -> None:
+    code, terminal, out = run_on_terminal(
+        ["reset", "--site-id", "lab", "--force"], b"lab", installed.site_dir.parent
+    )
     assert code == 0, terminal + out
     assert not installed.list_objects("v1/namespaces", None, fieldSelector="metadata.name=msp")
 
 
-def test_fresh_bootstrap_over_an_installed_appliance_asks_on_a_terminal(
-    installed: LabHandle, _isolated_home: Path
-) -> None:
+def test_fresh_bootstrap_over_an_installed_appliance_asks_on_a_terminal(installed: LabHandle) -> None:
     before = store_dump(installed)
     journal = (installed.site_dir / "journal.json").read_bytes()
     args = [*BOOTSTRAP, "--bootstrap-mode", "fresh", "--force", "--progress", "plain"]
-    code, terminal, out = run_on_terminal(args, b"wrong-site", _isolated_home)
+    code, terminal, out = run_on_terminal(args, b"wrong-site", installed.site_dir.parent)
     assert code == 2, terminal + out
     assert "does not match" in terminal and "nothing was deleted" in terminal
     assert "first resets site lab" in terminal
