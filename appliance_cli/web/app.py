@@ -12,6 +12,7 @@ import asyncio
 import html
 import logging
 import string
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,7 +25,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 
 from appliance_cli.status.model import status_json_schema
 from appliance_cli.web.auth import QUERY_TOKEN_KEYS, SESSION_COOKIE, Authenticator
-from appliance_cli.web.state import StatusState
+from appliance_cli.web.state import StatusState, View
 from appliance_cli.web.support_bundle import add_support_bundle_route
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -101,15 +102,25 @@ _HEADERS_RAW = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.it
 _NO_STORE = (b"cache-control", b"no-store")
 
 
-class _Guard:
-    """Pure ASGI middleware: auth decision, security headers, path-only access log.
+STATUS_PATH = "/api/status"
+# an answer the fast path sent itself (its status code), or None: the app must answer
+FastPath = Callable[[Any, Any], Awaitable[int | None]]
 
-    (Starlette's ``BaseHTTPMiddleware`` costs a task and a stream per request; this does not.)
+
+class _Guard:
+    """The ASGI app the server runs, around the FastAPI app: auth decision, security headers,
+    path-only access log.
+
+    ``GET /api/status``, once allowed, is answered here from the published bytes (``fast``)
+    without the framework's routing, dependency solving and response objects: it is what every
+    open page polls. (Starlette's ``BaseHTTPMiddleware`` costs a task and a stream per
+    request; this does not.)
     """
 
-    def __init__(self, app: Any, decide: Any) -> None:
+    def __init__(self, app: Any, decide: Any, fast: FastPath | None = None) -> None:
         self.app = app
         self.decide = decide
+        self.fast = fast
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -134,14 +145,54 @@ class _Guard:
 
         answer = await self.decide(Request(scope, receive))
         if answer is None:
-            await self.app(scope, receive, send_with_headers)
+            code = None
+            if self.fast is not None and path == STATUS_PATH and scope["method"] in ("GET", "HEAD"):
+                code = await self.fast(scope, send)
+            if code is None:
+                await self.app(scope, receive, send_with_headers)
+            else:
+                status["code"] = code
         else:
             await answer(scope, receive, send_with_headers)
         if access_log.isEnabledFor(logging.INFO):
             access_log.info("%s %s %s", scope["method"], path, status["code"])
 
 
-def create_app(state: StatusState, auth: Authenticator) -> FastAPI:
+def status_answer(v: View, if_none_match: str | None) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """``/api/status`` from the published document: (status, headers, body). The body is the
+    one serialised at publication; ``If-None-Match`` naming its entity tag gets 304 without it.
+    The freshness headers are worked out per request (the age moves)."""
+    pub = v.current
+    assert pub is not None
+    fresh = v.freshness()
+    headers = [
+        (b"etag", pub.etag.encode()),
+        (b"x-status-collected-at", str(fresh["collectedAt"]).encode()),
+        (b"x-status-age-seconds", str(fresh["ageSeconds"]).encode()),
+        (b"x-status-stale", b"true" if fresh["stale"] else b"false"),
+    ]
+    if v.last_error:
+        error = v.last_error.encode("ascii", "replace").decode()[:200].replace("\n", " ")
+        headers.append((b"x-status-last-error", error.encode()))
+    if if_none_match is not None and pub.etag_matches(if_none_match):
+        return 304, headers, b""
+    body = pub.status_json
+    return (
+        200,
+        [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers],
+        body,
+    )
+
+
+def _header(scope: Any, name: bytes) -> str | None:
+    for k, v in scope["headers"]:
+        if k == name:
+            return str(v.decode("latin-1"))
+    return None
+
+
+def create_app(state: StatusState, auth: Authenticator) -> _Guard:
+    """The status service's ASGI app: the guard (``_Guard``) around the FastAPI routes."""
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, title="Alga PSA appliance status")
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     login_tpl = _template("login.html")
@@ -150,7 +201,7 @@ def create_app(state: StatusState, auth: Authenticator) -> FastAPI:
     schema_json = JSONResponse(status_json_schema()).body
 
     def unauthorized(request: Request, detail: str = "authentication required") -> Response:
-        if request.url.path.startswith("/api/"):
+        if request.scope["path"].startswith("/api/"):
             return JSONResponse({"detail": detail}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
         return RedirectResponse("/login", status_code=303)
 
@@ -168,8 +219,8 @@ def create_app(state: StatusState, auth: Authenticator) -> FastAPI:
 
     async def decide(request: Request) -> Response | None:
         """``None`` lets the request through; otherwise the answer to send instead."""
-        path = request.url.path
-        if _query_has_token(request):
+        path: str = request.scope["path"]
+        if request.scope.get("query_string") and _query_has_token(request):
             # never accept a token in a URL, right or wrong
             return JSONResponse(
                 {"detail": "credentials in the query string are not accepted"}, status_code=401
@@ -189,8 +240,6 @@ def create_app(state: StatusState, auth: Authenticator) -> FastAPI:
         if auth.session_ok(request.cookies.get(SESSION_COOKIE)):
             return None
         return unauthorized(request)
-
-    app.add_middleware(_Guard, decide=decide)
 
     @app.get("/healthz")
     async def healthz() -> Response:
@@ -266,22 +315,28 @@ def create_app(state: StatusState, auth: Authenticator) -> FastAPI:
             headers={"Retry-After": str(max(1, int(state.interval)))},
         )
 
-    @app.get("/api/status")
-    async def api_status() -> Response:
+    @app.get(STATUS_PATH)
+    async def api_status(request: Request) -> Response:
         v = state.view()
         if v.current is None:
             return not_ready()
-        fresh = v.freshness()
-        headers = {
-            "X-Status-Collected-At": str(fresh["collectedAt"]),
-            "X-Status-Age-Seconds": str(fresh["ageSeconds"]),
-            "X-Status-Stale": "true" if fresh["stale"] else "false",
-        }
-        if v.last_error:
-            headers["X-Status-Last-Error"] = (
-                v.last_error.encode("ascii", "replace").decode()[:200].replace("\n", " ")
-            )
-        return Response(v.current.status_json, media_type="application/json", headers=headers)
+        code, headers, body = status_answer(v, request.headers.get("if-none-match"))
+        resp = Response(body, status_code=code)
+        resp.raw_headers = headers
+        return resp
+
+    async def fast_status(scope: Any, send: Any) -> int | None:
+        """``status_answer`` sent straight to the server (security headers included); None
+        before the first collection (the route says 503)."""
+        v = state.view()
+        if v.current is None:
+            return None
+        code, headers, body = status_answer(v, _header(scope, b"if-none-match"))
+        headers.extend(_HEADERS_RAW)
+        headers.append(_NO_STORE)
+        await send({"type": "http.response.start", "status": code, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return code
 
     @app.get("/api/diagnostics")
     async def api_diagnostics() -> Response:
@@ -296,4 +351,4 @@ def create_app(state: StatusState, auth: Authenticator) -> FastAPI:
     async def api_schema() -> Response:
         return Response(schema_json, media_type="application/json")
 
-    return app
+    return _Guard(app, decide, fast_status)

@@ -1,11 +1,14 @@
 """What the collector loop last produced, shared by every request (thread-safe).
 
 Requests only read this; they never trigger a collection. The documents are serialised
-once per collection, so answering ``/api/status`` is a dictionary read and a byte copy.
+once per collection, so answering ``/api/status`` is a dictionary read and a byte copy; each
+published body has an entity tag (a digest of those bytes), so a client that already has it
+asks with ``If-None-Match`` and gets ``304 Not Modified`` without the body.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -25,6 +28,15 @@ class Published:
     collected_at: str  # RFC3339 wall clock
     monotonic: float
     snapshot: ClusterSnapshot | None = None  # what the support bundle download sends
+    etag: str = ""  # a strong entity tag of ``status_json`` (quoted)
+
+    def etag_matches(self, if_none_match: str) -> bool:
+        """Whether an ``If-None-Match`` value names this body (RFC 9110 §13.1.2: ``*``, or a
+        list of tags compared weakly, ``W/`` ignored)."""
+        value = if_none_match.strip()
+        if value == "*":
+            return True
+        return any(tag.strip().removeprefix("W/") == self.etag for tag in value.split(","))
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,10 @@ class View:
             "failingSince": self.failing_since,
             "intervalSeconds": self.interval,
         }
+
+
+def entity_tag(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
 
 
 def _now() -> str:
@@ -71,6 +87,7 @@ class StatusState:
             collected_at=_now(),
             monotonic=time.monotonic(),
             snapshot=snapshot,
+            etag=entity_tag(status_json),
         )
         with self._lock:
             self._current = pub

@@ -110,15 +110,25 @@ var Status = (function () {
     return li;
   }
 
-  // Poll a JSON endpoint every `interval` ms; 401 goes back to the login form.
+  // Poll a JSON endpoint every `interval` ms; 401 goes back to the login form. An answer with
+  // an ETag is asked for again with If-None-Match: 304 means "what you have is current" (the
+  // body is not sent again; the freshness headers are).
   function poll(url, interval, onData, onWaiting, onError) {
+    var etag = null, last = null;
     function tick() {
-      fetch(url, {credentials: "same-origin", cache: "no-store", headers: {"Accept": "application/json"}})
+      var headers = {"Accept": "application/json"};
+      if (etag !== null && last !== null) { headers["If-None-Match"] = etag; }
+      fetch(url, {credentials: "same-origin", cache: "no-store", headers: headers})
         .then(function (resp) {
           if (resp.status === 401) { window.location.assign("/login"); return null; }
           if (resp.status === 503) { onWaiting(); return null; }
+          if (resp.status === 304 && last !== null) { onData(last, resp.headers); return null; }
           if (!resp.ok) { throw new Error("HTTP " + resp.status); }
-          return resp.json().then(function (data) { onData(data, resp.headers); });
+          return resp.json().then(function (data) {
+            etag = resp.headers.get("ETag");
+            last = data;
+            onData(data, resp.headers);
+          });
         })
         .catch(function (err) { onError(String(err)); })
         .then(function () { window.setTimeout(tick, interval); });

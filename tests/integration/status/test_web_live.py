@@ -83,6 +83,69 @@ def test_the_published_state_follows_the_cluster(served: StatusServer, store: St
     assert view.current is not None and view.current.doc.rollup.state == "failed_action_required"
 
 
+@pytest.fixture
+def served_on_change(site: Site) -> Iterator[StatusServer]:
+    """The service with a long interval: it publishes again only when the cluster changes."""
+    srv = StatusServer(
+        kubeconfig=None,
+        in_cluster=False,
+        token=STATUS_TOKEN,
+        host="127.0.0.1",
+        port=0,
+        site_id="lab",
+        interval=60,
+    ).start()
+    wait_for(lambda: srv.state.view().current is not None, timeout=20)
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def test_a_client_that_has_the_current_status_gets_304_without_the_body(
+    served_on_change: StatusServer, store: Store
+) -> None:
+    served = served_on_change
+    bearer = {"Authorization": f"Bearer {STATUS_TOKEN}"}
+    with httpx.Client(base_url=served.url, timeout=10) as c:
+        first = c.get("/api/status", headers=bearer)
+        assert first.status_code == 200
+        etag = first.headers["etag"]
+        assert etag.startswith('"') and etag.endswith('"')
+        # the same answer while the document stays the same: 304, no body, fresh headers
+        same = c.get("/api/status", headers={**bearer, "If-None-Match": etag})
+        assert same.status_code == 304 and same.content == b""
+        assert same.headers["etag"] == etag
+        assert same.headers["cache-control"] == "no-store"
+        assert same.headers["x-content-type-options"] == "nosniff"
+        assert float(same.headers["x-status-age-seconds"]) >= 0
+        for tags in (f'"other", W/{etag}', "*"):  # a list and weak tags are compared weakly
+            assert c.get("/api/status", headers={**bearer, "If-None-Match": tags}).status_code == 304
+        # the page's way in (session cookie) gets the same
+        assert c.post("/login", data={"token": STATUS_TOKEN}).status_code == 303
+        assert c.get("/api/status", headers={"If-None-Match": etag}).status_code == 304
+        assert c.get("/api/status").content == first.content
+        c.cookies.clear()
+        # no credential, or a wrong one: 401 whatever the tag
+        assert c.get("/api/status", headers={"If-None-Match": etag}).status_code == 401
+        wrong = {"Authorization": "Bearer nope-nope-nope-nope", "If-None-Match": etag}
+        assert c.get("/api/status", headers=wrong).status_code == 401
+
+        # the cluster changes: a new document, a new tag, and the old tag gets the body
+        store.delete(BY_KEY["v1/nodes"], None, store.list(BY_KEY["v1/nodes"])[0][0]["metadata"]["name"])
+
+        def node_gone() -> bool:
+            view = served.state.view()
+            return view.current is not None and any(
+                b.code == "node_not_ready" for b in view.current.doc.top_blockers
+            )
+
+        wait_for(node_gone, timeout=20)
+        changed = c.get("/api/status", headers={**bearer, "If-None-Match": etag})
+        assert changed.status_code == 200 and changed.headers["etag"] != etag
+        assert "node_not_ready" in [b["code"] for b in changed.json()["topBlockers"]]
+
+
 def _free_port() -> int:
     import socket
 

@@ -1,0 +1,62 @@
+"""The status page in real Chromium polls with If-None-Match: an unchanged status is a 304."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from appliance_cli.web.server import StatusServer
+from tests.browser.test_status_page import Switch, _login
+from tests.unit.web.conftest import TOKEN, start, wait_for
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
+
+
+@pytest.fixture
+def switch() -> Switch:
+    return Switch("core-image-pulling")
+
+
+@pytest.fixture
+def server(switch: Switch) -> Iterator[StatusServer]:
+    srv = start(switch, interval=0.2)
+    wait_for(lambda: srv.state.view().current is not None)
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def test_the_page_asks_again_with_its_etag_and_keeps_showing_the_status(
+    page: Any, server: StatusServer, switch: Switch
+) -> None:
+    lock = threading.Lock()
+    answers: list[int] = []
+
+    def seen(resp: Any) -> None:
+        if resp.url.endswith("/api/status"):
+            with lock:
+                answers.append(resp.status)
+
+    page.on("response", seen)
+    _login(page, server.url, TOKEN)
+    page.wait_for_url(f"{server.url}/")
+    expect(page.locator("#headline")).to_have_text("Installing", timeout=15000)
+
+    def polled_unchanged() -> bool:
+        page.wait_for_timeout(100)  # lets Playwright deliver the page's response events
+        with lock:
+            return 304 in answers
+
+    wait_for(polled_unchanged, timeout=30)
+    with lock:
+        assert answers[0] == 200  # the first ask has no tag
+    expect(page.locator("#headline")).to_have_text("Installing")
+    assert "alga-core" in page.locator("#operations").inner_text()
+
+    switch.set("missing-background-tag")  # a new document: a new tag, the body again
+    expect(page.locator("#headline")).to_have_text("Ready with background issues", timeout=15000)
