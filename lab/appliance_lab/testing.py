@@ -83,6 +83,7 @@ class VirtualClock:
         self._offset = 0.0
         self._sleepers: dict[threading.Thread, float] = {}  # thread -> virtual deadline
         self._awake_since: dict[threading.Thread, float] = {}  # participant -> wall time it woke
+        self._held = 0  # > 0: no jumps (``realtime``)
         self.jumps = 0
         self.skipped = 0.0  # virtual seconds that never had to be waited for
 
@@ -120,8 +121,23 @@ class VirtualClock:
                 del self._sleepers[me]
                 self._awake_since[me] = time.monotonic()
 
+    @contextmanager
+    def realtime(self) -> Iterator[None]:
+        """Inside, the clock never jumps: time passes exactly as the wall clock's, for a CLI
+        in a child process (its waits poll on the wall clock) racing the lab."""
+        with self._cond:
+            self._held += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._held -= 1
+                self._cond.notify_all()
+
     def _jump_if_all_asleep(self) -> None:
         """Called with the lock held by a sleeper: jump to the earliest deadline if nobody is awake."""
+        if self._held:
+            return
         wall = time.monotonic()
         for thread, since in list(self._awake_since.items()):
             if not thread.is_alive() or wall - since > self.idle_expiry:

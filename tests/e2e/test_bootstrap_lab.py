@@ -26,9 +26,12 @@ ARGS = ["bootstrap", "--site-id", "lab", "--release-version", "1.0-rc5", "--node
 
 @pytest.fixture
 def fresh_lab(request: pytest.FixtureRequest) -> Iterator[LabHandle]:
+    """A lab that still has to be bootstrapped; it shares a virtual clock with the CLI run in
+    this process unless the test is marked ``lab(virtual=False)`` (a real-time run)."""
     marker = request.node.get_closest_marker("lab")
     scenario = marker.kwargs.get("scenario", "healthy") if marker else "healthy"
-    with running_lab(scenario=scenario, speed=SPEED, bootstrapped=False, virtual=False) as handle:
+    virtual = marker.kwargs.get("virtual", True) if marker else True
+    with running_lab(scenario=scenario, speed=SPEED, bootstrapped=False, virtual=virtual) as handle:
         yield handle
         errors = list(handle.lab.controllers.errors)
     assert not errors, f"lab controllers raised: {errors}"
@@ -68,7 +71,7 @@ def kinds_count(lab: LabHandle, key: str, namespace: str | None = None) -> int:
     return len(lab.list_objects(key, namespace))
 
 
-@pytest.mark.lab(scenario="healthy")
+@pytest.mark.lab(scenario="healthy", virtual=False)  # stays a real-time run
 def test_healthy_reaches_login_ready_then_fully_healthy(fresh_lab: LabHandle) -> None:
     r = bootstrap()
     assert r.exit_code == 0, r.output
@@ -201,7 +204,7 @@ def test_dry_run_leaves_the_lab_store_and_site_dir_byte_identical(fresh_lab: Lab
 def test_interrupt_then_recover_keeps_the_token_and_duplicates_nothing(
     stop_at_phase: int, _isolated_home: Path
 ) -> None:
-    with running_lab(scenario="healthy", speed=SPEED, bootstrapped=False) as lab:
+    with running_lab(scenario="healthy", speed=SPEED, bootstrapped=False, virtual=True) as lab:
         stop = threading.Event()
 
         class StopAt:
@@ -238,7 +241,7 @@ def test_interrupt_then_recover_keeps_the_token_and_duplicates_nothing(
 def test_explicit_kubeconfig_of_an_installed_cluster_is_reused_and_phase_0_verified(
     _isolated_home: Path,
 ) -> None:
-    with running_lab(scenario="healthy", speed=SPEED, bootstrapped=True) as lab:
+    with running_lab(scenario="healthy", speed=SPEED, bootstrapped=True, virtual=True) as lab:
         kubeconfig, talosconfig = lab.site_dir / "kubeconfig", lab.site_dir / "talosconfig"
         before = (kubeconfig.read_bytes(), talosconfig.read_bytes())
         r = bootstrap("--kubeconfig", str(kubeconfig), "--talosconfig", str(talosconfig))
@@ -249,7 +252,7 @@ def test_explicit_kubeconfig_of_an_installed_cluster_is_reused_and_phase_0_verif
 
 
 def test_json_progress_is_one_object_per_line(_isolated_home: Path) -> None:
-    with running_lab(scenario="healthy", speed=SPEED, bootstrapped=False):
+    with running_lab(scenario="healthy", speed=SPEED, bootstrapped=False, virtual=True):
         r = invoke([*ARGS, "--bootstrap-mode", "fresh", "--progress", "json"])
         assert r.exit_code == 0, r.output
         objects = [json.loads(ln) for ln in r.stdout.splitlines()]  # stdout is JSON lines only
@@ -282,7 +285,10 @@ def test_killed_bootstrap_process_resumes_with_recover(sig: str, at: str, _isola
     import sys
     import time
 
-    with running_lab(scenario="healthy", speed=SPEED / 3, bootstrapped=False) as lab:
+    # The child's waits poll on the wall clock: the lab keeps real time until it is stopped,
+    # then the recovery in this process runs on virtual time.
+    with running_lab(scenario="healthy", speed=SPEED / 3, bootstrapped=False, virtual=True) as lab:
+        assert lab.clock is not None
         cmd = [
             sys.executable,
             "-m",
@@ -295,7 +301,7 @@ def test_killed_bootstrap_process_resumes_with_recover(sig: str, at: str, _isola
         ]
         env = {**os.environ, "ALGA_APPLIANCE_HOME": str(_isolated_home)}
         out_file, err_file = _isolated_home / "out.txt", _isolated_home / "err.txt"
-        with out_file.open("w") as out_fh, err_file.open("w") as err_fh:
+        with lab.clock.realtime(), out_file.open("w") as out_fh, err_file.open("w") as err_fh:
             proc = subprocess.Popen(cmd, stdout=out_fh, stderr=err_fh, text=True, env=env)
             deadline = time.monotonic() + 120
             while not any(line.startswith(at) for line in out_file.read_text().splitlines()):
@@ -339,7 +345,7 @@ def test_killed_bootstrap_process_resumes_with_recover(sig: str, at: str, _isola
 def test_login_blocking_scenarios_exit_1_with_their_blocker(
     scenario: str, code: str, phase_line: str, _isolated_home: Path
 ) -> None:
-    with running_lab(scenario=scenario, speed=SPEED, bootstrapped=False):
+    with running_lab(scenario=scenario, speed=SPEED, bootstrapped=False, virtual=True):
         r = bootstrap()
         assert r.exit_code == 1, r.output
         assert f"error: {code}:" in r.stderr
