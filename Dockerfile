@@ -3,6 +3,10 @@
 # Built from this package (the same code as the CLI), run by
 # flux/base/platform/appliance-status.yaml as uid 10001 with a read-only root filesystem.
 #   docker build -t ghcr.io/nine-minds/alga-appliance-status:<version> .
+# The published image is built without Docker, reproducibly, by scripts/build_status_image.py
+# (docs/status-service.md, "Building the image"): the same user, entrypoint, environment,
+# ports and /opt/appliance/releases, but not the same bytes (here a python:3.11-slim base and
+# wheels resolved at build time instead of the locked ones).
 
 FROM python:3.11-slim AS build
 WORKDIR /src
@@ -24,7 +28,8 @@ RUN pip install --no-cache-dir --no-index --find-links /wheels alga-appliance-cl
 # Release manifests (image tags, sizes) for the status classifier; no secrets, no site files.
 COPY releases /opt/appliance/releases
 USER 10001:10001
-EXPOSE 8080
+# 8080: the page (HTTPS with the mounted certificate); 8081: plain /healthz and a redirect
+EXPOSE 8080 8081
 HEALTHCHECK --interval=20s --timeout=3s \
   CMD ["python", "-c", "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2).status != 200)"]
 ENTRYPOINT ["appliance", "serve-status", "--in-cluster", "--port", "8080"]

@@ -61,10 +61,10 @@ VENV = "/opt/appliance/venv"
 RELEASES_DIR = "/opt/appliance/releases"
 PORT = 8080  # HTTPS with the mounted certificate (plain HTTP without one)
 HTTP_PORT = 8081  # plain HTTP: /healthz and a redirect to HTTPS (serve-status's default)
-# Entrypoint and Cmd are the Deployment's ``command`` and ``args``, so the image runs the same
-# process whether or not Kubernetes overrides them (a test compares them with the manifest).
-ENTRYPOINT = ("appliance",)
-CMD = ("serve-status", "--in-cluster", "--host", "0.0.0.0", "--port", str(PORT))
+# The Dockerfile's entrypoint (no Cmd, so `docker run IMAGE --host …` adds flags). The Deployment
+# sets command and args to the same program and flags plus `--host 0.0.0.0`, which is also the
+# in-cluster default (a test holds the three together).
+ENTRYPOINT = ("appliance", "serve-status", "--in-cluster", "--port", str(PORT))
 ENV = (
     f"PATH={VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     "PYTHONDONTWRITEBYTECODE=1",
@@ -484,7 +484,6 @@ def write_oci(inputs: Inputs, base_layer: Path, app_layer: Path) -> str:
     config += ["--config.exposedports", f"{PORT}/tcp", "--config.exposedports", f"{HTTP_PORT}/tcp"]
     config += ["--os", "linux", "--architecture", OCI_ARCH.get(inputs.arch, inputs.arch)]
     config += [f"--config.entrypoint={arg}" for arg in ENTRYPOINT]
-    config += [f"--config.cmd={arg}" for arg in CMD]
     config += [f"--config.env={item}" for item in ENV]
     config += ["--config.label", f"org.opencontainers.image.version={inputs.version}"]
     config += ["--config.label", f"org.opencontainers.image.title={REPOSITORY.rsplit('/', 1)[1]}"]

