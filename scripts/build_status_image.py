@@ -31,6 +31,7 @@ Push with ``skopeo copy oci:build/status-image:<version> docker://<registry>/<pa
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import os
@@ -45,6 +46,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCK_FILE = ROOT / "scripts" / "build_status_image.lock.txt"
@@ -528,15 +530,28 @@ def check_tools() -> None:
         )
 
 
+def _try_lock(fh: IO[str]) -> bool:
+    """One build at a time per cache directory (they replace its stale entries)."""
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
 def build(inputs: Inputs) -> dict[str, object]:
     started = time.monotonic()
     inputs.cache.mkdir(parents=True, exist_ok=True)
-    base_layer, tree = build_base(inputs)
-    with tempfile.TemporaryDirectory(dir=inputs.cache, prefix="tmp-app-") as tmp:
-        work = build_app(inputs, tree, Path(tmp))
-        app_layer = Path(tmp) / "app.tar"
-        write_layer(work, ["etc", "opt"], app_layer, inputs.epoch)
-        digest = write_oci(inputs, base_layer, app_layer)
+    with (inputs.cache / ".lock").open("w") as lock:
+        if not _try_lock(lock):
+            log(f"waiting for another build using {inputs.cache} ...")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        base_layer, tree = build_base(inputs)
+        with tempfile.TemporaryDirectory(dir=inputs.cache, prefix="tmp-app-") as tmp:
+            work = build_app(inputs, tree, Path(tmp))
+            app_layer = Path(tmp) / "app.tar"
+            write_layer(work, ["etc", "opt"], app_layer, inputs.epoch)
+            digest = write_oci(inputs, base_layer, app_layer)
     seconds = round(time.monotonic() - started, 1)
     size = image_size(inputs.output, digest)
     log(f"{inputs.reference} -> oci:{inputs.output}:{inputs.tag} {digest} ({size // 2**20} MiB, {seconds}s)")

@@ -252,9 +252,7 @@ class Service:
     limit: int
     log: Path
     sandbox: list[str]  # the bwrap arguments before the command, to probe the same sandbox
-    env: dict[str, str]
     cert: tls.StatusCert
-    notes: dict[str, object] = field(default_factory=dict)
 
     def https(self) -> httpx.Client:
         return httpx.Client(
@@ -417,7 +415,7 @@ def service(pulled: Pulled, lab: LabApiServer, parent_cgroup: Path, workdir: Pat
                 return False
 
         wait_until(started, timeout=60, what="the image's /healthz", interval=0.1)
-        yield Service(proc, pids[0], port, http_port, cgroup, limit, log, sandbox, env, cert)
+        yield Service(proc, pids[0], port, http_port, cgroup, limit, log, sandbox, cert)
     finally:
         if proc.poll() is None:
             pid = _service_pid(proc.pid)
