@@ -17,9 +17,32 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 
 Obj = dict[str, Any]
+
+_ATOMS = frozenset((str, int, float, bool, type(None)))
+_T = TypeVar("_T")
+
+
+def _copy_tree(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict:
+        return {k: v if type(v) in _ATOMS else _copy_tree(v) for k, v in value.items()}
+    if kind is list:
+        return [v if type(v) in _ATOMS else _copy_tree(v) for v in value]
+    if kind in _ATOMS:
+        return value
+    return copy.deepcopy(value)
+
+
+def copy_obj(value: _T) -> _T:
+    """A deep copy of a JSON-shaped value (dicts, lists, scalars), several times faster than
+    ``copy.deepcopy``, which the store would otherwise spend most of a controller step in;
+    anything else inside is copied by ``copy.deepcopy``."""
+    return cast(_T, _copy_tree(value))
+
+
 WatchEventType = Literal["ADDED", "MODIFIED", "DELETED"]
 
 
@@ -207,7 +230,7 @@ class Store:
             obj = self._objects[rt.key].get(self._ns_name(rt, namespace, name))
             if obj is None:
                 raise not_found(rt, name)
-            return copy.deepcopy(obj)
+            return copy_obj(obj)
 
     def try_get(self, rt: ResourceType, namespace: str | None, name: str) -> Obj | None:
         try:
@@ -224,7 +247,7 @@ class Store:
         """Matching objects sorted by namespace/name, and the store's resourceVersion."""
         with self._lock:
             items = [
-                copy.deepcopy(o)
+                copy_obj(o)
                 for (ns, _), o in sorted(self._objects[rt.key].items())
                 if (not namespace or ns == namespace) and (matcher is None or matcher(o))
             ]
@@ -236,7 +259,7 @@ class Store:
 
     # -- writes ----------------------------------------------------------------------------
     def create(self, rt: ResourceType, obj: Obj, namespace: str | None = None) -> Obj:
-        obj = copy.deepcopy(obj)
+        obj = copy_obj(obj)
         meta = obj.setdefault("metadata", {})
         if rt.namespaced:
             ns = namespace or meta.get("namespace") or "default"
@@ -272,8 +295,8 @@ class Store:
             meta["resourceVersion"] = str(rv)
             self._objects[rt.key][key] = obj
             self._sorted.pop(rt.key, None)
-            self._publish(rt, "ADDED", copy.deepcopy(obj), rv)
-            return copy.deepcopy(obj)
+            self._publish(rt, "ADDED", copy_obj(obj), rv)
+            return copy_obj(obj)
 
     def replace(
         self, rt: ResourceType, namespace: str | None, name: str, obj: Obj, *, subresource: str | None = None
@@ -294,11 +317,11 @@ class Store:
                     f'Operation cannot be fulfilled on {group} "{name}": the object has been modified; '
                     "please apply your changes to the latest version and try again"
                 )
-            new = copy.deepcopy(cur)
+            new = copy_obj(cur)
             if subresource == "status":
-                new["status"] = copy.deepcopy(obj.get("status", {}))
+                new["status"] = copy_obj(obj.get("status", {}))
             else:
-                incoming = copy.deepcopy(obj)
+                incoming = copy_obj(obj)
                 meta = incoming.setdefault("metadata", {})
                 for k in ("uid", "creationTimestamp", "generation", "namespace", "name", "deletionTimestamp"):
                     if k in cur["metadata"]:
@@ -321,7 +344,7 @@ class Store:
             cur = self._objects[rt.key].get(key)
             if cur is None:
                 raise not_found(rt, name)
-            new = copy.deepcopy(cur)
+            new = copy_obj(cur)
             fn(new)
             meta = new.setdefault("metadata", {})
             for k in ("uid", "name", "namespace", "creationTimestamp"):
@@ -333,12 +356,12 @@ class Store:
 
     def _commit(self, rt: ResourceType, key: tuple[str, str], cur: Obj, new: Obj) -> Obj:
         if new == cur:
-            return copy.deepcopy(cur)
+            return copy_obj(cur)
         rv = self._next_rv()
         new["metadata"]["resourceVersion"] = str(rv)
         self._objects[rt.key][key] = new
-        self._publish(rt, "MODIFIED", copy.deepcopy(new), rv, cur)
-        return copy.deepcopy(new)
+        self._publish(rt, "MODIFIED", copy_obj(new), rv, cur)
+        return copy_obj(new)
 
     def delete(self, rt: ResourceType, namespace: str | None, name: str) -> Obj:
         """Delete an object. Deleting a namespace cascades to everything inside it."""
@@ -365,8 +388,8 @@ class Store:
                     self._prev_logs.pop(lk, None)
             rv = self._next_rv()
             cur["metadata"]["resourceVersion"] = str(rv)
-            self._publish(rt, "DELETED", copy.deepcopy(cur), rv)
-            return copy.deepcopy(cur)
+            self._publish(rt, "DELETED", copy_obj(cur), rv)
+            return copy_obj(cur)
 
     # -- watch -----------------------------------------------------------------------------
     def watch(
@@ -496,11 +519,11 @@ class Store:
             ns_key = ("", namespace or "")
             ns_rt = BY_KEY["v1/namespaces"]
             if rt.namespaced and namespace and ns_key in self._objects[ns_rt.key]:
-                scratch._objects[ns_rt.key][ns_key] = copy.deepcopy(self._objects[ns_rt.key][ns_key])
+                scratch._objects[ns_rt.key][ns_key] = copy_obj(self._objects[ns_rt.key][ns_key])
             if name:
                 key = self._ns_name(rt, namespace, name)
                 if key in self._objects[rt.key]:
-                    scratch._objects[rt.key][key] = copy.deepcopy(self._objects[rt.key][key])
+                    scratch._objects[rt.key][key] = copy_obj(self._objects[rt.key][key])
             scratch._rv = itertools.count(self._last_rv + 1)
             scratch._last_rv = self._last_rv
         return scratch

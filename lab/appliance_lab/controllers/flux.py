@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import hashlib
 import json
 import queue
@@ -41,7 +42,7 @@ from appliance_lab.controllers.base import (
     set_condition,
 )
 from appliance_lab.controllers.charts import CHARTS, apply_post_renderers, fix_of, render_chart
-from appliance_lab.store import BY_KIND, AlreadyExists, Obj, StoreError, now_rfc3339
+from appliance_lab.store import BY_KIND, AlreadyExists, Obj, StoreError, copy_obj, now_rfc3339
 
 RECONCILE_REQUESTED = "reconcile.fluxcd.io/requestedAt"
 # helm-controller api/v2: a one-off forced release / a failure-count reset, honoured only when
@@ -50,6 +51,17 @@ FORCE_REQUESTED = "reconcile.fluxcd.io/forceAt"
 RESET_REQUESTED = "reconcile.fluxcd.io/resetAt"
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_values(text: str) -> Any:
+    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it
+    return yaml.load(text, Loader=loader)
+
+
+def _values_yaml(text: str) -> Any:
+    """A values ConfigMap's YAML, parsed once per text (every reconcile reads it again)."""
+    return copy_obj(_parsed_values(text))
 
 
 def parse_duration(text: str | None, default: float) -> float:
@@ -553,7 +565,7 @@ class Flux:
                 self._status(HELMRELEASES, hr, [condition("Ready", False, "InitFailed", msg)])
                 run.t0 = self.ctx.monotonic()
                 return
-            loaded = yaml.safe_load(cm["data"][key]) or {}
+            loaded = _values_yaml(str(cm["data"][key])) or {}
             if isinstance(loaded, dict):
                 from appliance_cli.fluxlayout import deep_merge
 
