@@ -120,6 +120,22 @@ def test_the_image_recipe_runs_what_the_deployment_and_the_dockerfile_run() -> N
     assert mounts["tmp"] == "/tmp"
 
 
+def test_a_missing_build_program_is_named_with_its_debian_package(tmp_path: Path) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--output", str(tmp_path / "layout")],
+        env={**os.environ, "PATH": str(empty)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "mmdebstrap" in proc.stderr and "umoci" in proc.stderr and "bubblewrap" in proc.stderr
+    assert not (tmp_path / "layout").exists()
+
+
 # -- what the run needs --------------------------------------------------------------------------
 def _own_memory_cgroup() -> Path | None:
     """This process's cgroup v1 memory cgroup, when it can hold a child cgroup."""
