@@ -12,6 +12,7 @@ from appliance_lab.apiserver import LabApiServer, write_kubeconfig
 from appliance_lab.store import BY_KEY, Store
 
 from appliance_cli.adapters.kube import KubeClient, resource_path
+from appliance_cli.adapters.kube_retry import RetryPolicy
 from appliance_cli.adapters.kubeapi import key_for, plural_of
 from appliance_cli.errors import (
     KubeConflict,
@@ -148,8 +149,13 @@ def test_errors_are_mapped(kube: KubeClient, lab: LabApiServer, tmp_path: Path) 
 
 def test_unreachable_carries_the_real_error(tmp_path: Path) -> None:
     kc = write_kubeconfig(tmp_path / "kc", "http://127.0.0.1:9", "x")
+    # retried (a refused connection is transient), then the last attempt's real error; how
+    # long the default policy keeps trying is test_kube_retry's business
+    retry = RetryPolicy(attempts=2, initial_seconds=0.1)
+    client = KubeClient.from_kubeconfig(kc, timeout=2, retry=retry)
     with pytest.raises(KubeUnreachable, match="Connection refused"):
-        KubeClient.from_kubeconfig(kc, timeout=2).list_raw("v1/pods")
+        client.list_raw("v1/pods")
+    assert client.retries == 1
 
 
 def test_a_missing_kubeconfig_is_bad_input(tmp_path: Path) -> None:
