@@ -63,10 +63,14 @@ def _healthy_core(lab: LabHandle) -> bool:
 
 @pytest.fixture
 def installed() -> Iterator[LabHandle]:
-    with running_lab(scenario="healthy", speed=SPEED) as lab:
+    """Login-ready on virtual time; then the lab keeps the wall clock's pace for the console,
+    whose screens refresh on their own timers."""
+    with running_lab(scenario="healthy", speed=SPEED, virtual=True) as lab:
         lab.apply_bootstrap_objects()
         lab.wait_for(lambda: _healthy_core(lab), timeout=60, interval=0.3, what="login ready")
-        yield lab
+        assert lab.clock is not None
+        with lab.clock.realtime():
+            yield lab
 
 
 def test_pick_a_site_see_the_ladder_and_read_a_components_logs(installed: LabHandle) -> None:
@@ -202,7 +206,7 @@ def test_the_command_says_how_to_install_textual_when_it_is_missing(monkeypatch:
 @pytest.mark.slow
 def test_bootstrap_the_lab_from_the_console() -> None:
     """A node in maintenance mode: the form's defaults, the plan, then the real run to LOGIN_READY."""
-    with running_lab(scenario="healthy", speed=SPEED, bootstrapped=False) as lab:
+    with running_lab(scenario="healthy", speed=SPEED, bootstrapped=False, virtual=True) as lab:
 
         async def scenario(app: ConsoleApp, pilot: Pilot[None]) -> None:
             await until(pilot, lambda: isinstance(app.screen, HomeScreen), "home")
@@ -341,13 +345,13 @@ def test_bootstrap_from_the_console_and_from_the_shell_leave_the_same_journal_an
 ) -> None:
     from tests.cli_runner import invoke
 
-    with running_lab(scenario="healthy", speed=SPEED, bootstrapped=False) as lab:
+    with running_lab(scenario="healthy", speed=SPEED, bootstrapped=False, virtual=True) as lab:
         mode = ["--bootstrap-mode", "fresh", "--release-version", "1.0-rc5", "--node-ip", "127.0.0.1"]
         r = invoke(["bootstrap", "--site-id", "lab", *mode, "--progress", "plain"])
         assert r.exit_code == 0, r.output[-2000:]
         shell_journal, shell_objects = _journal_shape(lab.site_dir), _objects(lab)
     monkeypatch.setenv("ALGA_APPLIANCE_HOME", str(tmp_path / "second-home"))  # a machine of its own
-    with running_lab(scenario="healthy", speed=SPEED, bootstrapped=False) as lab:
+    with running_lab(scenario="healthy", speed=SPEED, bootstrapped=False, virtual=True) as lab:
 
         async def scenario(app: ConsoleApp, pilot: Pilot[None]) -> None:
             await until(pilot, lambda: isinstance(app.screen, HomeScreen), "home")
