@@ -33,7 +33,7 @@ ROW_TEXT = "it's the customer's ticket"
 def installed(request: pytest.FixtureRequest) -> Iterator[LabHandle]:
     """A lab bootstrapped at 1.0-rc5 (fresh install through the CLI) with one row written. The
     lab and the CLI in this process share a virtual clock unless the test is marked
-    ``lab(virtual=False)`` (a CLI in a child process keeps the wall clock)."""
+    ``lab(virtual=False)``."""
     marker = request.node.get_closest_marker("lab")
     scenario = marker.kwargs.get("scenario", "healthy") if marker else "healthy"
     virtual = marker.kwargs.get("virtual", True) if marker else True
@@ -289,9 +289,12 @@ def test_a_background_failure_after_the_upgrade_is_a_warning_not_a_rollback(inst
     assert history(lab)[0]["result"] == "succeeded"
 
 
-@pytest.mark.lab(scenario="upgrade-slow-core-pull", virtual=False)
+@pytest.mark.lab(scenario="upgrade-slow-core-pull")
 def test_killed_mid_upgrade_it_resumes_to_the_same_end(installed: LabHandle) -> None:
     lab = installed
+    assert lab.clock is not None
+    realtime = lab.clock.realtime()  # the child's waits poll on the wall clock
+    realtime.__enter__()
     env = {**os.environ, "NO_COLOR": "1"}
     proc = subprocess.Popen(
         [
@@ -324,6 +327,7 @@ def test_killed_mid_upgrade_it_resumes_to_the_same_end(installed: LabHandle) -> 
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
+        realtime.__exit__(None, None, None)  # the resumed upgrade in this process: virtual time
     first = json.loads(journal_file.read_text())
     assert first["state"] == "running" and first["backupId"]
     assert (

@@ -20,48 +20,54 @@ BOOTSTRAP = ["bootstrap", "--site-id", "lab", "--release-version", "1.0-rc5", "-
 
 def test_a_running_bootstrap_holds_the_site_and_a_killed_one_is_reclaimed(_isolated_home: Path) -> None:
     # slow-core-pull keeps phase 3 waiting long enough to try the others meanwhile
-    with running_lab(scenario="slow-core-pull", speed=10, bootstrapped=True) as lab:
+    # virtual time, but the wall clock's pace while the child process runs (its waits poll on
+    # the wall clock); the resumed run in this process is on virtual time again
+    with running_lab(scenario="slow-core-pull", speed=10, bootstrapped=True, virtual=True) as lab:
+        assert lab.clock is not None
         lock_file = lab.site_dir / "operation.lock"
         env = {**os.environ, "ALGA_APPLIANCE_HOME": str(_isolated_home), "NO_COLOR": "1"}
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "appliance_cli",
-                *BOOTSTRAP,
-                "--bootstrap-mode",
-                "fresh",
-                "--progress",
-                "plain",
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            lab.wait_for(lock_file.is_file, timeout=60, what="the bootstrap's lock")
-            owner = json.loads(lock_file.read_text())
-            assert owner["pid"] == proc.pid and owner["command"] == "bootstrap"
-            ks = "kustomize.toolkit.fluxcd.io/v1/kustomizations"
-            lab.wait_for(lambda: lab.get(ks, "flux-system", "alga-core"), timeout=60, what="phase 3 applied")
-            rv = lab.store.resource_version if lab.store else 0
+        with lab.clock.realtime():
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "appliance_cli",
+                    *BOOTSTRAP,
+                    "--bootstrap-mode",
+                    "fresh",
+                    "--progress",
+                    "plain",
+                ],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            try:
+                lab.wait_for(lock_file.is_file, timeout=60, what="the bootstrap's lock")
+                owner = json.loads(lock_file.read_text())
+                assert owner["pid"] == proc.pid and owner["command"] == "bootstrap"
+                ks = "kustomize.toolkit.fluxcd.io/v1/kustomizations"
+                lab.wait_for(
+                    lambda: lab.get(ks, "flux-system", "alga-core"), timeout=60, what="phase 3 applied"
+                )
+                rv = lab.store.resource_version if lab.store else 0
 
-            second = invoke([*BOOTSTRAP, "--bootstrap-mode", "recover", "--progress", "plain"])
-            reset = invoke(["reset", "--site-id", "lab", "--force"])
+                second = invoke([*BOOTSTRAP, "--bootstrap-mode", "recover", "--progress", "plain"])
+                reset = invoke(["reset", "--site-id", "lab", "--force"])
 
-            for r in (second, reset):
-                assert r.exit_code == 1, r.output
-                assert "is busy" in r.stderr and f"pid {proc.pid}" in r.stderr, r.stderr
-                assert "appliance bootstrap" in r.stderr
-            assert proc.poll() is None  # the owner was not disturbed
-            assert json.loads(lock_file.read_text())["pid"] == proc.pid
-            # neither refused command started: no phase ran, the reset deleted nothing
-            assert "phase 0/5" not in second.stdout
-            assert lab.get(ks, "flux-system", "alga-core") is not None
-            assert lab.get("v1/namespaces", None, "msp") is not None
-        finally:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=30)
+                for r in (second, reset):
+                    assert r.exit_code == 1, r.output
+                    assert "is busy" in r.stderr and f"pid {proc.pid}" in r.stderr, r.stderr
+                    assert "appliance bootstrap" in r.stderr
+                assert proc.poll() is None  # the owner was not disturbed
+                assert json.loads(lock_file.read_text())["pid"] == proc.pid
+                # neither refused command started: no phase ran, the reset deleted nothing
+                assert "phase 0/5" not in second.stdout
+                assert lab.get(ks, "flux-system", "alga-core") is not None
+                assert lab.get("v1/namespaces", None, "msp") is not None
+            finally:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(timeout=30)
         assert lock_file.is_file()  # a killed process leaves its lock behind ...
 
         resumed = invoke([*BOOTSTRAP, "--bootstrap-mode", "recover", "--progress", "plain"])

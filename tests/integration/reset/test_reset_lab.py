@@ -317,7 +317,10 @@ def test_a_reset_killed_after_any_step_finishes_when_run_again(installed: LabHan
 @pytest.mark.slow
 def test_a_reset_process_killed_during_the_wipe_finishes_when_run_again(_isolated_home: Path) -> None:
     """SIGKILL of the real CLI while its wipe Job runs; the re-run replaces the leftover Job."""
-    with running_lab(scenario="healthy", speed=SPEED / 20, bootstrapped=True) as lab:
+    # virtual time, but the wall clock's pace while the child process runs (its waits poll on
+    # the wall clock)
+    with running_lab(scenario="healthy", speed=SPEED / 20, bootstrapped=True, virtual=True) as lab:
+        assert lab.clock is not None
         # an installed appliance, quickly: what bootstrap applies, then wait for the data volumes
         lab.apply_bootstrap_objects()
         lab.wait_for(lambda: len(app_volumes(lab)) >= 2, timeout=120, what="the app's volumes bound")
@@ -335,7 +338,7 @@ def test_a_reset_process_killed_during_the_wipe_finishes_when_run_again(_isolate
             "--progress",
             "json",
         ]
-        with out_file.open("w") as fh:
+        with lab.clock.realtime(), out_file.open("w") as fh:
             proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env)
             deadline = time.monotonic() + 60
             while '"state": "waiting"' not in _step_lines(out_file, 5):
