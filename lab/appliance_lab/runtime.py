@@ -203,6 +203,11 @@ class Lab:
         self.api.faults = None
         return written
 
+    @property
+    def bridge(self) -> threading.Thread:
+        """The thread that brings Kubernetes up once the simulated node has bootstrapped."""
+        return self._bridge
+
     def _watch_talos(self) -> None:
         while not self.clock.wait(self._stopping, 0.02):
             if self.talos.kubernetes_up():

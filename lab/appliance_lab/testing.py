@@ -69,15 +69,23 @@ class VirtualClock:
     to block elsewhere, e.g. a test's own ``time.sleep``) stops holding time back, so a stray
     participant slows the clock down to the wall clock's pace at worst, never stops it. Jumps
     never take the clock more than ``max_rate`` times faster than the wall clock: threads that
-    run on the wall clock (the lab's status service, a CLI in a child process) keep up, and a
-    lone participant (the controllers, when nothing else waits) cannot spin the CPU.
+    run on the wall clock (the lab's status service) keep up.
+
+    The lab's own loops (``background``: its controllers, the Talos bridge) never make time
+    jump by themselves: the clock jumps only while someone else (the CLI, a test's
+    ``wait_for``) sleeps on it. A lab nobody waits on (a module's installed lab between tests,
+    a test busy with HTTP or a child process) runs at the wall clock's pace instead of
+    stepping its controllers flat out, which would take the CPU from the test itself.
+    Sleepers wake only for their deadline, a jump, the rate cap's end or an awake
+    participant's expiry, not on a fixed poll.
     ``now()`` is the wall clock: the lab stamps objects with real wall time.
     """
 
-    def __init__(self, *, idle_expiry: float = 2.0, max_rate: float = 25.0, poll: float = 0.005) -> None:
+    def __init__(self, *, idle_expiry: float = 2.0, max_rate: float = 25.0, poll: float = 0.05) -> None:
         self.idle_expiry = idle_expiry
         self.max_rate = max_rate
-        self.poll = poll
+        self.poll = poll  # at most this long before a sleeper notices an awake participant ended
+        self.background: set[threading.Thread] = set()  # the lab's own loops (``add_background``)
         self._next_jump = 0.0  # wall time before which the rate cap allows no jump
         self._cond = threading.Condition()
         self._offset = 0.0
@@ -116,10 +124,27 @@ class VirtualClock:
                     self._jump_if_all_asleep()
                     left = deadline - self.monotonic()
                     if left > 0:
-                        self._cond.wait(min(left, self.poll))
+                        self._cond.wait(self._timeout(left))
             finally:
                 del self._sleepers[me]
                 self._awake_since[me] = time.monotonic()
+
+    def add_background(self, *threads: threading.Thread | None) -> None:
+        """Threads of the lab's own loops: their sleeps alone never make time jump."""
+        with self._cond:
+            self.background.update(t for t in threads if t is not None)
+
+    def _timeout(self, left: float) -> float:
+        """How long a sleeper waits before it looks again (lock held): its deadline, unless the
+        rate cap's end or an awake participant's expiry may allow a jump earlier."""
+        wall = time.monotonic()
+        timeout = left
+        if self._awake_since:
+            expiry = min(self._awake_since.values()) + self.idle_expiry - wall
+            timeout = min(timeout, max(expiry, 0.0), self.poll)
+        elif wall < self._next_jump:
+            timeout = min(timeout, self._next_jump - wall)
+        return max(timeout, 0.0005)
 
     @contextmanager
     def realtime(self) -> Iterator[None]:
@@ -144,6 +169,8 @@ class VirtualClock:
                 del self._awake_since[thread]
         if self._awake_since or wall < self._next_jump:
             return
+        if all(thread in self.background for thread in self._sleepers):
+            return  # only the lab's own loops wait: nobody is waiting for time to pass
         ahead = min(self._sleepers.values()) - self.monotonic()
         if ahead > 0:
             self._next_jump = wall + ahead / self.max_rate
@@ -410,6 +437,8 @@ def running_lab(
     lab = Lab(
         root, scenario, speed=speed, site_id=site_id, bootstrapped=bootstrapped, faults=faults, clock=clock
     ).start()
+    if clock is not None:
+        clock.add_background(lab.controllers.thread, lab.bridge)
     handle = LabHandle(site_dir=root, info=lab.info(), store=lab.store, lab=lab, clock=clock)
     try:
         yield handle

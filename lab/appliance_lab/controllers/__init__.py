@@ -80,6 +80,11 @@ class LabControllers:
         while not self.ctx.clock.wait(self._stop, self.tick):
             self.step()
 
+    @property
+    def thread(self) -> threading.Thread | None:
+        """The thread stepping the controllers while they run."""
+        return self._thread
+
     def start(self) -> LabControllers:
         if self._thread is None:
             self._stop.clear()
