@@ -9,6 +9,9 @@
   connection is closed. Idle or trickling half-open connections cannot pile up.
 * A response sent before its request's body was read (a refused login body, a body sent to
   a route that takes none) ends the connection: an endless body holds nothing.
+* What one step of the event loop writes goes out in one send (``CoalescingTransport``): the
+  status line and headers, the body and the end of a response are written by three calls,
+  which would otherwise be up to three packets, each a wake-up of the client.
 """
 
 from __future__ import annotations
@@ -31,6 +34,49 @@ def set_nodelay(transport: asyncio.BaseTransport) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+class CoalescingTransport:
+    """A transport whose writes of one event-loop step are joined and sent at the end of it
+    (``loop.call_soon``); everything else is the wrapped transport's. Closing sends what is
+    pending first; aborting drops it."""
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not data:
+            return
+        if not self._pending:
+            self._loop.call_soon(self._flush)
+        self._pending.append(bytes(data))
+
+    def writelines(self, lines: Any) -> None:
+        for data in lines:
+            self.write(data)
+
+    def _flush(self) -> None:
+        if self._pending:
+            data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
+            self._pending.clear()
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._pending.clear()
+        self._transport.abort()
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size() + sum(len(d) for d in self._pending)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class BoundedH11Protocol(H11Protocol):
     """uvicorn's h11 protocol with ``TCP_NODELAY`` and a deadline for request headers."""
 
@@ -38,7 +84,8 @@ class BoundedH11Protocol(H11Protocol):
     _header_deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        coalescing = CoalescingTransport(transport, self.loop)
+        super().connection_made(coalescing)  # type: ignore[arg-type]
         set_nodelay(transport)
         self._arm_header_deadline()
 
