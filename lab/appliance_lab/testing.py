@@ -15,9 +15,12 @@ Usage (any test package)::
   process, so ``appliance_cli.env.open_env`` hands out the lab adapters for ``--site-id lab``.
 - ``lab_process``: the same started as ``appliance lab up`` does (a child process tied to this
   test with ``--parent-pid``), stopped with ``appliance lab down`` semantics at teardown.
-- ``@pytest.mark.lab(scenario=..., speed=..., bootstrapped=..., site_id=...)`` configures either
-  (``scenario`` may also be an ``appliance_lab.scenario.Scenario`` for the in-process lab).
-  Defaults: scenario ``healthy``, speed 50, bootstrapped True (Kubernetes already up).
+- ``@pytest.mark.lab(scenario=..., speed=..., bootstrapped=..., site_id=..., virtual=...)``
+  configures either (``scenario`` may also be an ``appliance_lab.scenario.Scenario`` for the
+  in-process lab). Defaults: scenario ``healthy``, speed 50, bootstrapped True (Kubernetes
+  already up), virtual True: the in-process lab runs on a ``VirtualClock`` that its waits
+  (``LabHandle.wait_for``) and the CLI in this process share; ``virtual=False`` for the wall
+  clock (``lab_process`` always runs on it).
 """
 
 from __future__ import annotations
@@ -47,7 +50,13 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-DEFAULTS: dict[str, Any] = {"scenario": "healthy", "speed": 50.0, "bootstrapped": True, "site_id": "lab"}
+DEFAULTS: dict[str, Any] = {
+    "scenario": "healthy",
+    "speed": 50.0,
+    "bootstrapped": True,
+    "site_id": "lab",
+    "virtual": True,
+}
 
 
 class LabTimeout(AssertionError):

@@ -109,7 +109,7 @@ def _repair_and_end_healthy(lab: LabHandle, *fixed: str) -> str:
     return r.stdout
 
 
-@pytest.mark.lab(scenario="interrupted-pull", speed=SPEED, virtual=True)
+@pytest.mark.lab(scenario="interrupted-pull", speed=SPEED)
 def test_interrupted_pull_is_repaired_by_deleting_its_pod(lab: LabHandle) -> None:
     lab.apply_bootstrap_objects()
     doc = _wait(lab, _repairable("image_pull_interrupted"), "the interrupted pull")
@@ -128,7 +128,7 @@ def test_interrupted_pull_is_repaired_by_deleting_its_pod(lab: LabHandle) -> Non
     assert new and not (new & old)  # the pod was replaced by its ReplicaSet
 
 
-@pytest.mark.lab(scenario="bootstrap-job-fails-once", speed=20, virtual=True)
+@pytest.mark.lab(scenario="bootstrap-job-fails-once", speed=20)
 def test_failed_bootstrap_job_is_run_again(lab: LabHandle) -> None:
     lab.apply_bootstrap_objects()
     _wait(lab, _repairable("bootstrap_job_failed"), "the failed bootstrap Job", timeout=120)
@@ -141,7 +141,7 @@ def test_failed_bootstrap_job_is_run_again(lab: LabHandle) -> None:
     assert hr["status"]["lastHandledForceAt"] == ann["reconcile.fluxcd.io/forceAt"]
 
 
-@pytest.mark.lab(scenario="helmrelease-stalled", speed=SPEED, virtual=True)
+@pytest.mark.lab(scenario="helmrelease-stalled", speed=SPEED)
 def test_stalled_helmrelease_is_reset_once_its_cause_is_gone(lab: LabHandle) -> None:
     lab.apply_bootstrap_objects()
     _wait(
@@ -161,7 +161,7 @@ def test_stalled_helmrelease_is_reset_once_its_cause_is_gone(lab: LabHandle) -> 
     assert ks is not None and ks["status"]["lastHandledReconcileAt"] == token
 
 
-@pytest.mark.lab(scenario="pre-fix-install", speed=SPEED, virtual=True)
+@pytest.mark.lab(scenario="pre-fix-install", speed=SPEED)
 def test_install_before_the_durable_fixes_gets_them(lab: LabHandle) -> None:
     lab.apply_bootstrap_objects()
     _wait(
@@ -180,7 +180,7 @@ def test_install_before_the_durable_fixes_gets_them(lab: LabHandle) -> None:
     assert any("enableServiceLinks" in p["patch"] for p in patches)
 
 
-@pytest.mark.lab(scenario="interrupted-pull", speed=SPEED, virtual=True)
+@pytest.mark.lab(scenario="interrupted-pull", speed=SPEED)
 def test_json_progress_gives_the_plan_events_and_the_report_as_json(lab: LabHandle) -> None:
     lab.apply_bootstrap_objects()
     _wait(lab, _repairable("image_pull_interrupted"), "the interrupted pull")
@@ -196,7 +196,8 @@ def test_json_progress_gives_the_plan_events_and_the_report_as_json(lab: LabHand
     assert [(x["code"], x["outcome"]) for x in result["results"]] == [("image_pull_interrupted", "fixed")]
 
 
-@pytest.mark.lab(scenario="pre-fix-install-db", speed=SPEED)
+# the quiet-store check before its dry run wants the wall clock's pace
+@pytest.mark.lab(scenario="pre-fix-install-db", speed=SPEED, virtual=False)
 def test_install_before_the_db_subpath_fix_gets_it_and_keeps_its_volume(lab: LabHandle) -> None:
     lab.apply_bootstrap_objects()
     _wait(lab, _repairable("storage_pvc_subpath_failed"), "db-0 stuck on its subPath", timeout=120)
