@@ -7,10 +7,22 @@ with that blocker, its evidence and next action (``BlockerFound``). A wait that 
 without a known blocker says what it waited for and what it last saw (``WaitTimeout``).
 Every poll reports what the wait waits for, what it last saw, and the active image pull.
 
+A wait that ends within its first ``FIRST_CLASSIFY_SECONDS`` never collects a status: there
+was nothing to explain.
+
+``wait_for_status`` decides on the classified status itself, and collects it only when it can
+have changed: a ``ChangeFeed`` (watches on the objects a status is made of, on a client of its
+own) wakes the wait when one of them changes; without a change, a status is collected again
+only after ``REFRESH_SECONDS`` (the login probe and the ages in a status move with time). A
+collection is what costs (every list, the log tails, the seed-user exec): a wait on a quiet
+cluster makes one per refresh instead of one per poll. Where no watch can be opened (a client
+without watches, an API away when the wait starts) every poll collects, as before.
+
 An API that does not answer for a while (a restart, throttling, a dropped connection) is
 something seen, not the end: a transient error of the signal and a transient blocker
 (``TRANSIENT_BLOCKERS``) keep the wait going; only when the bound runs out while the API is
-still away does the wait end, with that blocker.
+still away does the wait end, with that blocker. A watch that broke says "changed" until it
+is back, so a wait never sleeps through what it could not see.
 """
 
 from __future__ import annotations
@@ -25,12 +37,104 @@ from appliance_cli.errors import ApplianceError
 
 if TYPE_CHECKING:
     from appliance_cli.bootstrap.context import BootstrapContext
+    from appliance_cli.status.informer import InformerSet
     from appliance_cli.status.model import Blocker, StatusDocument
 
 
 # Blockers that say "cannot see right now" rather than "something is wrong": a wait rides
 # through them until its bound.
 TRANSIENT_BLOCKERS = frozenset({"kubernetes_api_unreachable"})
+# A wait classifies the site's status first after this long (seconds of the site's clock).
+FIRST_CLASSIFY_SECONDS = 1.0
+# Without a change, ``wait_for_status`` collects again after this long (the site's clock).
+REFRESH_SECONDS = 6.0
+# Polls of a wait back off to their interval in this many steps (then stay there).
+BACKOFF_STEPS = 12
+# What a status is made of, watched by ``ChangeFeed``. Events are left out: they follow the
+# changes of these objects, and a busy cluster writes them all the time.
+FEED_KEYS = (
+    "v1/nodes",
+    "v1/pods",
+    "v1/persistentvolumeclaims",
+    "apps/v1/deployments",
+    "apps/v1/statefulsets",
+    "batch/v1/jobs",
+    "source.toolkit.fluxcd.io/v1/gitrepositories",
+    "kustomize.toolkit.fluxcd.io/v1/kustomizations",
+    "helm.toolkit.fluxcd.io/v2/helmreleases",
+)
+FEED_SYNC_SECONDS = 2.0  # how long a wait gives its watches to list before it goes on without
+FEED_WATCH_SECONDS = 60  # each watch request ends after this long and is made again
+
+
+class _Wake(threading.Event):
+    """Set by a change the feed saw; reads as set when ``stop`` is, too (what a wait sleeps on)."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        super().__init__()
+        self.stop = stop
+
+    def is_set(self) -> bool:
+        return super().is_set() or self.stop.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        import time
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.is_set():
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return False
+            super().wait(0.1 if left is None else min(left, 0.1))  # sees ``stop`` within 0.1 s
+        return True
+
+
+class ChangeFeed:
+    """Watches on the objects a status is made of (``FEED_KEYS``, an ``InformerSet`` on a
+    client of its own): whether any of them changed since a generation, and an event that a
+    change sets. Until every watch has listed, and while one is broken, it says "changed"."""
+
+    def __init__(self, client: Any, stop: threading.Event) -> None:
+        from appliance_cli.status.informer import InformerSet
+
+        self.client = client
+        self.wake = _Wake(stop)
+        self.informers: InformerSet = InformerSet(
+            client, keys=FEED_KEYS, watch_timeout=FEED_WATCH_SECONDS, on_change=self.wake.set
+        )
+
+    @classmethod
+    def open(cls, ctx: BootstrapContext, stop: threading.Event) -> ChangeFeed | None:
+        """A feed on the site's cluster, or None where there is none to be had (no kubeconfig
+        yet, a client that cannot watch)."""
+        if not ctx.kubeconfig_path.is_file():
+            return None
+        try:
+            client = ctx.adapters.kube(ctx.kubeconfig_path)
+        except ApplianceError:
+            return None
+        if not callable(getattr(client, "watch", None)):
+            return None
+        feed = cls(client, stop)
+        feed.informers.start()
+        feed.informers.wait_synced(FEED_SYNC_SECONDS)
+        return feed
+
+    @property
+    def generation(self) -> int:
+        return self.informers.generation
+
+    def changed_since(self, generation: int) -> bool:
+        inf = self.informers
+        if not all(i.synced for i in inf.informers.values()) or inf.stale_keys:
+            return True  # it cannot tell: say changed
+        return inf.generation != generation
+
+    def close(self) -> None:
+        self.informers.stop()
+        close = getattr(self.client, "close", None)
+        if callable(close):
+            close()
 
 
 @dataclass(frozen=True)
@@ -90,15 +194,21 @@ def wait_until(
     blocker_codes: Collection[str] | None = None,
     classify: bool = True,
     stop: threading.Event | None = None,
+    feed: ChangeFeed | None = None,
+    quiet: Callable[[], bool] | None = None,
 ) -> Seen:
     """Poll ``check`` until it says done; end early on a known blocker; bounded by ``bound_seconds``.
+
+    With a ``feed``, the wait sleeps up to ``interval`` between polls and a change wakes it
+    (never sooner than the backoff's step, at most half the interval); ``quiet()`` says
+    nothing changed since the last collection (the wait may then sleep on).
 
     Time is the site's clock (``ctx.env.clock``): the wall clock on hardware, the target's own
     time where its timeline is scaled (the lab's ``--speed``)."""
     clock = ctx.env.clock
     started = clock.monotonic()
     deadline = started + bound_seconds
-    next_classify = started
+    next_classify = started + min(FIRST_CLASSIFY_SECONDS, classify_every)
     last = Seen(False, "nothing yet")
     pull: dict[str, Any] | None = None
     away: Blocker | None = None  # the API was away at the last classification
@@ -146,9 +256,20 @@ def wait_until(
             )
         # Poll soon at first, then back off to ``interval``: short waits end quickly, long
         # waits do not hammer the API.
-        delay = min(interval, 0.2 * (1.5**polls))
+        delay = min(interval, 0.2 * (1.5 ** min(polls, BACKOFF_STEPS)))
         polls += 1
-        if clock.wait(stopper, min(delay, max(0.0, deadline - now))):
+        left = max(0.0, deadline - now)
+        if feed is not None and quiet is not None:
+            # at least half the interval (less at first) between polls, then on until a
+            # change wakes the wait or the interval is over
+            gap = min(delay, interval / 2)
+            if clock.wait(stopper, min(gap, left)):
+                raise KeyboardInterrupt
+            feed.wake.clear()
+            rest = min(interval - gap, max(0.0, left - gap))
+            if quiet() and clock.wait(feed.wake, rest) and stopper.is_set():
+                raise KeyboardInterrupt
+        elif clock.wait(stopper, min(delay, left)):
             raise KeyboardInterrupt
 
 
@@ -163,12 +284,32 @@ def wait_for_status(
     tiers: Collection[str] = ("platform", "core", "login"),
     stop_on_blockers: bool = True,
 ) -> StatusDocument | None:
-    """Wait on the classified status itself: one collection per poll decides both whether
-    ``predicate`` holds and whether a known blocker ends the wait. Without a status collector
-    (None), ``fallback`` (a raw API signal) decides."""
-    holder: dict[str, StatusDocument | None] = {"doc": None}
+    """Wait on the classified status itself: one collection decides both whether
+    ``predicate`` holds and whether a known blocker ends the wait. A status is collected
+    again when the cluster changed (``ChangeFeed``) or ``REFRESH_SECONDS`` passed; polls in
+    between cost nothing. Without a status collector (None), ``fallback`` (a raw API signal)
+    decides."""
+    holder: dict[str, Any] = {"doc": None, "seen": None, "at": 0.0, "gen": -1}
+    clock = ctx.env.clock
+    stop = ctx.state.stop
+    feed = ChangeFeed.open(ctx, stop)
+
+    def quiet() -> bool:
+        return feed is not None and not feed.changed_since(holder["gen"])
 
     def check() -> Seen:
+        last: Seen | None = holder["seen"]
+        if last is not None and quiet() and clock.monotonic() - holder["at"] < REFRESH_SECONDS:
+            return last  # nothing it is made of changed: the last status stands
+        if feed is not None:
+            holder["gen"] = feed.generation
+        holder["at"] = clock.monotonic()
+        holder["seen"] = None
+        seen = judge()
+        holder["seen"] = seen
+        return seen
+
+    def judge() -> Seen:
         doc = ctx.status()
         holder["doc"] = doc
         if doc is None:
@@ -193,11 +334,17 @@ def wait_for_status(
             bound_seconds=bound_seconds,
             interval=interval,
             classify=False,
-            stop=ctx.state.stop,
+            stop=stop,
+            feed=feed,
+            quiet=quiet,
         )
     except WaitTimeout:
         away = _transient_blocker(holder["doc"])
         if away is not None:
             raise BlockerFound(away, waiting_for=what) from None
         raise
-    return holder["doc"]
+    finally:
+        if feed is not None:
+            feed.close()
+    doc: StatusDocument | None = holder["doc"]
+    return doc

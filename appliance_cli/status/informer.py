@@ -323,8 +323,10 @@ class InformerSet:
         keys: tuple[str, ...] = RESOURCE_KEYS,
         label_selectors: dict[str, str] | None = None,
         watch_timeout: int = WATCH_TIMEOUT_SECONDS,
+        on_change: Callable[[], None] | None = None,
     ) -> None:
         self.kube = kube
+        self._on_change = on_change  # called (from an informer's thread) after every change
         self._cond = threading.Condition()
         self._generation = 0
         self._event_order: tuple[int, list[Obj]] | None = None
@@ -353,6 +355,8 @@ class InformerSet:
         with self._cond:
             self._generation += 1
             self._cond.notify_all()
+        if self._on_change is not None:
+            self._on_change()
 
     @property
     def generation(self) -> int:
