@@ -26,6 +26,7 @@ from appliance_cli.status.index import (
     build_index,
     iter_container_statuses,
     key_of,
+    meta,
     parse_time,
     release_images_from,
     same_repository,
@@ -439,6 +440,8 @@ def active_operations(index: SnapshotIndex, findings: list[Finding]) -> list[Act
     ops: dict[tuple[str, str, str], ActiveOperation] = {}
     rates: list[float | None] = []  # the node's download rate, worked out at the first pull
     for pod in index.unsettled_pods:
+        if meta(pod).get("uid") not in index.uids_with_pulling:
+            continue  # no Pulling event of its own: nothing of it is being pulled (active_pull)
         comp = index.component_of_pod(pod)
         cname = comp.name if comp else key_of(pod)[1]
         for cs in _containers_with_status(pod):

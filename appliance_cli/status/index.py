@@ -440,6 +440,8 @@ class SnapshotIndex:
     # first) the first time it is asked for, so only the objects a rule looks at pay for it.
     events_by_uid: dict[str, list[TimedEvent]] = field(default_factory=dict)
     all_events: list[TimedEvent] = field(default_factory=list)
+    # UIDs of live objects with a ``Pulling`` event: only their containers can be pulling now
+    uids_with_pulling: set[str] = field(default_factory=set)
     pods_by_job: dict[str, list[Pod]] = field(default_factory=lambda: defaultdict(list))
     # What several rules derive from the same object (a pod's pull failures, its crashes):
     # computed once per snapshot, keyed by (what, id(object)); see ``derived``.
@@ -877,6 +879,7 @@ def build_index(
     idx.unsettled_pods = [p for p in idx.pods.values() if not quiet_by_id[id(p)][1]]
 
     grouped: dict[str, list[TimedEvent]] = {}
+    pulling: set[str] = set()
     all_events: list[TimedEvent] = []
     for raw in snapshot.items("v1/events"):
         if not isinstance(raw, dict):
@@ -894,7 +897,10 @@ def build_index(
                 grouped[uid] = [te]
             else:
                 same.append(te)
+            if ev.get("reason") == "Pulling":
+                pulling.add(uid)
     idx.events_by_uid = grouped
+    idx.uids_with_pulling = pulling
     idx.all_events = all_events
     return idx
 
