@@ -21,7 +21,10 @@
    * ``GET /api/status`` latency p50/p99 with 50 keep-alive clients against
      ``appliance serve-status`` in its own process (errors counted).
 
-Usage: .venv/bin/python scripts/bench_status.py [--quick] [--runs N]
+3. A fresh bootstrap against the lab at speed 600 (``bench_bootstrap.one_run``): wall time and
+   the status collections (and pod execs) it made; ``--no-bootstrap`` leaves it out.
+
+Usage: .venv/bin/python scripts/bench_status.py [--quick] [--runs N] [--no-bootstrap]
 """
 
 from __future__ import annotations
@@ -104,7 +107,7 @@ def appliance_status(site_id: str, env: dict[str, str]) -> None:
         capture_output=True,
         timeout=120,
     )
-    if out.returncode not in (0, 1):
+    if out.returncode not in (0, 1) or not out.stdout.strip():
         raise SystemExit(f"appliance status exited {out.returncode}: {out.stderr.decode()[-2000:]}")
     json.loads(out.stdout)
 
@@ -126,7 +129,8 @@ def kubectl_baseline(kubeconfig: Path, cache_dir: Path, seed: tuple[str, str, st
 
 
 def side_by_side(runs: int, ours: Callable[[], None], baseline: Callable[[], None]) -> dict[str, float]:
-    ours(), baseline()  # warm-up: page cache, kubectl's discovery cache, the lab's first answers
+    ours()  # warm-up: page cache, kubectl's discovery cache, the lab's first answers
+    baseline()
     ow: list[float] = []
     oc: list[float] = []
     bw: list[float] = []
@@ -238,8 +242,10 @@ def seed(store: object, pods: int, events: int) -> None:
 # -- /api/status under load ---------------------------------------------------------------------------
 
 
-def load(url: str, token: str) -> None:
-    """Load-generator mode (a separate process): CLIENTS keep-alive connections, JSON out."""
+def load(url: str, token: str, conditional: bool = False) -> None:
+    """Load-generator mode (a separate process): CLIENTS keep-alive connections, JSON out.
+    ``conditional``: each client asks with the ETag of its first answer (If-None-Match), as
+    the status page does; 304 is then the expected answer."""
     import http.client
     from urllib.parse import urlsplit
 
@@ -248,6 +254,7 @@ def load(url: str, token: str) -> None:
     errors: list[str] = []
     lock = threading.Lock()
     barrier = threading.Barrier(CLIENTS)
+    cpu0 = time.process_time()
 
     def run() -> None:
         conn = http.client.HTTPConnection(u.hostname or "127.0.0.1", u.port or 80, timeout=10)
@@ -256,7 +263,10 @@ def load(url: str, token: str) -> None:
         bad: list[str] = []
         try:
             conn.request("GET", "/api/status", headers=headers)
-            conn.getresponse().read()
+            first = conn.getresponse()
+            first.read()
+            if conditional and first.getheader("ETag"):
+                headers["If-None-Match"] = first.getheader("ETag") or ""
         finally:
             barrier.wait()
         for _ in range(REQUESTS_PER_CLIENT):
@@ -265,7 +275,9 @@ def load(url: str, token: str) -> None:
                 conn.request("GET", "/api/status", headers=headers)
                 resp = conn.getresponse()
                 resp.read()
-                if resp.status != 200:
+                if resp.status == 200 and conditional:
+                    headers["If-None-Match"] = resp.getheader("ETag") or ""  # a new document
+                elif resp.status != (304 if conditional else 200):
                     bad.append(f"HTTP {resp.status}")
             except (OSError, http.client.HTTPException) as exc:
                 bad.append(type(exc).__name__)
@@ -283,11 +295,14 @@ def load(url: str, token: str) -> None:
         th.start()
     for th in threads:
         th.join()
-    print(json.dumps({"latencies": latencies, "errors": errors, "seconds": time.perf_counter() - t}))
+    seconds = time.perf_counter() - t
+    cpu = time.process_time() - cpu0
+    print(json.dumps({"latencies": latencies, "errors": errors, "seconds": seconds, "cpu": cpu}))
 
 
-def service_latency(site_id: str, env: dict[str, str]) -> dict[str, float]:
-    """`appliance serve-status` in its own process, loaded from another."""
+def service_latency(site_id: str, env: dict[str, str]) -> dict[str, dict[str, float]]:
+    """`appliance serve-status` in its own process, loaded from another: plain GETs (the
+    whole body every time), then conditional ones (If-None-Match, the page's way)."""
     import socket
     import urllib.error
     import urllib.request
@@ -322,22 +337,33 @@ def service_latency(site_id: str, env: dict[str, str]) -> dict[str, float]:
             time.sleep(0.1)
         else:
             raise SystemExit("serve-status did not answer within 90 s")
-        out = subprocess.run(
-            [sys.executable, __file__, "--load", url, token],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=True,
-        )
-        data = json.loads(out.stdout)
-        lat = sorted(data["latencies"])
-        return {
-            "p50_ms": pct(lat, 50) * 1000,
-            "p99_ms": pct(lat, 99) * 1000,
-            "errors": float(len(data["errors"])),
-            "rps": len(lat) / float(data["seconds"]),
-        }
+        figures: dict[str, dict[str, float]] = {}
+        for mode in ("plain", "conditional"):
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--load",
+                    url,
+                    token,
+                    *(["--conditional"] if mode != "plain" else []),
+                ],
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=True,
+            )
+            data = json.loads(out.stdout)
+            lat = sorted(data["latencies"])
+            figures[mode] = {
+                "p50_ms": pct(lat, 50) * 1000,
+                "p99_ms": pct(lat, 99) * 1000,
+                "errors": float(len(data["errors"])),
+                "rps": len(lat) / float(data["seconds"]),
+                "client_us": float(data["cpu"]) / max(1, len(lat)) * 1e6,
+            }
+        return figures
     finally:
         svc.terminate()
         svc.wait(timeout=20)
@@ -367,7 +393,7 @@ def bootstrapped_lab(runs: int, env: dict[str, str]) -> dict[str, Any]:
         )
         cache = Path(tempfile.mkdtemp(prefix="bench-kubectl-cache-"))
         try:
-            figures = side_by_side(
+            figures: dict[str, Any] = side_by_side(
                 runs,
                 lambda: appliance_status("bench-lab", env),
                 lambda: kubectl_baseline(lab.kubeconfig, cache, seed_pod()),
@@ -445,10 +471,14 @@ def main() -> int:
     ap.add_argument(
         "--runs", type=int, default=0, help="interleaved runs per side by side (default 5, quick 3)"
     )
+    ap.add_argument(
+        "--no-bootstrap", action="store_true", help="leave out the bootstrap figures (bench_bootstrap.py)"
+    )
     ap.add_argument("--load", nargs=2, metavar=("URL", "TOKEN"), help=argparse.SUPPRESS)
+    ap.add_argument("--conditional", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.load:
-        load(*args.load)
+        load(args.load[0], args.load[1], conditional=args.conditional)
         return 0
     if shutil.which("kubectl") is None:
         raise SystemExit("kubectl is not on PATH: the baseline collector needs it")
@@ -464,8 +494,17 @@ def main() -> int:
     lab = bootstrapped_lab(runs, env)
     print(f"seeding the lab API with {pods} pods / {events} events …", file=sys.stderr, flush=True)
     big = at_size(pods, events, runs, env)
-    svc = big["service"]
+    svc = big["service"]["plain"]
+    cond = big["service"]["conditional"]
     imp = lab["imports"]
+    boot: dict[str, Any] | None = None
+    if not args.no_bootstrap:
+        print("bootstrap against the lab at speed 600 …", file=sys.stderr, flush=True)
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from bench_bootstrap import GOAL_FRESH_S, one_run
+
+        boot = one_run(600.0, "healthy")[0]
+        os.environ["ALGA_APPLIANCE_HOME"] = home
 
     lab_x = lab["base_s"] / lab["ours_s"]
     big_x = big["base_s"] / big["ours_s"]
@@ -499,7 +538,7 @@ def main() -> int:
         (
             "in-process collection (reused client), median",
             f"{big['collect_s'] * 1000:.0f} ms, {'/'.join(map(str, big['requests']))} requests",
-            "",
+            "keep",
             None,
         ),
         (
@@ -507,6 +546,12 @@ def main() -> int:
             f"p50 {svc['p50_ms']:.1f} ms, p99 {svc['p99_ms']:.1f} ms, {svc['errors']:.0f} err",
             f"p99 < {GOAL_P99_MS:.0f} ms, 0 errors",
             svc["p99_ms"] < GOAL_P99_MS and svc["errors"] == 0,
+        ),
+        (
+            "  the same with If-None-Match (304s, the page's way)",
+            f"p50 {cond['p50_ms']:.1f} ms, p99 {cond['p99_ms']:.1f} ms, {cond['errors']:.0f} err",
+            f"p99 < {GOAL_P99_MS:.0f} ms, 0 errors",
+            cond["p99_ms"] < GOAL_P99_MS and cond["errors"] == 0,
         ),
         (
             f"classification at {big['pods']:,} pods (CPU, median)",
@@ -527,6 +572,21 @@ def main() -> int:
             not imp["forbidden"],
         ),
     ]
+    if boot is not None:
+        rows += [
+            (
+                "bootstrap against the lab, speed 600 (fresh)",
+                f"{boot['wall']:.2f} s",
+                f"<= {GOAL_FRESH_S:g} s",
+                boot["wall"] <= GOAL_FRESH_S,
+            ),
+            (
+                "status collections during one bootstrap",
+                f"{boot['collections']}, {boot['execs']} pod exec(s)",
+                "as few as needed",
+                None,
+            ),
+        ]
     for name, now, goal, ok in rows:
         mark = "" if ok is None else verdict(ok)
         print(f"{name:<58} {now:>30} {goal:>18}  {mark}")
@@ -539,9 +599,19 @@ def main() -> int:
     print(
         f"baseline collector: {len(KUBECTL_RESOURCES)} 'kubectl get -A -o json' processes "
         "+ 1 'kubectl exec', "
-        f"one after the other; median of {runs} interleaved runs; seeding took {big['seed_s']:.1f} s; "
-        f"service throughput {svc['rps']:.0f} req/s"
+        f"one after the other; median of {runs} interleaved runs; seeding took {big['seed_s']:.1f} s"
     )
+    print(
+        f"/api/status load: {CLIENTS} threads x {REQUESTS_PER_CLIENT} requests in one process; "
+        f"{svc['rps']:.0f} req/s plain, {cond['rps']:.0f} req/s conditional; the load generator's "
+        f"own CPU: {svc['client_us']:.0f} / {cond['client_us']:.0f} us per request (with "
+        f"{CLIENTS} clients in flight, mean latency = {CLIENTS} / throughput)"
+    )
+    if boot is not None:
+        print(
+            f"bootstrap: phase seconds {boot['phases']}; {boot['collections']} status collections "
+            f"({boot['collection_s']:.2f} s), API requests {boot['requests']}"
+        )
     try:
         load1 = os.getloadavg()[0]
         print(f"load average during the run: {load1:.1f} on {os.cpu_count()} CPUs")
