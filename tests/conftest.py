@@ -20,3 +20,10 @@ def _isolated_home(
     monkeypatch.delenv("ALGA_APPLIANCE_RELEASES_DIR", raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
     yield home
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` run first (otherwise in collection order): on several workers
+    (``pytest -n``) a long end-to-end run then never starts last and holds the whole run up."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
