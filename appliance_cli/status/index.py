@@ -300,7 +300,7 @@ def meta(obj: Mapping[str, Any]) -> ObjectMeta:
 
 
 def key_of(obj: Mapping[str, Any]) -> Key:
-    m = meta(obj)
+    m = obj.get("metadata") or {}
     return (m.get("namespace") or "", m.get("name") or "")
 
 
@@ -450,7 +450,7 @@ class SnapshotIndex:
     # the component of each live pod, worked out while the index is built (by id, with the pod)
     _pod_components: dict[int, tuple[Pod, Component | None]] = field(default_factory=dict, repr=False)
 
-    def derived(self, what: str, obj: Mapping[str, Any], compute: Callable[[], T]) -> T:
+    def derived(self, what: str, obj: object, compute: Callable[[], T]) -> T:
         """``compute()`` for ``obj``, once per snapshot and object."""
         key = (what, id(obj))
         hit = self._derived.get(key)
@@ -628,15 +628,26 @@ def _list_without_nulls(values: list[Any]) -> list[Any]:
     return values if items is None else items
 
 
-def _pod_prefixes(catalog: Catalog) -> dict[str, list[tuple[str, Component]]]:
-    """namespace → (pod prefix + "-", component), longest prefix first (catalog order among
-    equals): the first that a pod's name starts with is ``Catalog.component_for_pod``'s answer."""
-    out: dict[str, list[tuple[str, Component]]] = defaultdict(list)
+def _pod_prefixes(catalog: Catalog) -> dict[str, dict[str, Component]]:
+    """namespace → pod prefix → component (the first of the catalog with that prefix)."""
+    out: dict[str, dict[str, Component]] = defaultdict(dict)
     for c in catalog.components:
-        out[c.namespace].append((c.pod_prefix + "-", c))
-    for entries in out.values():
-        entries.sort(key=lambda e: -len(e[0]))
+        out[c.namespace].setdefault(c.pod_prefix, c)
     return dict(out)
+
+
+def _component_by_prefix(prefixes: dict[str, Component] | None, name: str) -> Component | None:
+    """``Catalog.component_for_pod``: the component whose ``<prefix>-`` starts the pod's name,
+    the longest such prefix (a prefix ends where the name has a dash: try those, longest first)."""
+    if not prefixes:
+        return None
+    end = name.rfind("-")
+    while end >= 0:
+        comp = prefixes.get(name[:end])
+        if comp is not None:
+            return comp
+        end = name.rfind("-", 0, end)
+    return None
 
 
 def _with_clean_metadata(raw: dict[str, Any]) -> Pod:
@@ -833,10 +844,7 @@ def build_index(
         elif job is not None:
             comp = idx.component_of_job(job)
         else:  # Catalog.component_for_pod: the longest pod prefix in the pod's namespace
-            for prefix, c in prefixes.get(key[0], ()):
-                if key[1].startswith(prefix):
-                    comp = c
-                    break
+            comp = _component_by_prefix(prefixes.get(key[0]), key[1])
         # a null can only make a pod look less settled (``settled`` tests presence and
         # truthiness), so a pod settled as it is stays settled once cleaned
         quiet = settled(pod)

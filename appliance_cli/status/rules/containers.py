@@ -8,7 +8,14 @@ from appliance_cli.status.index import SnapshotIndex, iter_container_statuses, k
 from appliance_cli.status.model import Evidence
 from appliance_cli.status.rules.app import key_log_line
 from appliance_cli.status.rules.registry import Finding, RepairSpec, finding, pod_subject, rule
-from appliance_cli.status.rules.signals import Crash, crashes, event_evidence, log_evidence, object_evidence
+from appliance_cli.status.rules.signals import (
+    Crash,
+    crashes,
+    event_evidence,
+    log_evidence,
+    object_evidence,
+    pods_with_crashes,
+)
 from appliance_cli.status.rules.storage import SUBPATH
 
 CONFIG_ERROR = re.compile(
@@ -78,7 +85,7 @@ def _excerpt(text: str, limit: int = 240) -> str:
 
 def _log_cause(index: SnapshotIndex, code: str, pattern: re.Pattern[str], what: str) -> list[Finding]:
     out: list[Finding] = []
-    for pod in index.unsettled_pods:
+    for pod in pods_with_crashes(index):
         for crash in crashes(index, pod):
             m = next((m for line in reversed(crash.logs) if (m := pattern.search(line))), None)
             if m is None:
@@ -190,7 +197,7 @@ def _oom(crash: Crash) -> bool:
 )
 def oom_killed(index: SnapshotIndex) -> list[Finding]:
     out: list[Finding] = []
-    for pod in index.unsettled_pods:
+    for pod in pods_with_crashes(index):
         for crash in crashes(index, pod):
             if not _oom(crash):
                 continue
@@ -250,7 +257,7 @@ def oom_killed(index: SnapshotIndex) -> list[Finding]:
 )
 def crash_loop(index: SnapshotIndex) -> list[Finding]:
     out: list[Finding] = []
-    for pod in index.unsettled_pods:
+    for pod in pods_with_crashes(index):
         for crash in crashes(index, pod):
             ns, name = key_of(pod)
             cname = crash.container.get("name", "")

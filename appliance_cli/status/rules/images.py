@@ -15,12 +15,12 @@ from appliance_cli.status.index import (
 )
 from appliance_cli.status.model import Evidence
 from appliance_cli.status.rules.registry import Finding, RepairSpec, finding, pod_subject, rule
-from appliance_cli.status.rules.signals import PullCause, pull_failures
+from appliance_cli.status.rules.signals import PullCause, pods_with_pull_failures, pull_failures
 
 
 def _pull_findings(index: SnapshotIndex, cause: PullCause, code: str, what: str) -> list[Finding]:
     out: list[Finding] = []
-    for pod in index.unsettled_pods:
+    for pod in pods_with_pull_failures(index):
         for pf in pull_failures(index, pod):
             if pf.cause != cause:
                 continue

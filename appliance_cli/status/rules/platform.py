@@ -28,6 +28,7 @@ from appliance_cli.status.rules.signals import (
     log_evidence,
     matches,
     object_evidence,
+    pods_with_pull_failures_or_crashes,
     pull_failures,
 )
 
@@ -351,7 +352,7 @@ def dns_resolution_failed(index: SnapshotIndex) -> list[Finding]:
         msg = ready.get("message", "") or r.message
         if not r.ready and matches(msg, DNS_PATTERNS):
             evidence.append(object_evidence(obj, kind, ready.get("reason", r.reason), msg))
-    for pod in index.unsettled_pods:
+    for pod in pods_with_pull_failures_or_crashes(index):
         for pf in pull_failures(index, pod):
             if pf.cause == "dns":
                 evidence.extend(pf.evidence)

@@ -139,6 +139,28 @@ def pull_failures(index: SnapshotIndex, pod: Pod) -> Iterator[PullFailure]:
     return iter(index.derived("pull_failures", pod, lambda: list(_pull_failures(index, pod))))
 
 
+def pods_with_pull_failures(index: SnapshotIndex) -> list[Pod]:
+    """The unsettled pods that have a pull failure, in their order (once per snapshot): what a
+    rule over pull failures needs to look at, instead of every unsettled pod."""
+    pods = index.unsettled_pods
+    return index.derived(
+        "pods_with_pull_failures", pods, lambda: [p for p in pods if next(pull_failures(index, p), None)]
+    )
+
+
+def pods_with_crashes(index: SnapshotIndex) -> list[Pod]:
+    """The unsettled pods with a failing container (``crashes``), in their order (once per snapshot)."""
+    pods = index.unsettled_pods
+    return index.derived(
+        "pods_with_crashes", pods, lambda: [p for p in pods if next(crashes(index, p), None)]
+    )
+
+
+def pods_with_pull_failures_or_crashes(index: SnapshotIndex) -> list[Pod]:
+    pulls, crashed = set(map(id, pods_with_pull_failures(index))), set(map(id, pods_with_crashes(index)))
+    return [p for p in index.unsettled_pods if id(p) in pulls or id(p) in crashed]
+
+
 def _pull_failures(index: SnapshotIndex, pod: Pod) -> Iterator[PullFailure]:
     for cs in iter_container_statuses(pod):
         waiting = (cs.get("state") or {}).get("waiting") or {}

@@ -154,3 +154,17 @@ def test_pods_no_rule_reads_are_not_copied_and_every_pod_a_rule_reads_has_no_nul
         assert index.component_of_pod(p) == load_catalog().component_for_pod(*key_of(p)) or any(
             r.get("kind") == "Job" for r in p["metadata"].get("ownerReferences", [])
         )
+
+
+def test_the_component_of_a_pod_name_is_the_catalogs_answer() -> None:
+    from appliance_cli.status.index import _component_by_prefix, _pod_prefixes
+
+    cat = load_catalog()
+    table = _pod_prefixes(cat)
+    names = {"x", "-", "db", "db-", "-db-0", "nothing-here-0"}
+    for c in cat.components:
+        names |= {f"{c.pod_prefix}-0", f"{c.pod_prefix}-7f6f96df87-lqgnj", c.pod_prefix, f"{c.pod_prefix}x-1"}
+    namespaces = {c.namespace for c in cat.components} | {"elsewhere"}
+    for ns in namespaces:
+        for name in names:
+            assert _component_by_prefix(table.get(ns), name) == cat.component_for_pod(ns, name), (ns, name)
