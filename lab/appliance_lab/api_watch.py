@@ -67,6 +67,9 @@ class WatchMixin(HandlerBase):
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header("Cache-Control", "no-cache, private")
+        # the connection ends with the stream: said so, a client never reuses it for its next
+        # request (which would then find it closed)
+        self.send_header("Connection", "close")
         self.end_headers()
         self.close_connection = True
 
