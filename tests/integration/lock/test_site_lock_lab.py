@@ -1,6 +1,7 @@
 """One mutating command per site, against the lab: while a real `appliance bootstrap` process
 runs, a second bootstrap and a reset are refused naming it and change nothing; once that
-process is killed, its lock is reclaimed and `recover` finishes the install."""
+process is killed (during its core wait), its lock is reclaimed and `recover` finishes the
+install to the same end as an uninterrupted run (same token, no duplicates, no leftovers)."""
 
 from __future__ import annotations
 
@@ -69,9 +70,19 @@ def test_a_running_bootstrap_holds_the_site_and_a_killed_one_is_reclaimed(_isola
                 proc.send_signal(signal.SIGKILL)
                 proc.wait(timeout=30)
         assert lock_file.is_file()  # a killed process leaves its lock behind ...
+        token = (lab.site_dir / "status-token").read_text()  # written in phase 2, before the kill
 
         resumed = invoke([*BOOTSTRAP, "--bootstrap-mode", "recover", "--progress", "plain"])
 
         assert resumed.exit_code == 0, resumed.output[-3000:]  # ... and the next command reclaims it
         assert not lock_file.exists()
         assert (lab.store.resource_version if lab.store else 0) > rv
+        # the run killed during its core wait ends where an uninterrupted one does
+        assert (lab.site_dir / "status-token").read_text() == token
+        assert len(lab.list_objects("kustomize.toolkit.fluxcd.io/v1/kustomizations", "flux-system")) == 3
+        assert len(lab.list_objects("source.toolkit.fluxcd.io/v1/gitrepositories", "flux-system")) == 2
+        assert lab.list_objects("v1/persistentvolumeclaims", "appliance-system") == []
+        smoke = [
+            p for p in lab.list_objects("v1/pods", "appliance-system") if "smoke" in p["metadata"]["name"]
+        ]
+        assert smoke == []
