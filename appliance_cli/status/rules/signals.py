@@ -143,17 +143,27 @@ def pods_with_pull_failures(index: SnapshotIndex) -> list[Pod]:
     """The unsettled pods that have a pull failure, in their order (once per snapshot): what a
     rule over pull failures needs to look at, instead of every unsettled pod."""
     pods = index.unsettled_pods
-    return index.derived(
-        "pods_with_pull_failures", pods, lambda: [p for p in pods if next(pull_failures(index, p), None)]
-    )
+    return index.derived("pods_with_pull_failures", pods, lambda: _having(index, pods, "pull_failures"))
 
 
 def pods_with_crashes(index: SnapshotIndex) -> list[Pod]:
     """The unsettled pods with a failing container (``crashes``), in their order (once per snapshot)."""
     pods = index.unsettled_pods
-    return index.derived(
-        "pods_with_crashes", pods, lambda: [p for p in pods if next(crashes(index, p), None)]
-    )
+    return index.derived("pods_with_crashes", pods, lambda: _having(index, pods, "crashes"))
+
+
+def _having(index: SnapshotIndex, pods: list[Pod], what: Literal["pull_failures", "crashes"]) -> list[Pod]:
+    """The pods with a pull failure (or a crash). What is found is remembered for the pod as
+    ``pull_failures``/``crashes`` would; most pods have none, and they skip that bookkeeping
+    (asked again later, they are worked out again: the same empty answer)."""
+    work = _pull_failures if what == "pull_failures" else _crashes
+    out: list[Pod] = []
+    for pod in pods:
+        found: list[Any] = list(work(index, pod))
+        if found:
+            index.derived(what, pod, lambda found=found: found)  # type: ignore[misc]
+            out.append(pod)
+    return out
 
 
 def pods_with_pull_failures_or_crashes(index: SnapshotIndex) -> list[Pod]:
