@@ -61,6 +61,12 @@ UNBOUND_PVC = "unbound immediate PersistentVolumeClaims"
 )
 def storage_pvc_subpath_failed(index: SnapshotIndex) -> list[Finding]:
     out: list[Finding] = []
+    # the objects with an event that has the subPath words: only their events can give evidence
+    with_words = {
+        uid
+        for uid, events in index.events_by_uid.items()
+        if any(SUBPATH_WORDS in te.message for te in events)
+    }
     for pod in index.unsettled_pods:
         for cs in iter_container_statuses(pod):
             state = cs.get("state") or {}
@@ -71,7 +77,9 @@ def storage_pvc_subpath_failed(index: SnapshotIndex) -> list[Finding]:
             msg = waiting.get("message", "")
             if SUBPATH.search(msg):
                 evidence.append(object_evidence(pod, "Pod", waiting.get("reason", ""), msg))
-            if waiting.get("reason") in ("CreateContainerConfigError", "CreateContainerError", None, ""):
+            if waiting.get("reason") in ("CreateContainerConfigError", "CreateContainerError", None, "") and (
+                meta(pod).get("uid") in with_words
+            ):
                 for te in reversed(index.events_for(pod)):
                     if SUBPATH_WORDS not in te.message:
                         continue  # the pattern's literal part: a cheap test before the search
