@@ -97,10 +97,12 @@ class _ReservedServer:
         self.httpd.server_close()
 
 
-def _free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+def _reserve_port(host: str = "127.0.0.1") -> socket.socket:
+    """A socket bound to a free port and not listening: nobody else can take the port (a probe
+    there is refused) until it is closed, right before the status service binds it."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((host, 0))
+    return s
 
 
 class Endpoints:
@@ -109,7 +111,8 @@ class Endpoints:
         self.kubeconfig = kubeconfig
         self.site_id = site_id
         self.login = _ReservedServer(_LoginHandler)
-        self.status_port = _free_port()
+        self._status_reservation: socket.socket | None = _reserve_port()
+        self.status_port = int(self._status_reservation.getsockname()[1])
         self.status_server: Any = None
         ctx.store.register_exec_handler(self.exec_handler)
 
@@ -142,6 +145,7 @@ class Endpoints:
                 token = str((secret.get("stringData") or {}).get("token", ""))
         from appliance_cli.web.server import StatusServer
 
+        self._release_status_port()
         self.status_server = StatusServer(
             kubeconfig=self.kubeconfig,
             in_cluster=False,
@@ -152,8 +156,14 @@ class Endpoints:
         )
         self.status_server.start()
 
+    def _release_status_port(self) -> None:
+        if self._status_reservation is not None:
+            self._status_reservation.close()
+            self._status_reservation = None
+
     def stop(self) -> None:
         self.login.stop()
+        self._release_status_port()
         if self.status_server is not None:
             with contextlib.suppress(Exception):
                 self.status_server.stop()
