@@ -30,10 +30,14 @@ def _running(lab: LabHandle, component_prefix: str) -> bool:
 
 @pytest.fixture
 def installed() -> Iterator[LabHandle]:
-    with running_lab(scenario="temporal-autosetup", speed=SPEED) as lab:
+    """alga-core running, reached on virtual time; the test then has a lab at the wall clock's
+    pace (followed logs, a CLI in a child process, container restarts)."""
+    with running_lab(scenario="temporal-autosetup", speed=SPEED, virtual=True) as lab:
         lab.apply_bootstrap_objects()
         lab.wait_for(lambda: _running(lab, "alga-core-sebastian"), timeout=60, what="alga-core running")
-        yield lab
+        assert lab.clock is not None
+        with lab.clock.realtime():
+            yield lab
 
 
 def test_logs_of_a_component_by_name_show_what_its_container_wrote(installed: LabHandle) -> None:
@@ -101,7 +105,7 @@ def test_bad_since_names_the_flag() -> None:
 
 
 def test_a_component_that_is_not_running_says_its_blocker() -> None:
-    with running_lab(scenario="postgres-subpath", speed=SPEED) as lab:
+    with running_lab(scenario="postgres-subpath", speed=SPEED, virtual=True) as lab:
         lab.apply_bootstrap_objects()
 
         def blocked() -> str | None:
