@@ -24,7 +24,8 @@ def _make(stderr: bool) -> Console:
     from rich.console import Console
 
     no_color = bool(os.environ.get("NO_COLOR"))
-    return Console(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=False)
+    # emoji=False: text from the cluster or a fingerprint (":AB:") must never become an emoji
+    return Console(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=False, emoji=False)
 
 
 def out() -> Console:

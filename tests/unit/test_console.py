@@ -19,3 +19,17 @@ def test_an_error_naming_a_long_path_is_one_line_when_stderr_is_not_a_terminal()
     lines = buf.getvalue().splitlines()
     assert lines[0] == f"error: {path}: not valid JSON"
     assert lines[1].startswith("  hint: make one with") and len(lines) == 3
+
+
+def test_colon_words_stay_text_and_never_become_emoji() -> None:
+    """A certificate fingerprint (``…:AB:…``) or an event message (``:warning:``) is shown as written."""
+    fingerprint = "61:F0:AB:3A:AB:CD"
+    out, err = io.StringIO(), io.StringIO()
+    console.reset()
+    with redirect_stderr(err):
+        console.display_info(f"Certificate SHA-256 fingerprint: {fingerprint}")
+        console.display_warning("pod says :warning: and :smile:")
+    console.reset()
+    assert fingerprint in err.getvalue()
+    assert ":warning: and :smile:" in err.getvalue()
+    assert "\U0001f18e" not in err.getvalue() + out.getvalue()  # 🆎
