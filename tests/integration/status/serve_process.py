@@ -21,6 +21,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _two_free_ports() -> tuple[int, int]:
+    """Two distinct free ports (both held while the second is picked)."""
+    with socket.socket() as a, socket.socket() as b:
+        a.bind(("127.0.0.1", 0))
+        b.bind(("127.0.0.1", 0))
+        return int(a.getsockname()[1]), int(b.getsockname()[1])
+
+
+LISTENING = "Status service on "
+ATTEMPTS = 3  # a free port can be taken by another process before the child binds it
+
+
 @dataclass
 class ServeStatus:
     proc: subprocess.Popen[str]
@@ -28,6 +40,7 @@ class ServeStatus:
     http_port: int
     lines: list[str] = field(default_factory=list)
     _queue: queue.Queue[str] = field(default_factory=queue.Queue)
+    _reader: threading.Thread | None = None
 
     @property
     def output(self) -> str:
@@ -47,11 +60,8 @@ class ServeStatus:
         return self.proc.wait(timeout=30)
 
 
-@contextlib.contextmanager
-def serve_status(*args: str) -> Iterator[ServeStatus]:
-    """Run ``appliance serve-status --port P --http-port Q <args>`` until the context ends;
-    stdout and stderr are merged into ``output``."""
-    port, http_port = free_port(), free_port()
+def _start(args: tuple[str, ...]) -> ServeStatus:
+    port, http_port = _two_free_ports()
     argv = [sys.executable, "-m", "appliance_cli", "serve-status", "--port", str(port)]
     proc = subprocess.Popen(
         [*argv, "--http-port", str(http_port), *args],
@@ -68,16 +78,48 @@ def serve_status(*args: str) -> Iterator[ServeStatus]:
         for line in stdout:
             running._queue.put(line)
 
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
+    running._reader = threading.Thread(target=read, daemon=True)
+    running._reader.start()
+    return running
+
+
+def _lost_its_port(running: ServeStatus, timeout: float = 30.0) -> bool:
+    """Wait until the child listens or exits; True when it exited because a port was taken."""
+    deadline = time.monotonic() + timeout
+    while LISTENING not in running.output and running.proc.poll() is None and time.monotonic() < deadline:
+        with contextlib.suppress(queue.Empty):
+            running.lines.append(running._queue.get(timeout=0.1))
+    if running.proc.poll() is None:
+        return False
+    if running._reader is not None:
+        running._reader.join(5)
+    return "cannot listen" in running.output and "in use" in running.output
+
+
+def _stop(running: ServeStatus) -> None:
+    proc = running.proc
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+    if running._reader is not None:
+        running._reader.join(5)
+
+
+@contextlib.contextmanager
+def serve_status(*args: str) -> Iterator[ServeStatus]:
+    """Run ``appliance serve-status --port P --http-port Q <args>`` until the context ends;
+    stdout and stderr are merged into ``output``. Returns once the child listens or has
+    exited; started again on new ports when one was taken before it could bind it."""
+    running = _start(args)
+    for _ in range(ATTEMPTS - 1):
+        if not _lost_its_port(running):
+            break
+        running = _start(args)
     try:
         yield running
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-        reader.join(5)
+        _stop(running)
