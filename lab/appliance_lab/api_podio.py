@@ -86,6 +86,8 @@ class PodIOMixin(HandlerBase):
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Transfer-Encoding", "chunked")
+        # the connection ends with the stream: said so, a client never reuses it
+        self.send_header("Connection", "close")
         self.end_headers()
         self.close_connection = True
         sent = len(store.pod_log(ns, name, container) or [])
