@@ -156,9 +156,18 @@ class SiteEnv:
         from appliance_cli.adapters.kube import KubeClient
 
         path = kubeconfig or self.site.kubeconfig
+        clock = self.retry_clock
         if timeout is None:
-            return KubeClient.from_kubeconfig(path)
-        return KubeClient.from_kubeconfig(path, timeout=timeout)
+            return KubeClient.from_kubeconfig(path, clock=clock)
+        return KubeClient.from_kubeconfig(path, timeout=timeout, clock=clock)
+
+    @property
+    def retry_clock(self) -> Clock | None:
+        """The time a Kubernetes client's retries wait in: the wall clock (``None``), unless the
+        target shares its own clock (an in-process simulation on virtual time, whose outages
+        pass in that time). Never ``clock`` itself: a ``ScaledClock`` would shorten the
+        back-off, not the outage."""
+        return self.info.clock if self.info is not None else None
 
     @property
     def registry_mirror(self) -> str | None:

@@ -29,7 +29,7 @@ from appliance_cli.adapters.kube_http import (
     json_object,
     transport_text,
 )
-from appliance_cli.adapters.kube_retry import DEFAULT_RETRY, RetryPolicy, call_with_retries
+from appliance_cli.adapters.kube_retry import DEFAULT_RETRY, RetryClock, RetryPolicy, call_with_retries
 from appliance_cli.adapters.kubeapi import key_for, plural_of, resource_path  # noqa: F401 (re-exported)
 from appliance_cli.adapters.kubeconfig import KubeSettings, in_cluster_settings, read_kubeconfig
 from appliance_cli.errors import (
@@ -66,8 +66,10 @@ class KubeClient:
         *,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         retry: RetryPolicy = DEFAULT_RETRY,
+        clock: RetryClock | None = None,
     ) -> None:
         self.settings = settings
+        self.clock = clock  # retries wait in this time (None: the wall clock)
         self.transport = KubeTransport(settings)
         self.timeout = timeout
         self.retry = retry
@@ -83,10 +85,11 @@ class KubeClient:
         *,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         retry: RetryPolicy = DEFAULT_RETRY,
+        clock: RetryClock | None = None,
     ) -> KubeClient:
         """The client of the kubeconfig's current context; ``UsageError`` naming the file when
         it cannot be used (``adapters.kubeconfig``)."""
-        return cls(read_kubeconfig(path), timeout=timeout, retry=retry)
+        return cls(read_kubeconfig(path), timeout=timeout, retry=retry, clock=clock)
 
     @classmethod
     def in_cluster(
@@ -113,7 +116,11 @@ class KubeClient:
 
     def _retrying(self, fn: Callable[[], T]) -> T:
         """``fn()`` with this client's retry policy (only for calls safe to repeat)."""
-        return call_with_retries(fn, self.retry, on_retry=self._count_retry)
+        if self.clock is None:
+            return call_with_retries(fn, self.retry, on_retry=self._count_retry)
+        return call_with_retries(
+            fn, self.retry, on_retry=self._count_retry, sleep=self.clock.sleep, monotonic=self.clock.monotonic
+        )
 
     def _request(
         self,

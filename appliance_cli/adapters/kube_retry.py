@@ -19,11 +19,19 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from appliance_cli.errors import KubeUnreachable
 
 T = TypeVar("T")
+
+
+class RetryClock(Protocol):
+    """The time retries wait in (``appliance_cli.env.Clock`` is one)."""
+
+    def monotonic(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -94,12 +102,15 @@ def call_with_retries(
     *,
     on_retry: Callable[[int, KubeUnreachable], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> T:
     """``fn()`` until it returns, a non-transient error, or the policy's attempts or budget
-    run out (the last error is raised). ``on_retry(attempt, error)`` runs before each retry."""
+    run out (the last error is raised). ``on_retry(attempt, error)`` runs before each retry.
+    ``sleep`` and ``monotonic`` are the caller's time (the site's clock: a test's virtual
+    clock lets an outage pass without waiting it out)."""
     from tenacity import RetryCallState, Retrying, retry_if_exception
 
-    deadline = time.monotonic() + policy.budget_seconds
+    deadline = monotonic() + policy.budget_seconds
 
     def retryable(exc: BaseException) -> bool:
         if not isinstance(exc, KubeUnreachable) or not exc.transient:
@@ -116,7 +127,7 @@ def call_with_retries(
         if state.attempt_number >= policy.attempts:
             return True
         # Give up when the wait alone would overrun the call's budget.
-        return time.monotonic() + (state.upcoming_sleep or 0.0) > deadline
+        return monotonic() + (state.upcoming_sleep or 0.0) > deadline
 
     def before_sleep(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from appliance_cli.adapters.flux import FluxAdapter
     from appliance_cli.adapters.talos import TalosAdapter
     from appliance_cli.endpoints import Endpoints
-    from appliance_cli.env import SiteEnv
+    from appliance_cli.env import Clock, SiteEnv
     from appliance_cli.status.image_preflight import ReleaseCheck
     from appliance_cli.status.model import StatusDocument
     from appliance_cli.tls import StatusCert
@@ -36,7 +36,8 @@ class Adapters:
 
     # Talos, Flux, endpoints, registry routing and clock of a site (appliance_cli.env)
     env: Callable[[Site], SiteEnv]
-    kube: Callable[[Path], KubeApi]
+    # a client of the kubeconfig whose retries wait in the given clock (SiteEnv.retry_clock)
+    kube: Callable[[Path, Clock | None], KubeApi]
     # collect + classify the site's status (None when the cluster cannot be asked yet)
     status: Callable[[BootstrapContext], StatusDocument | None]
     # the release image preflight (None: skipped)
@@ -100,7 +101,7 @@ class BootstrapContext:
     def kube(self) -> KubeApi:
         path = self.kubeconfig_path
         if path not in self._kube:
-            self._kube[path] = self.adapters.kube(path)
+            self._kube[path] = self.adapters.kube(path, self.env.retry_clock)
         return self._kube[path]
 
     def forget_kube(self) -> None:

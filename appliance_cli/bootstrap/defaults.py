@@ -13,6 +13,7 @@ from appliance_cli.bootstrap.context import Adapters, BootstrapContext
 from appliance_cli.errors import ApplianceError
 
 if TYPE_CHECKING:
+    from appliance_cli.env import Clock
     from appliance_cli.status.image_preflight import ReleaseCheck
     from appliance_cli.status.model import StatusDocument
 
@@ -63,10 +64,10 @@ def healthz_probe(url: str) -> tuple[bool, str]:
     return r.status_code == 200, f"{url}/healthz answered {r.status_code}"
 
 
-def _kube(path: Path) -> KubeApi:
+def _kube(path: Path, clock: Clock | None) -> KubeApi:
     from appliance_cli.adapters.kube import KubeClient
 
-    client: KubeApi = KubeClient.from_kubeconfig(path)
+    client: KubeApi = KubeClient.from_kubeconfig(path, clock=clock)
     return client
 
 

@@ -110,7 +110,7 @@ class ChangeFeed:
         if not ctx.kubeconfig_path.is_file():
             return None
         try:
-            client = ctx.adapters.kube(ctx.kubeconfig_path)
+            client = ctx.adapters.kube(ctx.kubeconfig_path, ctx.env.retry_clock)
         except ApplianceError:
             return None
         if not callable(getattr(client, "watch", None)):

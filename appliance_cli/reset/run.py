@@ -47,9 +47,9 @@ def open_cluster(site_id: str, *, kubeconfig: Path | None, config_dir: Path | No
             param=param,
             hint="pass --site-id of a bootstrapped site, or --kubeconfig of the appliance's cluster",
         )
-    from appliance_cli.adapters.kube import KubeClient
+    from appliance_cli.env import open_env
 
-    client = KubeClient.from_kubeconfig(path)
+    client = open_env(site).kube(path)  # its retries wait in the site's clock
     return Cluster(site=site, kube=client, server=client.server)
 
 

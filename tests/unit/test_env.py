@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -93,3 +95,40 @@ def test_scaled_clock_polls_at_the_target_pace_but_keeps_wall_clock_bounds() -> 
 
 def test_target_info_defaults_to_the_wall_clock_scale() -> None:
     assert TargetInfo(name="x").time_scale == 1.0
+
+
+def test_kubernetes_retries_wait_in_wall_time_unless_the_target_shares_its_clock(tmp_path: Path) -> None:
+    """A ScaledClock would shorten the back-off but not an outage: retries keep the wall clock;
+    a target's own clock (an in-process simulation on virtual time) is theirs to wait in."""
+    from appliance_cli.env import SiteEnv
+
+    site = Site.open("lab", config_dir=tmp_path)
+    (tmp_path / "kubeconfig").write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        "clusters: [{name: k, cluster: {server: 'http://127.0.0.1:1'}}]\n"
+        "users: [{name: u, user: {token: t0123456789}}]\n"
+        "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+    )
+
+    def nothing() -> Any:
+        raise AssertionError("not asked")
+
+    scaled = SiteEnv(
+        site=site,
+        make_talos=nothing,
+        make_flux=nothing,
+        info=TargetInfo(name="lab", time_scale=80),
+        clock=ScaledClock(80),
+    )
+    assert scaled.retry_clock is None and scaled.kube().clock is None
+    shared = SystemClock()
+    own = SiteEnv(
+        site=site,
+        make_talos=nothing,
+        make_flux=nothing,
+        info=TargetInfo(name="lab", clock=shared),
+        clock=shared,
+    )
+    assert own.retry_clock is shared and own.kube().clock is shared
+    hardware = SiteEnv(site=site, make_talos=nothing, make_flux=nothing)
+    assert hardware.retry_clock is None and hardware.kube().clock is None

@@ -175,3 +175,33 @@ def test_a_delete_whose_answer_was_lost_is_done_on_retry(lab: LabApiServer, kube
 )
 def test_parse_retry_after(value: str | None, seconds: float | None) -> None:
     assert parse_retry_after(value) == seconds
+
+
+class StepClock:
+    """A clock whose sleeps only move its own time (what a site's virtual clock does)."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.t += seconds
+
+
+def test_retries_wait_in_the_clients_clock(lab: LabApiServer, kubeconfig: Path) -> None:
+    """Retry-After waits and the budget are the given clock's: 20 s of back-off, no wall time."""
+    clock = StepClock()
+    kube = KubeClient.from_kubeconfig(
+        kubeconfig, retry=RetryPolicy(attempts=50, budget_seconds=20), clock=clock
+    )
+    lab.faults = FaultConfig(throttle_rate=1.0, retry_after_s=5)
+    started = time.monotonic()
+    with pytest.raises(KubeUnreachable, match="Too many requests"):
+        kube.get(CM, "msp", "nothing")
+    assert clock.slept == [5.0, 5.0, 5.0, 5.0]  # a fifth wait would overrun the 20 s budget
+    assert kube.requests == 5 and kube.retries == 4
+    assert time.monotonic() - started < 5.0  # not one Retry-After waited on the wall clock

@@ -262,7 +262,7 @@ class Harness:
 
         return Adapters(
             env=lambda site: SiteEnv(site=site, make_talos=lambda: self.talos, make_flux=lambda: self.flux),
-            kube=lambda path: self.cluster,
+            kube=lambda path, clock: self.cluster,
             status=status,
             image_check=lambda ctx: None,
             healthz=lambda url: (True, f"{url}/healthz answered 200"),
