@@ -94,11 +94,14 @@ def test_five_percent_throttling_and_errors_still_end_login_ready(fresh_lab: Lab
     assert seconds < 240, seconds
 
 
+@pytest.mark.lab(virtual=True)  # 20 s outages pass in the lab's time, which retries wait in
 def test_a_20s_outage_in_every_phase_still_ends_login_ready(fresh_lab: LabHandle) -> None:
     """At the first wait of each phase the whole API goes away for 20 s (bootstrap's bounds
     are longer, and the client retries calls for longer than that). The API is really gone
     (even its health endpoint), and the run goes on only after it is back."""
     api = fresh_lab.lab.api
+    clock = fresh_lab.clock  # the lab's time, which the CLI's waits and retries share
+    assert clock is not None
     outage = 20.0
     hit: list[int] = []
     probes: dict[int, str] = {}
@@ -109,9 +112,9 @@ def test_a_20s_outage_in_every_phase_still_ends_login_ready(fresh_lab: LabHandle
             self.events.append(event)
             if event.state == "waiting" and event.phase is not None and event.phase not in hit:
                 hit.append(event.phase)
-                start = time.monotonic() - api.started_at
+                start = clock.monotonic() - api.started_at
                 api.faults = FaultConfig(outage_windows=((start, start + outage),))
-                down_at[event.phase] = time.monotonic()
+                down_at[event.phase] = clock.monotonic()
                 try:
                     probes[event.phase] = str(fresh_lab.http().get("/readyz", timeout=2.0).status_code)
                 except httpx.HTTPError as exc:
@@ -119,7 +122,7 @@ def test_a_20s_outage_in_every_phase_still_ends_login_ready(fresh_lab: LabHandle
 
     reporter = EveryPhase()
     result = run_bootstrap(reporter)
-    finished = time.monotonic()
+    finished = clock.monotonic()
     assert result.exit_code == 0, failures(reporter)
     assert result.status is not None and result.status.rollup.state in LOGIN_STATES
     assert len(hit) >= 4, hit  # phases that waited: each rode through a 20 s outage
