@@ -17,17 +17,20 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from appliance_cli.adapters.kubeapi import KubeReader, Obj
 from appliance_cli.catalog import Component, load_catalog
 from appliance_cli.errors import ApplianceError, KubeError, KubeInvalid, KubeNotFound, UsageError
 from appliance_cli.status.redact import redact
 
 if TYPE_CHECKING:
-    from appliance_cli.adapters.kube import LogStream
+    from appliance_cli.adapters.kube import KubeClient, LogStream
+    from appliance_cli.adapters.kubeapi import KubeApi
+    from appliance_cli.status.collect import KubeSource
+    from appliance_cli.status.informer import WatchingKube
     from appliance_cli.status.model import Blocker, ComponentStatus
 
-Obj = dict[str, Any]
 POLL_SECONDS = 1.0  # how often a follow looks for new pods and restarted containers
 STOP_JOIN_SECONDS = 5.0
 
@@ -75,30 +78,9 @@ class LogLine:
         return f"{self.pod}/{self.container}"
 
 
-class LogSource(Protocol):
-    """What the logs need of the Kubernetes API (``adapters.kube.KubeClient``)."""
-
-    def list_raw(
-        self,
-        key: str,
-        namespace: str | None = None,
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-        limit: int | None = None,
-        *,
-        timeout: float | None = None,
-    ) -> Obj: ...
-
-    def pod_logs(
-        self,
-        namespace: str,
-        pod: str,
-        container: str | None = None,
-        tail_lines: int = 50,
-        *,
-        previous: bool = False,
-        since_seconds: int | None = None,
-    ) -> list[str]: ...
+class LogSource(KubeReader, Protocol):
+    """What the logs need of the Kubernetes API (``adapters.kube.KubeClient``): the reads, and
+    following a container's log."""
 
     def follow_pod_logs(
         self,
@@ -353,3 +335,10 @@ def explain_not_running(site_id: str, component: str, *, kubeconfig: Path | None
     own = [b for b in doc.top_blockers if b.component == component]
     blockers = own or [b for b in doc.top_blockers if b.login_blocking][:3]
     return NotRunning(component, status, blockers)
+
+
+if TYPE_CHECKING:
+
+    def _client_is_every_port(client: KubeClient) -> tuple[KubeApi, KubeSource, LogSource, WatchingKube]:
+        """Checked by mypy: the one client implements every Kubernetes port the tool declares."""
+        return client, client, client, client

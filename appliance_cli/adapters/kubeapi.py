@@ -61,7 +61,12 @@ def resource_path(
 
 
 class KubeReader(Protocol):
-    """Reads: LIST (the raw List object as the API returns it), GET, a pod's log tail."""
+    """Reads, as ``adapters.kube.KubeClient`` offers them: LIST (the raw List object as the API
+    returns it, one page with ``limit``), GET, a pod's log tail, and the count of requests made.
+    Status collection, logs and informers each add what else they need (exec, follow, watch)."""
+
+    @property
+    def requests(self) -> int: ...
 
     def list_raw(
         self,
@@ -70,12 +75,22 @@ class KubeReader(Protocol):
         label_selector: str | None = None,
         field_selector: str | None = None,
         limit: int | None = None,
+        *,
+        continue_token: str | None = None,
+        timeout: float | None = None,
     ) -> Obj: ...
 
     def get(self, key: str, namespace: str | None, name: str) -> Obj: ...
 
     def pod_logs(
-        self, namespace: str, pod: str, container: str | None = None, tail_lines: int = 50
+        self,
+        namespace: str,
+        pod: str,
+        container: str | None = None,
+        tail_lines: int = 50,
+        *,
+        previous: bool = False,
+        since_seconds: int | None = None,
     ) -> list[str]: ...
 
 

@@ -109,30 +109,7 @@ def seed_pod() -> tuple[str, str, str]:
 
 
 class KubeSource(KubeReader, Protocol):
-    """What collection needs from ``adapters.kube.KubeClient``: reads, a request count, exec."""
-
-    requests: int
-
-    def list_raw(
-        self,
-        key: str,
-        namespace: str | None = None,
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-        limit: int | None = None,
-        *,
-        continue_token: str | None = None,
-    ) -> Obj: ...
-
-    def pod_logs(
-        self,
-        namespace: str,
-        pod: str,
-        container: str | None = None,
-        tail_lines: int = 50,
-        *,
-        previous: bool = False,
-    ) -> list[str]: ...
+    """What collection needs from ``adapters.kube.KubeClient``: the reads, and exec."""
 
     def exec(
         self, namespace: str, pod: str, container: str, command: list[str], timeout: float = 10.0

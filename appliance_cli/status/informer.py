@@ -44,11 +44,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from appliance_cli.adapters.kubeapi import KubeReader, Obj
 from appliance_cli.errors import KubeError, KubeUnreachable
-from appliance_cli.status.collect import event_time
+from appliance_cli.status.collect import KubeSource, event_time
 from appliance_cli.status.snapshot import RESOURCE_KEYS
 
-Obj = dict[str, Any]
 Key = tuple[str, str]
 
 WATCH_TIMEOUT_SECONDS = 300
@@ -62,21 +62,8 @@ LOG_MAX_AGE = 30.0
 EVENTS_KEY = "v1/events"
 
 
-class WatchingKube(Protocol):
-    """What an informer needs of ``adapters.kube.KubeClient``."""
-
-    requests: int
-
-    def list_raw(
-        self,
-        key: str,
-        namespace: str | None = None,
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-        limit: int | None = None,
-        *,
-        continue_token: str | None = None,
-    ) -> Obj: ...
+class WatchingKube(KubeReader, Protocol):
+    """What an informer needs of ``adapters.kube.KubeClient``: the reads, and WATCH."""
 
     def watch(
         self,
@@ -438,6 +425,7 @@ class InformerSet:
         limit: int | None = None,
         *,
         continue_token: str | None = None,
+        timeout: float | None = None,
     ) -> Obj:
         if self.probe_error is not None:
             raise KubeUnreachable(self.probe_error)
@@ -445,7 +433,13 @@ class InformerSet:
         if inf is None or not inf.synced:
             answer = dict(
                 self.kube.list_raw(
-                    key, namespace, label_selector, field_selector, limit, continue_token=continue_token
+                    key,
+                    namespace,
+                    label_selector,
+                    field_selector,
+                    limit,
+                    continue_token=continue_token,
+                    timeout=timeout,
                 )
             )
             if inf is not None:
@@ -532,8 +526,15 @@ class InformerSet:
         tail_lines: int = 50,
         *,
         previous: bool = False,
+        since_seconds: int | None = None,
     ) -> list[str]:
         """The tail, read again only when the container's status changed (or it is old)."""
+        if since_seconds is not None:  # a window moves with time: never an earlier answer
+            return list(
+                self.kube.pod_logs(
+                    namespace, pod, container, tail_lines, previous=previous, since_seconds=since_seconds
+                )
+            )
         what = ("log", namespace, pod, container, tail_lines, previous)
         state = _container_state(self._pod(namespace, pod), container)
         hit = self._reused(what, state, LOG_MAX_AGE)
@@ -563,3 +564,8 @@ class InformerSet:
         if not state.startswith("absent"):
             self._remember(what, state, (out, err, code))
         return str(out), str(err), code
+
+
+def _serves_collection(informers: InformerSet) -> KubeSource:
+    """Checked by mypy: an InformerSet stands in for the client wherever collection reads."""
+    return informers

@@ -91,6 +91,9 @@ class FakeCluster:
         label_selector: str | None = None,
         field_selector: str | None = None,
         limit: int | None = None,
+        *,
+        continue_token: str | None = None,
+        timeout: float | None = None,
     ) -> Obj:
         items = [
             copy.deepcopy(o)
