@@ -248,8 +248,19 @@ def test_a_wrong_typed_site_id_on_a_terminal_deletes_nothing(installed: LabHandl
     assert store_dump(installed) == before
 
 
-def test_an_unreachable_cluster_is_a_clear_error_exit_1(_isolated_home: Path) -> None:
+def test_an_unreachable_cluster_is_a_clear_error_exit_1(
+    _isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import socket
+
+    from appliance_lab.testing import VirtualClock
+
+    from appliance_cli.env import SiteEnv
+
+    # Reset rides through outages of tens of seconds before it gives up: its retries wait in
+    # the site's retry clock, here a virtual one, so the whole policy runs without the wait.
+    clock = VirtualClock()
+    monkeypatch.setattr(SiteEnv, "retry_clock", property(lambda _self: clock))
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -277,6 +288,7 @@ def test_an_unreachable_cluster_is_a_clear_error_exit_1(_isolated_home: Path) ->
     assert r.exit_code == 1, r.output
     assert f"127.0.0.1:{port}" in r.stderr and "unreachable" in r.stderr
     assert "Traceback" not in r.output
+    assert clock.skipped > 10  # the retries' back-off ran (in virtual time) before the verdict
 
 
 def test_a_site_without_a_cluster_is_bad_input() -> None:

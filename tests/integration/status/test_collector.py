@@ -12,6 +12,7 @@ import pytest
 from appliance_lab.store import BY_KEY, Store
 
 from appliance_cli.adapters.kube import KubeClient
+from appliance_cli.adapters.kube_retry import STATUS_RETRY
 from appliance_cli.status.collect import LIST_REQUESTS, LOG_TAIL_LINES, CollectOptions, collect
 from appliance_cli.status.live import classify_live, collect_snapshot, collect_status
 from appliance_cli.status.snapshot import RESOURCE_KEYS
@@ -123,7 +124,8 @@ def test_unreachable_api_is_state_with_the_real_error(tmp_path: Path) -> None:
     from appliance_lab.apiserver import write_kubeconfig
 
     kc = write_kubeconfig(tmp_path / "kc", "http://127.0.0.1:9", "x")  # discard port: nothing listens
-    snap = collect(KubeClient.from_kubeconfig(kc, timeout=2), _opts())
+    # The policy ``appliance status`` uses (status/live.py): a short retry, then the verdict.
+    snap = collect(KubeClient.from_kubeconfig(kc, timeout=2, retry=STATUS_RETRY), _opts())
     assert not snap.reachability.kubernetes.reachable
     assert "Connection refused" in (snap.reachability.kubernetes.error or "")
     doc = classify_live(snap)
@@ -170,7 +172,7 @@ def test_talos_is_checked_only_when_kubernetes_is_unreachable(
     up = collect(KubeClient.from_kubeconfig(kubeconfig), _opts(talos_health=health))
     assert calls == [] and not up.reachability.talos.checked
     kc = write_kubeconfig(tmp_path / "kc", "http://127.0.0.1:9", "x")
-    down = collect(KubeClient.from_kubeconfig(kc, timeout=2), _opts(talos_health=health))
+    down = collect(KubeClient.from_kubeconfig(kc, timeout=2, retry=STATUS_RETRY), _opts(talos_health=health))
     assert calls == [1] and down.reachability.talos.checked and down.reachability.talos.reachable
 
 
