@@ -57,7 +57,23 @@ class ServeStatus:
 
     def interrupt(self) -> int:
         self.proc.send_signal(signal.SIGINT)
-        return self.proc.wait(timeout=30)
+        try:
+            return self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            dump = stacks(self.proc)
+            raise AssertionError(f"still running 30 s after Ctrl-C:\n{dump}{self.output}") from None
+
+
+def stacks(proc: subprocess.Popen[str]) -> str:
+    """Make a child that ignores Ctrl-C show where every thread is (PYTHONFAULTHANDLER: SIGABRT
+    dumps the tracebacks to its stderr), then wait for it to end."""
+    proc.send_signal(signal.SIGABRT)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+    return f"(exit {proc.returncode}; thread stacks follow in its output)\n"
 
 
 def _start(args: tuple[str, ...]) -> ServeStatus:
@@ -65,7 +81,7 @@ def _start(args: tuple[str, ...]) -> ServeStatus:
     argv = [sys.executable, "-m", "appliance_cli", "serve-status", "--port", str(port)]
     proc = subprocess.Popen(
         [*argv, "--http-port", str(http_port), *args],
-        env={**os.environ, "COLUMNS": "400"},
+        env={**os.environ, "COLUMNS": "400", "PYTHONFAULTHANDLER": "1"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -103,8 +119,7 @@ def _stop(running: ServeStatus) -> None:
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+            stacks(proc)
     if running._reader is not None:
         running._reader.join(5)
 

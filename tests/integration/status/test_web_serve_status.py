@@ -25,6 +25,7 @@ from appliance_cli.web.server import LiveCollector, StatusServer, request_timeou
 from tests.cli_runner import invoke
 from tests.integration.status.conftest import TOKEN as KUBE_TOKEN
 from tests.integration.status.conftest import seed_healthy
+from tests.integration.status.serve_process import stacks
 from tests.unit.web.conftest import wait_for
 
 pytestmark = pytest.mark.timeout(90)
@@ -139,7 +140,7 @@ def test_ctrl_c_exits_130(hung: HungApi, tmp_path: Path) -> None:
         port = int(s.getsockname()[1])
     proc = subprocess.Popen(
         [sys.executable, "-m", "appliance_cli", "serve-status", "--site-id", "lab", "--port", str(port)],
-        env=dict(os.environ),
+        env={**os.environ, "PYTHONFAULTHANDLER": "1"},  # a hang shows its stacks (serve_process.stacks)
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -162,7 +163,10 @@ def test_ctrl_c_exits_130(hung: HungApi, tmp_path: Path) -> None:
             with contextlib.suppress(queue.Empty):
                 seen.append(lines.get(timeout=0.5))
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            seen.append(f"still running 30 s after Ctrl-C {stacks(proc)}")
         reader.join(5)  # the reader owns stderr until it ends
         assert proc.stdout is not None
         out = proc.stdout.read()
