@@ -67,13 +67,29 @@ class ServeStatus:
 def stacks(proc: subprocess.Popen[str]) -> str:
     """Make a child that ignores Ctrl-C show where every thread is (PYTHONFAULTHANDLER: SIGABRT
     dumps the tracebacks to its stderr), then wait for it to end."""
+    masks = f"child {signal_masks(proc.pid)}; test process {signal_masks(os.getpid())}"
+    masks += f", SIGINT handler here {signal.getsignal(signal.SIGINT)!r}"
     proc.send_signal(signal.SIGABRT)
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=5)
-    return f"(exit {proc.returncode}; thread stacks follow in its output)\n"
+    return f"(exit {proc.returncode}; {masks}; thread stacks follow in its output)\n"
+
+
+def signal_masks(pid: int) -> str:
+    """Each thread's blocked, ignored and caught signal sets, from /proc (Linux)."""
+    rows = []
+    with contextlib.suppress(OSError):
+        for tid in sorted(os.listdir(f"/proc/{pid}/task")):
+            with open(f"/proc/{pid}/task/{tid}/status") as status:
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+            rows.append(
+                f"{fields.get('Name', '?').strip()}[{tid}] "
+                + " ".join(f"{k}={fields.get(k, '?').strip()}" for k in ("SigBlk", "SigIgn", "SigCgt"))
+            )
+    return "signals: " + "; ".join(rows)
 
 
 def _start(args: tuple[str, ...]) -> ServeStatus:
