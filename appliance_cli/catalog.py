@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from appliance_cli import yamltext
 from appliance_cli.errors import CatalogError
 from appliance_cli.paths import PACKAGE_DIR
 
@@ -97,7 +98,7 @@ def load_catalog() -> Catalog:
 
     path = PACKAGE_DIR / "catalog.yaml"
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yamltext.safe_load(path.read_text())
         return Catalog.model_validate(data)
     except (OSError, yaml.YAMLError, ValidationError) as exc:
         raise CatalogError(f"component catalog {path} is invalid: {exc}") from exc

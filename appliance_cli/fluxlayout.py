@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
+from appliance_cli import yamltext
 from appliance_cli.errors import UsageError
 from appliance_cli.paths import REPO_ROOT
 
@@ -149,7 +150,7 @@ def load_documents(path: Path) -> list[Obj]:
     except OSError as exc:
         raise LayoutError(f"cannot read {path}: {exc}") from exc
     try:
-        docs = list(yaml.safe_load_all(text))
+        docs = yamltext.safe_load_all(text)
     except yaml.YAMLError as exc:
         raise LayoutError(f"{path} is not valid YAML: {exc}") from exc
     out: list[Obj] = []

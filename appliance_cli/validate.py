@@ -36,6 +36,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from appliance_cli import fluxlayout as fl
+from appliance_cli import yamltext
 from appliance_cli.errors import ApplianceError, UsageError
 from appliance_cli.paths import REPO_ROOT
 
@@ -256,14 +257,13 @@ def check_render(ctx: _Ctx) -> list[Finding]:
 
 
 def _compare_with_kubectl(kubectl: str, d: Path, rel: str, mine: list[dict[str, Any]]) -> list[Finding]:
-    import yaml
 
     proc = subprocess.run(
         [kubectl, "kustomize", str(d)], capture_output=True, text=True, timeout=120, check=False
     )
     if proc.returncode != 0:
         return [_f("render", rel, f"kubectl kustomize failed: {proc.stderr.strip()}")]
-    theirs = [o for o in yaml.safe_load_all(proc.stdout) if o]
+    theirs = [o for o in yamltext.safe_load_all(proc.stdout) if o]
     if theirs != mine:
         ids = sorted(set(map(fl.object_id, theirs)) ^ set(map(fl.object_id, mine)))
         detail = (

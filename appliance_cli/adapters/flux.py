@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Protocol
 
+from appliance_cli import yamltext
 from appliance_cli.adapters.process import ProcessRunner, SubprocessRunner
 from appliance_cli.errors import CommandError, UsageError
 
@@ -70,10 +71,9 @@ class FluxCliAdapter:
         return version
 
     def install_manifests(self, version: str | None) -> list[dict[str, Any]]:
-        import yaml
 
         out = self.runner.run(argv_install_export(version), timeout=60.0).stdout
-        objects = [d for d in yaml.safe_load_all(out) if isinstance(d, dict) and d.get("kind")]
+        objects = [d for d in yamltext.safe_load_all(out) if isinstance(d, dict) and d.get("kind")]
         if not objects:
             raise CommandError(
                 "'flux install --export' printed no manifests",

@@ -10,8 +10,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import yaml
-
+from appliance_cli import yamltext
 from appliance_cli.adapters import flux as flux_cmd
 from appliance_cli.bootstrap import corefile
 from appliance_cli.bootstrap.kubeops import (
@@ -54,7 +53,7 @@ DNS_FAILURE_HINTS = (
 
 def local_path_manifests() -> list[Obj]:
     text = resources.files("appliance_cli.bootstrap").joinpath("data/local-path-storage.yaml").read_text()
-    return [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+    return [d for d in yamltext.safe_load_all(text) if isinstance(d, dict)]
 
 
 def _hosts(ctx: BootstrapContext) -> list[str]:
