@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from appliance_cli.adapters.talos import TalosAdapter
     from appliance_cli.endpoints import Endpoints
     from appliance_cli.env import Clock, SiteEnv
+    from appliance_cli.status.collect import KubeSource
     from appliance_cli.status.image_preflight import ReleaseCheck
     from appliance_cli.status.model import StatusDocument
     from appliance_cli.tls import StatusCert
@@ -80,6 +81,7 @@ class BootstrapContext:
     final_status: StatusDocument | None = None
     state: RunState = field(default_factory=RunState)
     _kube: dict[Path, KubeApi] = field(default_factory=dict)
+    _status_kube: dict[Path, KubeSource] = field(default_factory=dict)
     _env: SiteEnv | None = None
 
     # Paths ---------------------------------------------------------------------------------
@@ -104,8 +106,24 @@ class BootstrapContext:
             self._kube[path] = self.adapters.kube(path, self.env.retry_clock)
         return self._kube[path]
 
+    def status_kube(self) -> KubeSource | None:
+        """The client status collections use (the status retry policy and timeouts), one per
+        kubeconfig for the run: its connections are kept between the waits' collections.
+        None while the kubeconfig cannot be read."""
+        path = self.kubeconfig_path
+        if path not in self._status_kube:
+            from appliance_cli.status.live import status_client
+
+            client, _error = status_client(path, in_cluster=False)
+            if client is None:
+                return None
+            self._status_kube[path] = client
+        return self._status_kube[path]
+
     def forget_kube(self) -> None:
+        """Forget the clients (the kubeconfig was written again)."""
         self._kube.clear()
+        self._status_kube.clear()
 
     def talos(self) -> TalosAdapter:
         return self.env.talos

@@ -27,7 +27,10 @@ def live_status(ctx: BootstrapContext) -> StatusDocument | None:
 
     try:
         options = site_options(ctx.site, node_ip=ctx.options.node_ip, env=ctx.env)
-        snapshot = collect_snapshot(ctx.site.site_id, kubeconfig=ctx.kubeconfig_path, options=options)
+        client = ctx.status_kube()  # None: collect_snapshot says why the kubeconfig is unusable
+        snapshot = collect_snapshot(
+            ctx.site.site_id, kubeconfig=ctx.kubeconfig_path, options=options, client=client
+        )
     except ApplianceError:
         return None
     return classify(snapshot, release=ctx.release)

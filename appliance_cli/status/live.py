@@ -90,7 +90,8 @@ def site_options(
     )
 
 
-def _client(kubeconfig: Path | None, in_cluster: bool) -> tuple[KubeSource | None, str | None]:
+def status_client(kubeconfig: Path | None, *, in_cluster: bool) -> tuple[KubeSource | None, str | None]:
+    """A client with the status retry policy and timeouts, or None and why it cannot be built."""
     from appliance_cli.adapters.kube import KubeClient
     from appliance_cli.adapters.kube_retry import STATUS_RETRY
 
@@ -144,7 +145,7 @@ def collect_snapshot(
                     )
     kube_error: str | None = None
     if client is None:
-        client, kube_error = _client(kubeconfig, in_cluster)
+        client, kube_error = status_client(kubeconfig, in_cluster=in_cluster)
     return collect(client, with_client_secrets(options, client), kube_error=kube_error)
 
 
