@@ -48,13 +48,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from appliance_cli.adapters.kubeapi import KubeReader
 from appliance_cli.errors import KubeError, KubeUnreachable
+from appliance_cli.status.parallel import parallel_map
 from appliance_cli.status.redact import redact_lines, redact_snapshot
 from appliance_cli.status.snapshot import (
     RESOURCE_KEYS,
@@ -332,8 +332,7 @@ def _log_tails(kube: KubeSource, pods: list[Obj], extra: tuple[str, ...]) -> dic
             lines = []
         return f"{ns}/{pod}/{container}", redact_lines(lines[-LOG_TAIL_LINES:], extra=extra)
 
-    with ThreadPoolExecutor(max_workers=len(targets), thread_name_prefix="status-logs") as pool:
-        return dict(pool.map(one, targets))
+    return dict(parallel_map(one, targets, name="status-logs"))
 
 
 def _seed_probe_exec(kube: KubeSource, pods: list[Obj]) -> SeedUsersProbe:
@@ -466,14 +465,13 @@ def collect(
                 return exc
 
         event_parts: dict[str, Any] = {}
-        with ThreadPoolExecutor(max_workers=len(tasks), thread_name_prefix="status-list") as pool:
-            for (key, selector), result in zip(tasks, pool.map(one, tasks), strict=True):
-                if isinstance(result, KubeError):
-                    errors.setdefault(key, result)  # a failing events list fails the events
-                elif selector is not None:
-                    event_parts[selector] = result
-                else:
-                    resources[key] = result
+        for (key, selector), result in zip(tasks, parallel_map(one, tasks, name="status-list"), strict=True):
+            if isinstance(result, KubeError):
+                errors.setdefault(key, result)  # a failing events list fails the events
+            elif selector is not None:
+                event_parts[selector] = result
+            else:
+                resources[key] = result
         if "v1/events" not in errors and "v1/events" in RESOURCE_KEYS:
             resources["v1/events"], events_info = merge_events(
                 [event_parts[sel] for sel in EVENT_SELECTORS], event_parts[EVENT_REST_SELECTOR]

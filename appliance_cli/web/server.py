@@ -36,6 +36,7 @@ LOGIN_URL_ENV = "ALGA_APPLIANCE_LOGIN_URL"
 # a request's line and headers must arrive within this many seconds (web.protocol)
 HEADER_TIMEOUT_SECONDS = 10.0
 KUBE_TIMEOUT_SECONDS = 5.0
+STOP_WAIT_SECONDS = 0.5  # how long a stop waits for a collection in flight
 # the collector loop recomputes at most this often, whatever the rate of changes
 MIN_RECOMPUTE_GAP = 0.05
 MAX_RECOMPUTE_GAP = 1.0
@@ -331,10 +332,19 @@ class CollectorLoop:
         self._thread = threading.Thread(target=self._loop, name="status-collector", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def request_stop(self) -> None:
+        """Stop after the collection in flight, without waiting for it (``stop`` waits)."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=15)
+
+    def stop(self, *, wait: float = STOP_WAIT_SECONDS) -> None:
+        """Stop collecting. A collection in flight (a LIST an unanswering API holds until its
+        read timeout) is waited for at most ``wait`` seconds, then left to its daemon threads:
+        Ctrl-C stops the service at once, whatever the API does. Stopping again does not
+        wait again."""
+        self.request_stop()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout=wait)
         close = getattr(self.collect, "close", None)
         if callable(close):
             close()
@@ -504,6 +514,7 @@ class StatusServer:
             self.stop()
 
     def stop(self) -> None:
+        self.loop.request_stop()  # the collector winds down while the listeners close
         for server in (self._server, self._plain):
             if server is not None:
                 server.should_exit = True
