@@ -124,16 +124,35 @@ def redact_json(value: Any, *, extra: Iterable[str] = ()) -> Any:
     return _walker(extra)(value)
 
 
+# What each distinct string and key redacts to, kept across calls: a service that collects
+# every few seconds sees mostly the same names, reasons and images each time. Bounded: a cache
+# that grows past its size starts again.
+_TEXT_CACHE_SIZE = 50_000
+_TEXT_CACHES: dict[tuple[str, ...], dict[str, str]] = {}
+_SECRET_KEYS: dict[str, bool] = {}
+
+
+def _judged_texts(extras: tuple[str, ...]) -> dict[str, str]:
+    texts = _TEXT_CACHES.get(extras)
+    if texts is None or len(texts) > _TEXT_CACHE_SIZE:
+        if len(_TEXT_CACHES) >= 8:  # other callers' secrets: keep only a few sets
+            _TEXT_CACHES.clear()
+        texts = _TEXT_CACHES[extras] = {}
+    if len(_SECRET_KEYS) > _TEXT_CACHE_SIZE:
+        _SECRET_KEYS.clear()
+    return texts
+
+
 def _walker(extra: Iterable[str]) -> Callable[[Any], Any]:
     """The function behind ``redact_json``.
 
     ``metadata.managedFields`` (field names only, no values) is kept as it is. Keys and
-    strings repeat a lot in Kubernetes lists (names, reasons, images), so each distinct one
-    is judged once per call.
+    strings repeat a lot in Kubernetes lists and from one collection to the next (names,
+    reasons, images), so each distinct one is judged once (``_TEXT_CACHES``).
     """
     extras = tuple(e for e in extra if e and len(e) >= 4)
-    texts: dict[str, str] = {}
-    keys: dict[str, bool] = {}
+    texts = _judged_texts(extras)
+    keys = _SECRET_KEYS
 
     def text(v: str) -> str:
         done = texts.get(v)
