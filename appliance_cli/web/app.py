@@ -9,6 +9,7 @@ form) or ``Authorization: Bearer <token>``: pages redirect to the login form, AP
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import logging
 import string
@@ -50,6 +51,12 @@ SECURITY_HEADERS = {
 PUBLIC_PATHS = frozenset({"/healthz", "/login"})
 MAX_FORM_BYTES = 4096
 BODY_SECONDS = 10.0  # a login form body must arrive within this
+# After a body is refused as too large, what is already on its way is still read (and thrown
+# away) for a moment before the answer: a connection closed with unread data in it is reset,
+# and a reset can destroy the 413 before the client reads it.
+DRAIN_BYTES = 64 * 1024
+DRAIN_SECONDS = 0.25
+DRAIN_PAUSE_SECONDS = 0.05
 
 
 def _template(name: str) -> string.Template:
@@ -70,21 +77,34 @@ async def _read_body(request: Request, limit: int) -> bytes | int:
         return 413
     chunks: list[bytes] = []
     size = 0
+    stream = request.stream()
 
     async def read() -> bool:
         nonlocal size
-        async for chunk in request.stream():
+        async for chunk in stream:
             size += len(chunk)
             if size > limit:
                 return False
             chunks.append(chunk)
         return True
 
+    async def drain() -> None:
+        """Until the client pauses (nothing more on its way), has sent ``DRAIN_BYTES`` more, or
+        ``DRAIN_SECONDS`` have passed."""
+        extra = 0
+        chunks_left = stream.__aiter__()
+        while extra <= DRAIN_BYTES:
+            extra += len(await asyncio.wait_for(chunks_left.__anext__(), DRAIN_PAUSE_SECONDS))
+
     try:
         complete = await asyncio.wait_for(read(), BODY_SECONDS)
     except TimeoutError:
         return 408
-    return b"".join(chunks) if complete else 413
+    if complete:
+        return b"".join(chunks)
+    with contextlib.suppress(Exception):  # timed out, or the client went away: answer anyway
+        await asyncio.wait_for(drain(), DRAIN_SECONDS)
+    return 413
 
 
 def _query_has_token(request: Request) -> bool:
