@@ -1,4 +1,5 @@
-"""Real headless Chromium (Debian's /usr/bin/chromium) driven by Playwright."""
+"""Real headless Chromium (Debian's /usr/bin/chromium) driven by Playwright, and a status
+service over a snapshot the test can switch."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+from appliance_cli.web.server import StatusServer
+from tests.browser.status_pages import Switch
+from tests.unit.web.conftest import start, wait_for
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -39,3 +44,24 @@ def page(browser: Any) -> Iterator[Any]:
         yield pg
     finally:
         ctx.close()
+
+
+@pytest.fixture
+def first_snapshot() -> str:
+    """The snapshot the status service starts on (a module overrides it to start elsewhere)."""
+    return "core-image-pulling"
+
+
+@pytest.fixture
+def switch(first_snapshot: str) -> Switch:
+    return Switch(first_snapshot)
+
+
+@pytest.fixture
+def server(switch: Switch) -> Iterator[StatusServer]:
+    srv = start(switch, interval=0.2)
+    wait_for(lambda: srv.state.view().current is not None)
+    try:
+        yield srv
+    finally:
+        srv.stop()

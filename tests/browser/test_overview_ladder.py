@@ -10,7 +10,6 @@ import io
 import json
 import os
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +17,8 @@ import pytest
 from playwright.sync_api import expect
 
 from appliance_cli.web.server import StatusServer
-from tests.browser.test_status_page import Switch
-from tests.unit.web.conftest import TOKEN, start, wait_for
+from tests.browser.status_pages import Switch
+from tests.unit.web.conftest import TOKEN
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -54,18 +53,8 @@ def shots(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def switch() -> Switch:
-    return Switch("missing-background-tag")
-
-
-@pytest.fixture
-def server(switch: Switch) -> Iterator[StatusServer]:
-    srv = start(switch, interval=0.2)
-    wait_for(lambda: srv.state.view().current is not None)
-    try:
-        yield srv
-    finally:
-        srv.stop()
+def first_snapshot() -> str:
+    return "missing-background-tag"
 
 
 def signed_in(browser: Any, server: StatusServer, width: int) -> Any:

@@ -2,71 +2,24 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from appliance_cli.status.classify import classify
-from appliance_cli.status.model import StatusDocument
-from appliance_cli.status.snapshot import ClusterSnapshot, load_snapshot
 from appliance_cli.web.server import StatusServer
-from tests.unit.web.conftest import TOKEN, start, wait_for
+from tests.browser.status_pages import Switch, log_in
+
+# test_repair_line.py imports these from here
+from tests.browser.status_pages import log_in as _login  # noqa: F401
+from tests.browser.status_pages import status_of as _doc  # noqa: F401
+from tests.unit.web.conftest import TOKEN
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
-SNAPSHOTS = Path(__file__).resolve().parents[1] / "fixtures" / "snapshots"
-
-
-def _doc(name: str) -> tuple[ClusterSnapshot, StatusDocument]:
-    snap = load_snapshot(SNAPSHOTS / f"{name}.json")
-    return snap, classify(snap)
-
-
-class Switch:
-    """The collector's answer, switchable by the test."""
-
-    def __init__(self, name: str) -> None:
-        self.lock = threading.Lock()
-        self.current = _doc(name)
-
-    def set(self, name: str) -> None:
-        doc = _doc(name)
-        with self.lock:
-            self.current = doc
-
-    def __call__(self) -> tuple[ClusterSnapshot, StatusDocument]:
-        with self.lock:
-            return self.current
-
-
-@pytest.fixture
-def switch() -> Switch:
-    return Switch("core-image-pulling")
-
-
-@pytest.fixture
-def server(switch: Switch) -> Iterator[StatusServer]:
-    srv = start(switch, interval=0.2)
-    wait_for(lambda: srv.state.view().current is not None)
-    try:
-        yield srv
-    finally:
-        srv.stop()
-
-
-def _login(page: Any, url: str, token: str) -> None:
-    page.goto(f"{url}/")
-    page.wait_for_url(f"{url}/login")
-    page.fill("#token", token)
-    page.click("#login-submit")
-
 
 def test_wrong_token_shows_an_error_and_no_overview(page: Any, server: StatusServer) -> None:
-    _login(page, server.url, "definitely-not-the-token")
+    log_in(page, server.url, "definitely-not-the-token")
     err = page.locator("#login-error")
     err.wait_for()
     assert "not right" in err.inner_text()
@@ -77,7 +30,7 @@ def test_wrong_token_shows_an_error_and_no_overview(page: Any, server: StatusSer
 def test_right_token_shows_the_overview_and_it_follows_the_state(
     page: Any, server: StatusServer, switch: Switch
 ) -> None:
-    _login(page, server.url, TOKEN)
+    log_in(page, server.url, TOKEN)
     page.wait_for_url(f"{server.url}/")
     headline = page.locator("#headline")
     # (the page's CSP forbids eval, so waits use locators, not wait_for_function)
@@ -99,7 +52,7 @@ def test_diagnostics_page_shows_tiers_flux_and_evidence(
     page: Any, server: StatusServer, switch: Switch
 ) -> None:
     switch.set("missing-background-tag")
-    _login(page, server.url, TOKEN)
+    log_in(page, server.url, TOKEN)
     page.wait_for_url(f"{server.url}/")
     page.goto(f"{server.url}/diagnostics")
     expect(page.locator("#tiers tbody tr")).to_have_count(6, timeout=15000)
@@ -108,7 +61,7 @@ def test_diagnostics_page_shows_tiers_flux_and_evidence(
 
 
 def test_logout_returns_to_the_login_form_and_locks_the_pages(page: Any, server: StatusServer) -> None:
-    _login(page, server.url, TOKEN)
+    log_in(page, server.url, TOKEN)
     page.wait_for_url(f"{server.url}/")
     page.click("#logout")
     page.wait_for_url(f"{server.url}/login")
@@ -125,7 +78,7 @@ def test_no_console_errors_or_csp_violations(page: Any, server: StatusServer) ->
         "console",
         lambda m: messages.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None,
     )
-    _login(page, server.url, TOKEN)
+    log_in(page, server.url, TOKEN)
     page.wait_for_url(f"{server.url}/")
     expect(page.locator("#headline")).to_have_text("Installing", timeout=15000)
     page.goto(f"{server.url}/diagnostics")

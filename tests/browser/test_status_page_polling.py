@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
 from appliance_cli.web.server import StatusServer
-from tests.browser.test_status_page import Switch, _login
-from tests.unit.web.conftest import TOKEN, start, wait_for
+from tests.browser.status_pages import Switch, log_in
+from tests.unit.web.conftest import TOKEN, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
-
-
-@pytest.fixture
-def switch() -> Switch:
-    return Switch("core-image-pulling")
-
-
-@pytest.fixture
-def server(switch: Switch) -> Iterator[StatusServer]:
-    srv = start(switch, interval=0.2)
-    wait_for(lambda: srv.state.view().current is not None)
-    try:
-        yield srv
-    finally:
-        srv.stop()
 
 
 def test_the_page_asks_again_with_its_etag_and_keeps_showing_the_status(
@@ -43,7 +27,7 @@ def test_the_page_asks_again_with_its_etag_and_keeps_showing_the_status(
                 answers.append(resp.status)
 
     page.on("response", seen)
-    _login(page, server.url, TOKEN)
+    log_in(page, server.url, TOKEN)
     page.wait_for_url(f"{server.url}/")
     expect(page.locator("#headline")).to_have_text("Installing", timeout=15000)
 
