@@ -319,9 +319,17 @@ class StoreErrorUnsupported(StoreError):
     reason = "UnsupportedMediaType"
 
 
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it
+
+
 def decode_apply(raw: bytes) -> Obj:
+    """An apply body (YAML; clients mostly send JSON, which is YAML and parsed as JSON first)."""
     try:
-        data = yaml.safe_load(raw.decode() if raw else "")
+        text = raw.decode() if raw else ""
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = yaml.load(text, Loader=_YAML_LOADER)  # a safe loader
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise BadPatch(f"error decoding YAML: {exc}") from None
     if not isinstance(data, dict):
