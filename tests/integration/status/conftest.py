@@ -1,11 +1,13 @@
 """Fixtures: a lab API (plain HTTP on loopback) seeded with a healthy appliance, reached through a
-recording proxy that counts requests and can refuse one path with 403."""
+recording proxy that counts requests and can refuse one path with 403; the site ``lab`` and its
+status service run in this process."""
 
 from __future__ import annotations
 
 import http.client
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -15,7 +17,10 @@ import pytest
 from appliance_lab.apiserver import LabApiServer, write_kubeconfig
 from appliance_lab.store import BY_KEY, Store, resource_for
 
+from appliance_cli.site import Site
+from appliance_cli.web.server import StatusServer
 from tests.unit.status import builders
+from tests.unit.web.conftest import wait_for
 
 TOKEN = "lab-status-token-0123456789abcdef"
 NAMESPACES = ("msp", "alga-system", "flux-system", "appliance-system", "kube-system")
@@ -47,6 +52,35 @@ def filler_pods(store: Store, n: int, *, start: int = 0) -> None:
                 },
             },
         )
+
+
+def lab_site(kubeconfig: str, status_token: str) -> Site:
+    """The site ``lab`` in the test's appliance home, with this kubeconfig and status token."""
+    s = Site.open("lab")
+    s.write("kubeconfig", kubeconfig)
+    s.write("status-token", status_token)
+    return s
+
+
+@contextmanager
+def status_service(token: str, *, interval: float, published: bool = True) -> Iterator[StatusServer]:
+    """The status service of site ``lab`` in this process, on a free loopback port, stopped on
+    exit; with ``published``, entered once its first status is out (20 s at most)."""
+    srv = StatusServer(
+        kubeconfig=None,
+        in_cluster=False,
+        token=token,
+        host="127.0.0.1",
+        port=0,
+        site_id="lab",
+        interval=interval,
+    ).start()
+    try:
+        if published:
+            wait_for(lambda: srv.state.view().current is not None, timeout=20)
+        yield srv
+    finally:
+        srv.stop()
 
 
 @dataclass

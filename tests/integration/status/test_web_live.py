@@ -15,7 +15,7 @@ from appliance_lab.store import BY_KEY, Store
 
 from appliance_cli.site import Site
 from appliance_cli.web.server import StatusServer
-from tests.integration.status.conftest import seed_healthy
+from tests.integration.status.conftest import lab_site, seed_healthy, status_service
 from tests.integration.status.test_support_bundle import DB_PASSWORD, STATUS_TOKEN, _b64, _seed_secrets
 from tests.unit.web.conftest import wait_for
 
@@ -26,29 +26,15 @@ pytestmark = pytest.mark.timeout(90)
 def site(store: Store, direct_kubeconfig: Path) -> Site:
     seed_healthy(store)
     _seed_secrets(store)
-    s = Site.open("lab")
-    s.write("kubeconfig", direct_kubeconfig.read_text())
-    s.write("status-token", STATUS_TOKEN)
+    s = lab_site(direct_kubeconfig.read_text(), STATUS_TOKEN)
     s.write("node-ip", "127.0.0.1", mode=0o644)
     return s
 
 
 @pytest.fixture
 def served(site: Site) -> Iterator[StatusServer]:
-    srv = StatusServer(
-        kubeconfig=None,
-        in_cluster=False,
-        token=STATUS_TOKEN,
-        host="127.0.0.1",
-        port=0,
-        site_id="lab",
-        interval=0.2,
-    ).start()
-    wait_for(lambda: srv.state.view().current is not None, timeout=20)
-    try:
+    with status_service(STATUS_TOKEN, interval=0.2) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def test_service_and_cli_agree_and_nothing_secret_is_served(served: StatusServer) -> None:
@@ -86,20 +72,8 @@ def test_the_published_state_follows_the_cluster(served: StatusServer, store: St
 @pytest.fixture
 def served_on_change(site: Site) -> Iterator[StatusServer]:
     """The service with a long interval: it publishes again only when the cluster changes."""
-    srv = StatusServer(
-        kubeconfig=None,
-        in_cluster=False,
-        token=STATUS_TOKEN,
-        host="127.0.0.1",
-        port=0,
-        site_id="lab",
-        interval=60,
-    ).start()
-    wait_for(lambda: srv.state.view().current is not None, timeout=20)
-    try:
+    with status_service(STATUS_TOKEN, interval=60) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def test_a_client_that_has_the_current_status_gets_304_without_the_body(

@@ -16,9 +16,8 @@ from appliance_cli.site import Site
 from appliance_cli.web.server import StatusServer
 from tests.cli_runner import invoke
 from tests.integration.status.conftest import TOKEN as KUBE_TOKEN
-from tests.integration.status.conftest import seed_healthy
+from tests.integration.status.conftest import lab_site, seed_healthy, status_service
 from tests.unit.status import builders
-from tests.unit.web.conftest import wait_for
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -52,28 +51,13 @@ def _seed_attack(store: Store, cluster: builders.Cluster) -> None:
 def site(store: Store, direct_kubeconfig: Path) -> Site:
     cluster = seed_healthy(store)
     _seed_attack(store, cluster)
-    s = Site.open("lab")
-    s.write("kubeconfig", direct_kubeconfig.read_text())
-    s.write("status-token", STATUS_TOKEN)
-    return s
+    return lab_site(direct_kubeconfig.read_text(), STATUS_TOKEN)
 
 
 @pytest.fixture
 def served(site: Site) -> Iterator[StatusServer]:
-    srv = StatusServer(
-        kubeconfig=None,
-        in_cluster=False,
-        token=STATUS_TOKEN,
-        host="127.0.0.1",
-        port=0,
-        site_id="lab",
-        interval=0.5,
-    ).start()
-    wait_for(lambda: srv.state.view().current is not None, timeout=20)
-    try:
+    with status_service(STATUS_TOKEN, interval=0.5) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def _assert_clean(where: str, text: str) -> None:

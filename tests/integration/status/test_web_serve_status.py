@@ -24,7 +24,7 @@ from appliance_cli.site import Site
 from appliance_cli.web.server import LiveCollector, StatusServer, request_timeout
 from tests.cli_runner import invoke
 from tests.integration.status.conftest import TOKEN as KUBE_TOKEN
-from tests.integration.status.conftest import seed_healthy
+from tests.integration.status.conftest import lab_site, seed_healthy, status_service
 from tests.integration.status.serve_process import stacks
 from tests.unit.web.conftest import wait_for
 
@@ -76,16 +76,9 @@ def hung() -> Iterator[HungApi]:
         api.close()
 
 
-def _site(kubeconfig_text: str, token: str = STATUS_TOKEN) -> Site:
-    s = Site.open("lab")
-    s.write("kubeconfig", kubeconfig_text)
-    s.write("status-token", token)
-    return s
-
-
 # -- bad input, refused before anything starts ---------------------------------------------------
 def test_a_too_short_site_token_is_refused_before_anything_starts(tmp_path: Path) -> None:
-    s = _site("apiVersion: v1\nkind: Config\n", token="short")
+    s = lab_site("apiVersion: v1\nkind: Config\n", "short")
     r = invoke(["serve-status", "--site-id", "lab", "--port", "1"])
     assert r.exit_code == 2, r.output
     flat = "".join(r.output.split())  # the console wraps long lines
@@ -126,7 +119,7 @@ def test_in_cluster_outside_a_pod_is_bad_input(monkeypatch: pytest.MonkeyPatch) 
 
 @pytest.mark.parametrize("value", ["nonsense", "10.0.0.0/33"])
 def test_a_trusted_proxy_must_be_an_address(value: str) -> None:
-    _site("apiVersion: v1\nkind: Config\n")
+    lab_site("apiVersion: v1\nkind: Config\n", STATUS_TOKEN)
     r = invoke(["serve-status", "--site-id", "lab", "--trusted-proxy", value])
     assert r.exit_code == 2 and "--trusted-proxy" in r.output
 
@@ -134,7 +127,7 @@ def test_a_trusted_proxy_must_be_an_address(value: str) -> None:
 # -- Ctrl-C --------------------------------------------------------------------------------------
 def test_ctrl_c_exits_130(hung: HungApi, tmp_path: Path) -> None:
     write_kubeconfig(tmp_path / "kc", hung.url, KUBE_TOKEN)
-    _site((tmp_path / "kc").read_text())
+    lab_site((tmp_path / "kc").read_text(), STATUS_TOKEN)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
@@ -200,7 +193,7 @@ def test_each_request_is_bounded_by_half_the_interval() -> None:
 
 def test_a_hung_api_shows_as_unreachable_within_one_interval(hung: HungApi, tmp_path: Path) -> None:
     write_kubeconfig(tmp_path / "kc", hung.url, KUBE_TOKEN)
-    _site((tmp_path / "kc").read_text())
+    lab_site((tmp_path / "kc").read_text(), STATUS_TOKEN)
     interval = 2.0
     collector = LiveCollector(site_id="lab", kubeconfig=None, in_cluster=False, interval=interval)
     started = time.monotonic()
@@ -216,17 +209,8 @@ def test_a_changed_kubeconfig_is_picked_up_without_a_restart(
 ) -> None:
     seed_healthy(store)
     write_kubeconfig(tmp_path / "hung", hung.url, KUBE_TOKEN)
-    site = _site((tmp_path / "hung").read_text())
-    srv = StatusServer(
-        kubeconfig=None,
-        in_cluster=False,
-        token=STATUS_TOKEN,
-        host="127.0.0.1",
-        port=0,
-        site_id="lab",
-        interval=1,
-    ).start()
-    try:
+    site = lab_site((tmp_path / "hung").read_text(), STATUS_TOKEN)
+    with status_service(STATUS_TOKEN, interval=1, published=False) as srv:
         wait_for(lambda: _top(srv) == "kubernetes_api_unreachable", timeout=15)
         # the API moved: bootstrap (or the admin) writes a new kubeconfig
         write_kubeconfig(tmp_path / "lab", lab.url, KUBE_TOKEN)
@@ -234,5 +218,3 @@ def test_a_changed_kubeconfig_is_picked_up_without_a_restart(
         wait_for(lambda: _top(srv) not in (None, "kubernetes_api_unreachable"), timeout=15)
         view = srv.state.view()
         assert view.current is not None and view.current.doc.tiers.platform.ready
-    finally:
-        srv.stop()
