@@ -149,6 +149,9 @@ def load_documents(path: Path) -> list[Obj]:
         text = path.read_text()
     except OSError as exc:
         raise LayoutError(f"cannot read {path}: {exc}") from exc
+    cached = _PARSED.get(text)
+    if cached is not None:
+        return list(json.loads(cached))  # a fresh copy: callers change what they get
     try:
         docs = yamltext.safe_load_all(text)
     except yaml.YAMLError as exc:
@@ -160,7 +163,27 @@ def load_documents(path: Path) -> list[Obj]:
         if not isinstance(doc, dict):
             raise LayoutError(f"{path}: document {i + 1} is not a mapping")
         out.append(doc)
+    _remember(text, out)
     return out
+
+
+# The layout's files are read many times per command (every render, every check) and parsing
+# YAML is far slower than JSON: what a text parsed to is kept as JSON, when JSON holds it
+# exactly (not for a document with dates or non-string keys, which JSON would change).
+_PARSED: dict[str, str] = {}
+_PARSED_MAX = 1024
+
+
+def _remember(text: str, docs: list[Obj]) -> None:
+    try:
+        encoded = json.dumps(docs)
+    except (TypeError, ValueError):
+        return
+    if json.loads(encoded) != docs:
+        return
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.clear()
+    _PARSED[text] = encoded
 
 
 def _load_mapping(path: Path) -> Obj:
