@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from appliance_lab.store import RESOURCE_TYPES
-from appliance_lab.testing import LabHandle, running_lab
+from appliance_lab.testing import InstalledLab, LabHandle, installed_lab, running_lab
 
 from appliance_cli.adapters.kube import KubeClient
 from tests.cli_runner import Result, invoke
@@ -29,39 +29,61 @@ ROW = "it''s the customer''s ticket"  # SQL quoting
 ROW_TEXT = "it's the customer's ticket"
 
 
+def _install(handle: LabHandle) -> None:
+    """A fresh install at 1.0-rc5 through the CLI, then one row written."""
+    r = invoke(
+        [
+            "bootstrap",
+            "--site-id",
+            "lab",
+            "--release-version",
+            "1.0-rc5",
+            "--node-ip",
+            "127.0.0.1",
+            "--bootstrap-mode",
+            "fresh",
+            "--hostname",
+            "alga-lab-1",
+            "--dns-servers",
+            "10.10.0.53",
+            "--progress",
+            "plain",
+        ]
+    )
+    assert r.exit_code == 0, r.output
+    assert psql(handle, "create table notes (id text, body text)")[2] == 0
+    assert psql(handle, f"insert into notes (id, body) values ('1', '{ROW}')")[2] == 0
+
+
+@pytest.fixture(scope="module")
+def _healthy_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InstalledLab]:
+    """The healthy scenario installed once for the module (virtual time); each test restores it."""
+    home = tmp_path_factory.mktemp("installed-home")
+    with installed_lab(
+        _install, home=home, scenario="healthy", speed=SPEED, bootstrapped=False, virtual=True
+    ) as once:
+        yield once
+
+
 @pytest.fixture
-def installed(request: pytest.FixtureRequest) -> Iterator[LabHandle]:
+def installed(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[LabHandle]:
     """A lab bootstrapped at 1.0-rc5 (fresh install through the CLI) with one row written. The
     lab and the CLI in this process share a virtual clock unless the test is marked
-    ``lab(virtual=False)``."""
+    ``lab(virtual=False)``. The healthy scenario is installed once per module and restored
+    for each test (lab objects, controllers, database, Talos node and site directory); the
+    upgrade scenarios, which differ from the install on, are installed per test."""
     marker = request.node.get_closest_marker("lab")
     scenario = marker.kwargs.get("scenario", "healthy") if marker else "healthy"
     virtual = marker.kwargs.get("virtual", True) if marker else True
-    with running_lab(scenario=scenario, speed=SPEED, bootstrapped=False, virtual=virtual) as handle:
-        r = invoke(
-            [
-                "bootstrap",
-                "--site-id",
-                "lab",
-                "--release-version",
-                "1.0-rc5",
-                "--node-ip",
-                "127.0.0.1",
-                "--bootstrap-mode",
-                "fresh",
-                "--hostname",
-                "alga-lab-1",
-                "--dns-servers",
-                "10.10.0.53",
-                "--progress",
-                "plain",
-            ]
-        )
-        assert r.exit_code == 0, r.output
-        assert psql(handle, "create table notes (id text, body text)")[2] == 0
-        assert psql(handle, f"insert into notes (id, body) values ('1', '{ROW}')")[2] == 0
-        yield handle
-        errors = list(handle.lab.controllers.errors)
+    if scenario == "healthy" and virtual:
+        once: InstalledLab = request.getfixturevalue("_healthy_once")
+        yield once.use(monkeypatch)
+        errors = once.errors()
+    else:
+        with running_lab(scenario=scenario, speed=SPEED, bootstrapped=False, virtual=virtual) as handle:
+            _install(handle)
+            yield handle
+            errors = list(handle.lab.controllers.errors)
     assert not errors, f"lab controllers raised: {errors}"
 
 
