@@ -11,43 +11,13 @@ import pty
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from appliance_lab.store import RESOURCE_TYPES
-from appliance_lab.testing import InstalledLab, LabHandle, installed_lab
+from appliance_lab.testing import LabHandle
 
 from tests.cli_runner import invoke
-
-SPEED = 60.0
-BOOTSTRAP = ["bootstrap", "--site-id", "lab", "--release-version", "1.0-rc5", "--node-ip", "127.0.0.1"]
-
-
-def _install(lab: LabHandle) -> None:
-    r = invoke([*BOOTSTRAP, "--bootstrap-mode", "fresh", "--progress", "plain"])
-    assert r.exit_code == 0, r.output[-3000:]
-
-
-@pytest.fixture(scope="module")
-def _installed_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InstalledLab]:
-    """One `appliance bootstrap` per module (virtual time); each test restores its result."""
-    home = tmp_path_factory.mktemp("installed-home")
-    with installed_lab(
-        _install, home=home, scenario="healthy", speed=SPEED, bootstrapped=False, virtual=True
-    ) as once:
-        yield once
-
-
-@pytest.fixture
-def installed(_installed_once: InstalledLab, monkeypatch: pytest.MonkeyPatch) -> Iterator[LabHandle]:
-    """A lab installed by `appliance bootstrap` (restored from the module's install); its
-    appliance home is ``ALGA_APPLIANCE_HOME`` for the test and for the CLI processes it runs."""
-    lab = _installed_once.use(monkeypatch)
-    yield lab
-    errors = _installed_once.errors()
-    assert not errors, f"lab controllers raised: {errors}"
-
+from tests.integration.reset.conftest import BOOTSTRAP
 
 # What a reset deletes (the lab's own controllers come and go with Jobs, pods and events).
 KEPT = {

@@ -9,19 +9,19 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from appliance_lab.store import RESOURCE_TYPES
-from appliance_lab.testing import InstalledLab, LabHandle, installed_lab, running_lab
+from appliance_lab.testing import LabHandle, running_lab
 
 from appliance_cli.progress import ProgressEvent
 from tests.cli_runner import Result, invoke
+from tests.integration.reset.conftest import SPEED, install
 
-SPEED = 60.0
 BOOTSTRAP = [
     "bootstrap",
     "--site-id",
@@ -47,29 +47,14 @@ def reset(*extra: str) -> Result:
 
 
 def _install(lab: LabHandle) -> None:
-    r = bootstrap()
-    assert r.exit_code == 0, r.output[-3000:]
+    install(lab)
     settled(lab)
 
 
 @pytest.fixture(scope="module")
-def _installed_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InstalledLab]:
-    """One `appliance bootstrap` per module (virtual time); each test restores its result."""
-    home = tmp_path_factory.mktemp("installed-home")
-    with installed_lab(
-        _install, home=home, scenario="healthy", speed=SPEED, bootstrapped=False, virtual=True
-    ) as once:
-        yield once
-
-
-@pytest.fixture
-def installed(_installed_once: InstalledLab, monkeypatch: pytest.MonkeyPatch) -> Iterator[LabHandle]:
-    """A lab node taken to LOGIN_READY by `appliance bootstrap` (restored from the module's
-    install: lab objects, controllers, database, Talos node and the site directory)."""
-    lab = _installed_once.use(monkeypatch)
-    yield lab
-    errors = _installed_once.errors()
-    assert not errors, f"lab controllers raised: {errors}"
+def installer() -> Callable[[LabHandle], object]:
+    """The install ends once the lab's controllers are done with it (see ``settled``)."""
+    return _install
 
 
 def settled(lab: LabHandle) -> LabHandle:
