@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from appliance_lab.testing import LabHandle, running_lab
+from appliance_lab.testing import InstalledLab, LabHandle, installed_lab, running_lab
 
 pytest.importorskip("textual")
 
@@ -61,16 +61,29 @@ def _healthy_core(lab: LabHandle) -> bool:
     return collect_status("lab").tiers.login.ready
 
 
+def _login_ready(lab: LabHandle) -> None:
+    lab.apply_bootstrap_objects()
+    lab.wait_for(lambda: _healthy_core(lab), timeout=60, interval=0.3, what="login ready")
+
+
+@pytest.fixture(scope="module")
+def _installed_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InstalledLab]:
+    """Login-ready once per module on virtual time; each test restores that state."""
+    home = tmp_path_factory.mktemp("installed-home")
+    with installed_lab(_login_ready, home=home, scenario="healthy", speed=SPEED, virtual=True) as once:
+        yield once
+
+
 @pytest.fixture
-def installed() -> Iterator[LabHandle]:
-    """Login-ready on virtual time; then the lab keeps the wall clock's pace for the console,
-    whose screens refresh on their own timers."""
-    with running_lab(scenario="healthy", speed=SPEED, virtual=True) as lab:
-        lab.apply_bootstrap_objects()
-        lab.wait_for(lambda: _healthy_core(lab), timeout=60, interval=0.3, what="login ready")
-        assert lab.clock is not None
-        with lab.clock.realtime():
-            yield lab
+def installed(_installed_once: InstalledLab, monkeypatch: pytest.MonkeyPatch) -> Iterator[LabHandle]:
+    """Login-ready (restored from the module's install); the lab keeps the wall clock's pace
+    for the console, whose screens refresh on their own timers."""
+    lab = _installed_once.use(monkeypatch)
+    assert lab.clock is not None
+    with lab.clock.realtime():
+        yield lab
+    errors = _installed_once.errors()
+    assert not errors, f"lab controllers raised: {errors}"
 
 
 def test_pick_a_site_see_the_ladder_and_read_a_components_logs(installed: LabHandle) -> None:
