@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from appliance_cli.web.server import StatusServer
-from tests.browser.test_status_page import Switch, _doc, _login
+from tests.browser.status_pages import Switch, log_in, status_of
 from tests.unit.web.conftest import TOKEN, start, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
@@ -28,10 +28,10 @@ def server() -> Iterator[StatusServer]:
 
 
 def test_each_blocker_says_whether_repair_can_fix_it(page: Any, server: StatusServer) -> None:
-    _snap, doc = _doc("bootstrap-job-failed")
+    _snap, doc = status_of("bootstrap-job-failed")
     first = doc.top_blockers[0]
     assert first.repair is not None and first.repair.available and first.repair.command
-    _login(page, server.url, TOKEN)
+    log_in(page, server.url, TOKEN)
     lines = page.locator("#blockers li.blocker .repair")
     lines.first.wait_for()
     texts = lines.all_inner_texts()

@@ -9,10 +9,6 @@ from playwright.sync_api import expect
 
 from appliance_cli.web.server import StatusServer
 from tests.browser.status_pages import Switch, log_in
-
-# test_repair_line.py imports these from here
-from tests.browser.status_pages import log_in as _login  # noqa: F401
-from tests.browser.status_pages import status_of as _doc  # noqa: F401
 from tests.unit.web.conftest import TOKEN
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
