@@ -16,8 +16,10 @@ echo "== import layers"
 echo "== pytest"
 set +e
 # .venv/bin first: the tests find the kubectl setup.sh may have installed there.
-# Tests run on PYTEST_WORKERS processes (default 2, pytest-xdist); the 15 slowest are listed.
-PATH="$PWD/.venv/bin:$PATH" .venv/bin/pytest -n "${PYTEST_WORKERS:-2}" --durations=15 "$@"
+# Tests run on PYTEST_WORKERS processes (default 2, pytest-xdist; an idle worker takes tests
+# queued for a busy one, so a run of long tests on one worker does not hold up the end);
+# the 15 slowest are listed.
+PATH="$PWD/.venv/bin:$PATH" .venv/bin/pytest -n "${PYTEST_WORKERS:-2}" --dist worksteal --durations=15 "$@"
 rc=$?
 set -e
 if [[ $rc -eq 5 ]]; then
