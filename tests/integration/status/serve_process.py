@@ -129,15 +129,20 @@ def _lost_its_port(running: ServeStatus, timeout: float = 30.0) -> bool:
 
 
 def _stop(running: ServeStatus) -> None:
+    """Ctrl-C the child; one still running 10 s later (it stops within a second) fails the
+    test with every thread's stack and its signal dispositions."""
     proc = running.proc
+    hung = ""
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(timeout=15)
+            proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            stacks(proc)
+            hung = stacks(proc)
     if running._reader is not None:
         running._reader.join(5)
+    if hung:
+        raise AssertionError(f"serve-status still running 10 s after Ctrl-C:\n{hung}{running.output}")
 
 
 @contextlib.contextmanager
@@ -152,5 +157,8 @@ def serve_status(*args: str) -> Iterator[ServeStatus]:
         running = _start(args)
     try:
         yield running
-    finally:
-        _stop(running)
+    except BaseException:
+        with contextlib.suppress(AssertionError):  # the test's own failure is the one to show
+            _stop(running)
+        raise
+    _stop(running)
