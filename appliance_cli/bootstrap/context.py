@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from appliance_cli.status.collect import KubeSource
     from appliance_cli.status.image_preflight import ReleaseCheck
     from appliance_cli.status.model import StatusDocument
+    from appliance_cli.status.snapshot import SeedUsersProbe
     from appliance_cli.tls import StatusCert
 
 
@@ -60,6 +61,7 @@ class RunState:
     new_token: str | None = None  # generated once per run when neither site nor cluster has one
     status_tls: StatusCert | None = None  # the status service's certificate (reused or made once)
     prepull: threading.Thread | None = None
+    seed_users_seen: dict[str, SeedUsersProbe] = field(default_factory=dict)  # see CollectOptions
 
 
 Announcer = Callable[[str], None]

@@ -27,6 +27,7 @@ def live_status(ctx: BootstrapContext) -> StatusDocument | None:
 
     try:
         options = site_options(ctx.site, node_ip=ctx.options.node_ip, env=ctx.env)
+        options.seed_users_seen = ctx.state.seed_users_seen
         client = ctx.status_kube()  # None: collect_snapshot says why the kubeconfig is unusable
         snapshot = collect_snapshot(
             ctx.site.site_id, kubeconfig=ctx.kubeconfig_path, options=options, client=client

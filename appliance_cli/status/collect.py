@@ -143,6 +143,10 @@ class CollectOptions:
     release_facts: dict[str, Any] = field(default_factory=dict)
     # in-cluster there is no site directory: take the site id bootstrap published, if any
     site_id_from_facts: bool = False
+    # A run's memory of the seed-user counts it saw, per database container instance (pod UID
+    # and restart count): users once seeded stay while that container runs, so a run that
+    # collects again and again (bootstrap's waits) execs the query once, not on every poll.
+    seed_users_seen: dict[str, SeedUsersProbe] | None = None
 
 
 def _now() -> str:
@@ -335,6 +339,30 @@ def _log_tails(kube: KubeSource, pods: list[Obj], extra: tuple[str, ...]) -> dic
     return dict(parallel_map(one, targets, name="status-logs"))
 
 
+def _seed_probe(kube: KubeSource, pods: list[Obj], seen: dict[str, SeedUsersProbe] | None) -> SeedUsersProbe:
+    """``_seed_probe_exec``, or the positive count ``seen`` holds for the same running container."""
+    instance = _seed_container_instance(pods)
+    if seen is not None and instance is not None and instance in seen:
+        return seen[instance]
+    probed = _seed_probe_exec(kube, pods)
+    if seen is not None and instance is not None and probed.count:
+        seen[instance] = probed
+    return probed
+
+
+def _seed_container_instance(pods: list[Obj]) -> str | None:
+    """``<pod uid>/<restart count>`` of the seed query's container while it runs, else None."""
+    ns, name, container = seed_pod()
+    for p in pods:
+        meta = p.get("metadata") or {}
+        if meta.get("namespace") != ns or meta.get("name") != name or not meta.get("uid"):
+            continue
+        for cs in (p.get("status") or {}).get("containerStatuses") or []:
+            if cs.get("name") == container and (cs.get("state") or {}).get("running") is not None:
+                return f"{meta['uid']}/{cs.get('restartCount', 0)}"
+    return None
+
+
 def _seed_probe_exec(kube: KubeSource, pods: list[Obj]) -> SeedUsersProbe:
     ns, name, container = seed_pod()
     pod = next(
@@ -504,7 +532,7 @@ def collect(
         pods = list((resources.get("v1/pods") or {}).get("items") or [])
         pod_logs = _log_tails(kube, pods, opts.redact_extra)
         if opts.exec_seed_probe and "v1/pods" in resources:
-            probed = _seed_probe_exec(kube, pods)
+            probed = _seed_probe(kube, pods, opts.seed_users_seen)
             if probed.count is not None or seed is None:
                 seed = probed
 

@@ -105,6 +105,45 @@ def test_request_count_is_the_same_for_10_and_500_pods(store: Store, kubeconfig:
     assert small.collection.api_requests == LIST_REQUESTS + 1
 
 
+def test_a_run_remembers_seed_users_per_database_container_and_asks_again_after_a_restart(
+    store: Store, direct_kubeconfig: Path
+) -> None:
+    """Bootstrap's waits collect again and again: seed users once counted are not queried
+    again while the same database container runs (a zero count is always asked again)."""
+    seed_healthy(store)
+    answer = ["0\n"]
+    queries: list[str] = []
+
+    def handler(ns: str, pod: str, container: str, command: list[str]) -> tuple[str, str, int] | None:
+        if (ns, pod, container) == ("msp", "db-0", "db") and command[:1] == ["psql"]:
+            queries.append(answer[0])
+            return answer[0], "", 0
+        return None
+
+    store.register_exec_handler(handler)
+    client = KubeClient.from_kubeconfig(direct_kubeconfig)
+    seen: dict[str, Any] = {}
+
+    def count() -> int | None:
+        snap = collect(client, _opts(seed_users_seen=seen))
+        assert snap.probes.seed_users is not None and snap.probes.seed_users.error is None, snap.probes
+        return snap.probes.seed_users.count
+
+    assert count() == 0 and len(queries) == 1
+    answer[0] = "7\n"
+    assert count() == 7 and len(queries) == 2  # a zero was not remembered
+    assert count() == 7 and len(queries) == 2  # the same container: no query
+
+    def restarted(pod: dict[str, Any]) -> None:
+        for cs in pod["status"]["containerStatuses"]:
+            cs["restartCount"] = int(cs.get("restartCount", 0)) + 1
+
+    store.mutate(BY_KEY["v1/pods"], "msp", "db-0", restarted)
+    answer[0] = "3\n"
+    assert count() == 3 and len(queries) == 3  # a new container instance: asked again
+    assert count() == 3 and len(queries) == 3
+
+
 def test_forbidden_resource_is_unavailable_and_the_rest_is_classified(
     store: Store, kubeconfig: Path, proxy: Proxy
 ) -> None:
