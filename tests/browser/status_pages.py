@@ -42,3 +42,19 @@ def log_in(page: Any, url: str, token: str) -> None:
     page.wait_for_url(f"{url}/login")
     page.fill("#token", token)
     page.click("#login-submit")
+
+
+POLL_MS = 3000  # overview.js: how often the page asks for the status
+
+
+def until_headline(page: Any, text: str, *, timeout: float = 30.0) -> None:
+    """Move the page's clock on one poll interval at a time until its headline reads ``text``
+    (the page's clock must be installed before it loaded: ``page.clock.install()``), so the
+    test never waits out the page's poll timer on the wall clock."""
+    from tests.unit.web.conftest import wait_for
+
+    def shown() -> bool:
+        page.clock.run_for(POLL_MS)
+        return bool(page.locator("#headline").inner_text() == text)
+
+    wait_for(shown, timeout=timeout)

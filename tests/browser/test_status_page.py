@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from appliance_cli.web.server import StatusServer
-from tests.browser.status_pages import Switch, log_in
+from tests.browser.status_pages import Switch, log_in, until_headline
 from tests.unit.web.conftest import TOKEN
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
@@ -26,6 +26,7 @@ def test_wrong_token_shows_an_error_and_no_overview(page: Any, server: StatusSer
 def test_right_token_shows_the_overview_and_it_follows_the_state(
     page: Any, server: StatusServer, switch: Switch
 ) -> None:
+    page.clock.install()  # the page's poll timer runs when the test moves the clock
     log_in(page, server.url, TOKEN)
     page.wait_for_url(f"{server.url}/")
     headline = page.locator("#headline")
@@ -36,7 +37,7 @@ def test_right_token_shows_the_overview_and_it_follows_the_state(
     assert page.locator("#login-link").is_hidden()
 
     switch.set("missing-background-tag")
-    expect(page.locator("#headline")).to_have_text("Ready with background issues", timeout=15000)
+    until_headline(page, "Ready with background issues")
     assert "workflow-worker" in page.locator("#blockers").inner_text()
     link = page.locator("#login-url")
     assert link.is_visible() and link.get_attribute("href", timeout=5000).startswith("http")
