@@ -188,7 +188,7 @@ def test_a_server_that_never_answers_the_upgrade_ends_in_the_bound(tmp_path: Pat
         kube = KubeClient.from_kubeconfig(kc, timeout=1.5)
         t = time.monotonic()
         with pytest.raises(KubeUnreachable, match="no answer within"):
-            kube.exec("msp", "db-0", "main", ["count"], timeout=3)
+            kube.exec("msp", "db-0", "main", ["count"], timeout=1)
         assert time.monotonic() - t < 10
     finally:
         listener.close()
