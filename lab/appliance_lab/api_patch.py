@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from appliance_cli import yamltext
 from appliance_lab.store import Obj, StoreError, now_rfc3339
 
 MERGE = "application/merge-patch+json"
@@ -319,9 +320,6 @@ class StoreErrorUnsupported(StoreError):
     reason = "UnsupportedMediaType"
 
 
-_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it
-
-
 def decode_apply(raw: bytes) -> Obj:
     """An apply body (YAML; clients mostly send JSON, which is YAML and parsed as JSON first)."""
     try:
@@ -329,7 +327,7 @@ def decode_apply(raw: bytes) -> Obj:
         try:
             data = json.loads(text)
         except ValueError:
-            data = yaml.load(text, Loader=_YAML_LOADER)  # a safe loader
+            data = yamltext.safe_load(text)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise BadPatch(f"error decoding YAML: {exc}") from None
     if not isinstance(data, dict):

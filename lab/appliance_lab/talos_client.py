@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from appliance_cli import yamltext
 from appliance_cli.adapters.talos import (
     Disk,
     GenConfigRequest,
@@ -51,10 +52,9 @@ def flux_crd_dir() -> Path:
 def _flux_crds(directory: Path) -> tuple[Obj, ...]:
     """The CustomResourceDefinitions shipped in ``directory``, parsed once per process (the
     files are part of the checkout; each caller gets its own copies)."""
-    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it
     crds: list[Obj] = []
     for path in sorted(directory.glob("*.yaml")):
-        for doc in yaml.load_all(path.read_text(), Loader=loader):
+        for doc in yamltext.safe_load_all(path.read_text()):
             if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
                 crds.append(doc)
     return tuple(crds)

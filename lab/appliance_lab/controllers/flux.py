@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from appliance_cli import yamltext
 from appliance_lab.controllers.base import (
     CONFIGMAPS,
     DEPLOYMENTS,
@@ -55,8 +56,7 @@ _DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
 
 @functools.lru_cache(maxsize=64)
 def _parsed_values(text: str) -> Any:
-    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it
-    return yaml.load(text, Loader=loader)
+    return yamltext.safe_load(text)
 
 
 def _values_yaml(text: str) -> Any:
