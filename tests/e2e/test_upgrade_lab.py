@@ -16,10 +16,11 @@ from typing import Any
 import httpx
 import pytest
 from appliance_lab.store import RESOURCE_TYPES
-from appliance_lab.testing import InstalledLab, LabHandle, installed_lab, running_lab
+from appliance_lab.testing import InstalledLab, LabHandle, running_lab
 
 from appliance_cli.adapters.kube import KubeClient
 from tests.cli_runner import Result, invoke
+from tests.lab_install import LAB_BOOTSTRAP, installed_once, use_installed
 
 pytestmark = pytest.mark.slow
 SPEED = 60.0
@@ -33,13 +34,7 @@ def _install(handle: LabHandle) -> None:
     """A fresh install at 1.0-rc5 through the CLI, then one row written."""
     r = invoke(
         [
-            "bootstrap",
-            "--site-id",
-            "lab",
-            "--release-version",
-            "1.0-rc5",
-            "--node-ip",
-            "127.0.0.1",
+            *LAB_BOOTSTRAP,
             "--bootstrap-mode",
             "fresh",
             "--hostname",
@@ -58,9 +53,8 @@ def _install(handle: LabHandle) -> None:
 @pytest.fixture(scope="module")
 def _healthy_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InstalledLab]:
     """The healthy scenario installed once for the module (virtual time); each test restores it."""
-    home = tmp_path_factory.mktemp("installed-home")
-    with installed_lab(
-        _install, home=home, scenario="healthy", speed=SPEED, bootstrapped=False, virtual=True
+    with installed_once(
+        tmp_path_factory, _install, scenario="healthy", speed=SPEED, bootstrapped=False, virtual=True
     ) as once:
         yield once
 
@@ -76,14 +70,12 @@ def installed(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
     scenario = marker.kwargs.get("scenario", "healthy") if marker else "healthy"
     virtual = marker.kwargs.get("virtual", True) if marker else True
     if scenario == "healthy" and virtual:
-        once: InstalledLab = request.getfixturevalue("_healthy_once")
-        yield once.use(monkeypatch)
-        errors = once.errors()
-    else:
-        with running_lab(scenario=scenario, speed=SPEED, bootstrapped=False, virtual=virtual) as handle:
-            _install(handle)
-            yield handle
-            errors = list(handle.lab.controllers.errors)
+        yield from use_installed(request.getfixturevalue("_healthy_once"), monkeypatch)
+        return
+    with running_lab(scenario=scenario, speed=SPEED, bootstrapped=False, virtual=virtual) as handle:
+        _install(handle)
+        yield handle
+        errors = list(handle.lab.controllers.errors)
     assert not errors, f"lab controllers raised: {errors}"
 
 

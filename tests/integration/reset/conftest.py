@@ -6,17 +6,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from appliance_lab.testing import InstalledLab, LabHandle, installed_lab
+from appliance_lab.testing import InstalledLab, LabHandle
 
 from tests.cli_runner import invoke
+from tests.lab_install import LAB_BOOTSTRAP, installed_once, use_installed
 
 SPEED = 60.0
-BOOTSTRAP = ["bootstrap", "--site-id", "lab", "--release-version", "1.0-rc5", "--node-ip", "127.0.0.1"]
 
 
 def install(lab: LabHandle) -> None:
     """A fresh `appliance bootstrap` of site ``lab``, which must succeed."""
-    r = invoke([*BOOTSTRAP, "--bootstrap-mode", "fresh", "--progress", "plain"])
+    r = invoke([*LAB_BOOTSTRAP, "--bootstrap-mode", "fresh", "--progress", "plain"])
     assert r.exit_code == 0, r.output[-3000:]
 
 
@@ -31,9 +31,8 @@ def _installed_once(
     tmp_path_factory: pytest.TempPathFactory, installer: Callable[[LabHandle], object]
 ) -> Iterator[InstalledLab]:
     """One `appliance bootstrap` per module (virtual time); each test restores its result."""
-    home = tmp_path_factory.mktemp("installed-home")
-    with installed_lab(
-        installer, home=home, scenario="healthy", speed=SPEED, bootstrapped=False, virtual=True
+    with installed_once(
+        tmp_path_factory, installer, scenario="healthy", speed=SPEED, bootstrapped=False, virtual=True
     ) as once:
         yield once
 
@@ -43,7 +42,4 @@ def installed(_installed_once: InstalledLab, monkeypatch: pytest.MonkeyPatch) ->
     """A lab installed by `appliance bootstrap` (restored from the module's install: lab objects,
     controllers, database, Talos node and the site directory); its appliance home is
     ``ALGA_APPLIANCE_HOME`` for the test and for the CLI processes it runs."""
-    lab = _installed_once.use(monkeypatch)
-    yield lab
-    errors = _installed_once.errors()
-    assert not errors, f"lab controllers raised: {errors}"
+    yield from use_installed(_installed_once, monkeypatch)

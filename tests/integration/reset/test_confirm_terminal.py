@@ -17,7 +17,7 @@ from appliance_lab.store import RESOURCE_TYPES
 from appliance_lab.testing import LabHandle
 
 from tests.cli_runner import invoke
-from tests.integration.reset.conftest import BOOTSTRAP
+from tests.lab_install import LAB_BOOTSTRAP
 
 # What a reset deletes (the lab's own controllers come and go with Jobs, pods and events).
 KEPT = {
@@ -105,7 +105,7 @@ def test_reset_with_stdout_piped_goes_on_when_the_site_id_is_typed(installed: La
 def test_fresh_bootstrap_over_an_installed_appliance_asks_on_a_terminal(installed: LabHandle) -> None:
     before = store_dump(installed)
     journal = (installed.site_dir / "journal.json").read_bytes()
-    args = [*BOOTSTRAP, "--bootstrap-mode", "fresh", "--force", "--progress", "plain"]
+    args = [*LAB_BOOTSTRAP, "--bootstrap-mode", "fresh", "--force", "--progress", "plain"]
     code, terminal, out = run_on_terminal(args, b"wrong-site", installed.site_dir.parent)
     assert code == 2, terminal + out
     assert "does not match" in terminal and "nothing was deleted" in terminal

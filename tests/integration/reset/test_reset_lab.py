@@ -21,18 +21,9 @@ from appliance_lab.testing import LabHandle, running_lab
 from appliance_cli.progress import ProgressEvent
 from tests.cli_runner import Result, invoke
 from tests.integration.reset.conftest import SPEED, install
+from tests.lab_install import LAB_BOOTSTRAP
 
-BOOTSTRAP = [
-    "bootstrap",
-    "--site-id",
-    "lab",
-    "--release-version",
-    "1.0-rc5",
-    "--node-ip",
-    "127.0.0.1",
-    "--progress",
-    "plain",
-]
+BOOTSTRAP = [*LAB_BOOTSTRAP, "--progress", "plain"]
 KS = "kustomize.toolkit.fluxcd.io/v1/kustomizations"
 GR = "source.toolkit.fluxcd.io/v1/gitrepositories"
 APP_NAMESPACES = ("msp", "alga-system")

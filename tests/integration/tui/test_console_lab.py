@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from appliance_lab.testing import InstalledLab, LabHandle, installed_lab, running_lab
+from appliance_lab.testing import InstalledLab, LabHandle, running_lab
 
 pytest.importorskip("textual")
 
@@ -25,6 +25,7 @@ from appliance_cli.tui.app import (
     RepairScreen,
     WorkloadsScreen,
 )
+from tests.lab_install import installed_once, use_installed
 
 SPEED = 60.0
 SIZE = (80, 24)
@@ -69,8 +70,9 @@ def _login_ready(lab: LabHandle) -> None:
 @pytest.fixture(scope="module")
 def _installed_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InstalledLab]:
     """Login-ready once per module on virtual time; each test restores that state."""
-    home = tmp_path_factory.mktemp("installed-home")
-    with installed_lab(_login_ready, home=home, scenario="healthy", speed=SPEED, virtual=True) as once:
+    with installed_once(
+        tmp_path_factory, _login_ready, scenario="healthy", speed=SPEED, virtual=True
+    ) as once:
         yield once
 
 
@@ -78,12 +80,10 @@ def _installed_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instal
 def installed(_installed_once: InstalledLab, monkeypatch: pytest.MonkeyPatch) -> Iterator[LabHandle]:
     """Login-ready (restored from the module's install); the lab keeps the wall clock's pace
     for the console, whose screens refresh on their own timers."""
-    lab = _installed_once.use(monkeypatch)
-    assert lab.clock is not None
-    with lab.clock.realtime():
-        yield lab
-    errors = _installed_once.errors()
-    assert not errors, f"lab controllers raised: {errors}"
+    for lab in use_installed(_installed_once, monkeypatch):
+        assert lab.clock is not None
+        with lab.clock.realtime():
+            yield lab
 
 
 def test_pick_a_site_see_the_ladder_and_read_a_components_logs(installed: LabHandle) -> None:
