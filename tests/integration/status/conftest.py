@@ -18,9 +18,10 @@ from appliance_lab.apiserver import LabApiServer, write_kubeconfig
 from appliance_lab.store import BY_KEY, Store, resource_for
 
 from appliance_cli.site import Site
+from appliance_cli.web.auth import AuthConfig
 from appliance_cli.web.server import StatusServer
 from tests.unit.status import builders
-from tests.unit.web.conftest import wait_for
+from tests.unit.web.conftest import start, wait_for
 
 TOKEN = "lab-status-token-0123456789abcdef"
 NAMESPACES = ("msp", "alga-system", "flux-system", "appliance-system", "kube-system")
@@ -66,15 +67,7 @@ def lab_site(kubeconfig: str, status_token: str) -> Site:
 def status_service(token: str, *, interval: float, published: bool = True) -> Iterator[StatusServer]:
     """The status service of site ``lab`` in this process, on a free loopback port, stopped on
     exit; with ``published``, entered once its first status is out (20 s at most)."""
-    srv = StatusServer(
-        kubeconfig=None,
-        in_cluster=False,
-        token=token,
-        host="127.0.0.1",
-        port=0,
-        site_id="lab",
-        interval=interval,
-    ).start()
+    srv = start(None, token=token, interval=interval, auth_config=AuthConfig())  # the live collector
     try:
         if published:
             wait_for(lambda: srv.state.view().current is not None, timeout=20)

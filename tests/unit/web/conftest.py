@@ -24,15 +24,19 @@ def healthy() -> tuple[ClusterSnapshot, StatusDocument]:
 
 
 def start(
-    collect: Callable[[], tuple[ClusterSnapshot, StatusDocument]] = healthy,
+    collect: Callable[[], tuple[ClusterSnapshot, StatusDocument]] | None = healthy,
     *,
     interval: float = 5.0,
     auth_config: AuthConfig | None = None,
+    token: str = TOKEN,
 ) -> StatusServer:
+    """The status service of site ``lab`` on a free loopback port, started; ``collect`` None:
+    the live collector of the site's cluster. Login back-off is shortened unless ``auth_config``
+    says otherwise."""
     return StatusServer(
         kubeconfig=None,
         in_cluster=False,
-        token=TOKEN,
+        token=token,
         host="127.0.0.1",
         port=0,
         site_id="lab",
