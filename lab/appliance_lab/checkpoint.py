@@ -23,7 +23,7 @@ import queue
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from appliance_lab.store import RESOURCE_TYPES, Obj, Store
+from appliance_lab.store import RESOURCE_TYPES, Obj, Store, copy_obj
 
 if TYPE_CHECKING:
     from appliance_lab.controllers import LabControllers
@@ -42,7 +42,8 @@ class StoreCheckpoint:
 def checkpoint_store(store: Store) -> StoreCheckpoint:
     with store._lock:
         return StoreCheckpoint(
-            objects=copy.deepcopy(store._objects),
+            # the stored objects themselves: the store never changes one in place
+            objects={key: dict(objs) for key, objs in store._objects.items()},
             logs={k: list(v) for k, v in store._logs.items()},
             prev_logs={k: list(v) for k, v in store._prev_logs.items()},
             log_instances=dict(store._log_instances),
@@ -68,15 +69,14 @@ def restore_store(store: Store, cp: StoreCheckpoint) -> int:
                 cur = current.get(key)
                 if cur is not None and _same(cur, obj):
                     continue
-                new = copy.deepcopy(obj)
                 rv = store._next_rv()
-                new["metadata"]["resourceVersion"] = str(rv)
+                new = {**obj, "metadata": {**obj["metadata"], "resourceVersion": str(rv)}}
                 current[key] = new
                 if cur is None:
                     store._sorted.pop(rt.key, None)
-                    store._publish(rt, "ADDED", copy.deepcopy(new), rv)
+                    store._publish(rt, "ADDED", copy_obj(new), rv)
                 else:
-                    store._publish(rt, "MODIFIED", copy.deepcopy(new), rv, cur)
+                    store._publish(rt, "MODIFIED", copy_obj(new), rv, cur)
                 written += 1
         store._logs = {k: list(v) for k, v in cp.logs.items()}
         store._prev_logs = {k: list(v) for k, v in cp.prev_logs.items()}

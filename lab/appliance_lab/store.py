@@ -263,6 +263,23 @@ class Store:
             ]
             return items, self._last_rv
 
+    def list_refs(
+        self,
+        rt: ResourceType,
+        namespace: str | None = None,
+        matcher: Callable[[Obj], bool] | None = None,
+    ) -> builtins.list[Obj]:
+        """Like ``list``, but the stored objects themselves: read-only (see ``snapshot``). For
+        the lab's controllers, which read every object on every step and write through
+        ``mutate``/``create``/``delete`` only."""
+        pairs, _ = self.snapshot(rt, namespace)
+        return [o for _, o in pairs if matcher is None or matcher(o)]
+
+    def try_get_ref(self, rt: ResourceType, namespace: str | None, name: str) -> Obj | None:
+        """The stored object itself (read-only, see ``snapshot``), or ``None``."""
+        with self._lock:
+            return self._objects[rt.key].get(self._ns_name(rt, namespace, name))
+
     def count(self, rt: ResourceType) -> int:
         with self._lock:
             return len(self._objects[rt.key])
@@ -397,9 +414,10 @@ class Store:
                     self._logs.pop(lk, None)
                     self._prev_logs.pop(lk, None)
             rv = self._next_rv()
-            cur["metadata"]["resourceVersion"] = str(rv)
-            self._publish(rt, "DELETED", copy_obj(cur), rv)
-            return copy_obj(cur)
+            # a new dict: readers may still hold the stored one (``snapshot``)
+            gone = {**cur, "metadata": {**cur["metadata"], "resourceVersion": str(rv)}}
+            self._publish(rt, "DELETED", copy_obj(gone), rv)
+            return copy_obj(gone)
 
     # -- watch -----------------------------------------------------------------------------
     def watch(

@@ -125,7 +125,7 @@ class Endpoints:
         return f"http://127.0.0.1:{self.status_port}"
 
     def _available(self, ns: str, name: str) -> bool:
-        d = self.ctx.store.try_get(DEPLOYMENTS, ns, name)
+        d = self.ctx.store.try_get_ref(DEPLOYMENTS, ns, name)
         return d is not None and is_true(d, "Available")
 
     def reconcile(self) -> None:

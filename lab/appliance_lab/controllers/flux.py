@@ -107,7 +107,7 @@ class Flux:
 
     # -- helpers ---------------------------------------------------------------------------
     def controller_ready(self, name: str) -> bool:
-        d = self.ctx.store.try_get(DEPLOYMENTS, "flux-system", name)
+        d = self.ctx.store.try_get_ref(DEPLOYMENTS, "flux-system", name)
         return d is not None and is_true(d, "Available")
 
     def _elapsed(self, run: _Run) -> float:
@@ -145,16 +145,16 @@ class Flux:
     def reconcile(self) -> None:
         store = self.ctx.store
         if self.controller_ready("source-controller"):
-            for gr in store.list(GITREPOS)[0]:
+            for gr in store.list_refs(GITREPOS):
                 if not _suspended(gr):
                     self._gitrepo(gr)
         if self.controller_ready("kustomize-controller"):
             self._garbage_collect()
-            for ks in store.list(KUSTOMIZATIONS)[0]:
+            for ks in store.list_refs(KUSTOMIZATIONS):
                 if not _suspended(ks):
                     self._kustomization(ks)
         if self.controller_ready("helm-controller"):
-            for hr in store.list(HELMRELEASES)[0]:
+            for hr in store.list_refs(HELMRELEASES):
                 if not _suspended(hr):
                     self._helmrelease(hr)
 
@@ -262,7 +262,7 @@ class Flux:
         ns = obj["metadata"]["namespace"]
         for dep in (obj.get("spec") or {}).get("dependsOn") or []:
             dns = dep.get("namespace") or ns
-            d = self.ctx.store.try_get(rt, dns, dep["name"])
+            d = self.ctx.store.try_get_ref(rt, dns, dep["name"])
             if (
                 d is None
                 or not is_true(d, "Ready")

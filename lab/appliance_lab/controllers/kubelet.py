@@ -12,7 +12,6 @@ behave the same way.
 
 from __future__ import annotations
 
-import copy
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -292,20 +291,20 @@ class Kubelet:
     def _volumes_bound(self, pod: Obj) -> bool:
         ns = pod["metadata"]["namespace"]
         for claim in self._pvc_volumes(pod).values():
-            pvc = self.ctx.store.try_get(PVCS, ns, claim)
+            pvc = self.ctx.store.try_get_ref(PVCS, ns, claim)
             if pvc is None or (pvc.get("status") or {}).get("phase") != "Bound":
                 return False
         return True
 
     def _db_ready(self, ns: str) -> bool:
-        pod = self.ctx.store.try_get(PODS, ns, "db-0")
+        pod = self.ctx.store.try_get_ref(PODS, ns, "db-0")
         return pod is not None and is_true(pod, "Ready")
 
     # -- the loop --------------------------------------------------------------------------
     def reconcile(self) -> None:
         if not self.ctx.kubernetes_up.is_set():
             return
-        refs, _ = self.ctx.store.snapshot(PODS)  # read-only; copied below only when worked on
+        refs, _ = self.ctx.store.snapshot(PODS)  # read-only: the kubelet writes through ctx.mutate
         live = set()
         for _key, ref in refs:
             uid = ref["metadata"]["uid"]
@@ -316,7 +315,7 @@ class Kubelet:
                 continue
             if ref["metadata"].get("deletionTimestamp"):
                 continue
-            self._pod(copy.deepcopy(ref))
+            self._pod(ref)
         for uid in [u for u in self.containers if u not in live]:
             del self.containers[uid]
 
@@ -331,7 +330,7 @@ class Kubelet:
             missing = [
                 c
                 for c in self._pvc_volumes(pod).values()
-                if ctx.store.try_get(PVCS, meta["namespace"], c) is None
+                if ctx.store.try_get_ref(PVCS, meta["namespace"], c) is None
             ]
             if missing:
                 if ctx.once(f"fs:{uid}"):

@@ -251,13 +251,13 @@ class Workloads:
     def reconcile(self) -> None:
         if not self.ctx.kubernetes_up.is_set():
             return
-        for d in self.ctx.store.list(DEPLOYMENTS)[0]:
+        for d in self.ctx.store.list_refs(DEPLOYMENTS):
             self._deployment(d)
-        for rs in self.ctx.store.list(REPLICASETS)[0]:
+        for rs in self.ctx.store.list_refs(REPLICASETS):
             self._replicaset(rs)
-        for sts in self.ctx.store.list(STATEFULSETS)[0]:
+        for sts in self.ctx.store.list_refs(STATEFULSETS):
             self._statefulset(sts)
-        for job in self.ctx.store.list(JOBS)[0]:
+        for job in self.ctx.store.list_refs(JOBS):
             self._job(job)
         self._provision()
         self._reclaim()
@@ -278,9 +278,9 @@ class Workloads:
         ctx = self.ctx
         claims = {
             (p["metadata"]["namespace"], p["metadata"]["name"]): p["metadata"].get("uid")
-            for p in ctx.store.list(PVCS)[0]
+            for p in ctx.store.list_refs(PVCS)
         }
-        for pv in ctx.store.list(PVS)[0]:
+        for pv in ctx.store.list_refs(PVS):
             spec = pv.get("spec") or {}
             ref = spec.get("claimRef") or {}
             if not ref or claims.get((ref.get("namespace"), ref.get("name"))) == ref.get("uid"):
@@ -294,8 +294,7 @@ class Workloads:
 
     def _children(self, rt: ResourceType, owner: Obj) -> list[Obj]:
         ns = owner["metadata"]["namespace"]
-        # filtered before the store copies: only the owner's children are copied
-        return self.ctx.store.list(rt, ns, lambda o: owned_by(o, owner))[0]
+        return self.ctx.store.list_refs(rt, ns, lambda o: owned_by(o, owner))
 
     def _create(self, rt: ResourceType, obj: Obj) -> Obj | None:
         try:
@@ -501,11 +500,11 @@ class Workloads:
         current = 0
         for i in range(replicas):
             pod_name = f"{meta['name']}-{i}"
-            pod = ctx.store.try_get(PODS, ns, pod_name)
+            pod = ctx.store.try_get_ref(PODS, ns, pod_name)
             if pod is None:
                 for tmpl in spec.get("volumeClaimTemplates") or []:
                     claim = f"{tmpl['metadata']['name']}-{pod_name}"
-                    if ctx.store.try_get(PVCS, ns, claim) is None:
+                    if ctx.store.try_get_ref(PVCS, ns, claim) is None:
                         pvc = copy.deepcopy(tmpl)
                         pvc["metadata"] = {
                             "name": claim,
@@ -666,11 +665,11 @@ class Workloads:
     # -- local-path provisioner --------------------------------------------------------------
     def _provision(self) -> None:
         ctx = self.ctx
-        pvcs = [p for p in ctx.store.list(PVCS)[0] if (p.get("status") or {}).get("phase") != "Bound"]
+        pvcs = [p for p in ctx.store.list_refs(PVCS) if (p.get("status") or {}).get("phase") != "Bound"]
         if not pvcs:
             return
-        sc = ctx.store.try_get(STORAGECLASSES, None, "local-path")
-        pods = ctx.store.list(PODS)[0]
+        sc = ctx.store.try_get_ref(STORAGECLASSES, None, "local-path")
+        pods = ctx.store.list_refs(PODS)
         for pvc in pvcs:
             meta = pvc["metadata"]
             ns, name = meta["namespace"], meta["name"]
