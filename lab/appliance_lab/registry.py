@@ -27,6 +27,7 @@ answers for any digest this registry has handed out.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -88,6 +89,7 @@ def manifest_body(repository: str, tag: str) -> bytes:
     return json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
 
 
+@functools.lru_cache(maxsize=4096)  # the kubelet asks for every container's on every step
 def manifest_digest(repository: str, tag: str) -> str:
     """``Docker-Content-Digest`` of ``repository:tag`` (repository path without its host)."""
     return _sha256(manifest_body(repository, tag))

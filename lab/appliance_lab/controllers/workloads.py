@@ -84,6 +84,20 @@ def template_hash(template: Obj) -> str:
 class Workloads:
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
+        # owner uid -> (the stored template it was computed from, its hash)
+        self._hashes: dict[str, tuple[Obj, str]] = {}
+
+    def _template_hash(self, owner: Obj) -> str:
+        """``template_hash`` of the owner's pod template, computed again only when the stored
+        template is a different object (the store never changes one in place)."""
+        template = (owner.get("spec") or {}).get("template") or {}
+        uid = owner["metadata"]["uid"]
+        hit = self._hashes.get(uid)
+        if hit is not None and hit[0] is template:
+            return hit[1]
+        h = template_hash(template)
+        self._hashes[uid] = (template, h)
+        return h
 
     # -- cluster bring-up --------------------------------------------------------------------
     def bring_up(self, kubernetes_version: str, talos_version: str) -> None:
@@ -331,7 +345,7 @@ class Workloads:
         meta = d["metadata"]
         spec = d.get("spec") or {}
         replicas = int(spec.get("replicas", 1))
-        h = template_hash(spec.get("template") or {})
+        h = self._template_hash(d)
         rs_name = f"{meta['name']}-{h}"
         rss = self._children(REPLICASETS, d)
         current = next((r for r in rss if r["metadata"]["name"] == rs_name), None)
@@ -495,7 +509,7 @@ class Workloads:
         ns = meta["namespace"]
         spec = sts.get("spec") or {}
         replicas = int(spec.get("replicas", 1))
-        rev = f"{meta['name']}-{template_hash(spec.get('template') or {})}"
+        rev = f"{meta['name']}-{self._template_hash(sts)}"
         ready = 0
         current = 0
         for i in range(replicas):
