@@ -335,6 +335,7 @@ def _stuck_statefulset_pods(ctx: Context, blocker: Blocker) -> list[Change]:
                 "a StatefulSet does not replace a pod that never became ready (forced rollback); "
                 "its volume claim and data stay",
                 after_statefulset=f"{ns}/{owner.get('name')}",
+                uid=_meta(pod).get("uid"),
             )
         )
     return out
@@ -402,7 +403,8 @@ def carry_out(
 
 
 def _template_rolled(kube: KubeApi, change: Change, clock: Clock, bound_seconds: float) -> bool:
-    """Wait, bounded, until the pod is outdated by its StatefulSet's new template (True) or gone."""
+    """Wait, bounded, until the pod is outdated by its StatefulSet's new template (True), or
+    gone or already replaced by its controller (False: nothing left to delete)."""
     ns, _, sts_name = str(change.after_statefulset).partition("/")
     deadline = clock.monotonic() + bound_seconds
     while True:
@@ -410,6 +412,8 @@ def _template_rolled(kube: KubeApi, change: Change, clock: Clock, bound_seconds:
             pod = kube.get(KEYS["Pod"], change.namespace, change.name)
             sts = kube.get("apps/v1/statefulsets", ns, sts_name)
         except KubeNotFound:
+            return False
+        if change.uid and _meta(pod).get("uid") != change.uid:
             return False
         revision = (_meta(pod).get("labels") or {}).get("controller-revision-hash")
         update = (sts.get("status") or {}).get("updateRevision")

@@ -68,6 +68,9 @@ class Change:
     # "<namespace>/<name>" of a StatefulSet whose new template must be in place first (a pod
     # delete that completes a rolling update the StatefulSet cannot finish on its own)
     after_statefulset: str | None = None
+    # the object's uid when the repair was planned: a pod its controller has replaced since
+    # (same name, new uid) is not deleted again
+    uid: str | None = None
 
     @property
     def ref(self) -> str:

@@ -476,3 +476,31 @@ def test_a_stuck_statefulset_pod_is_deleted_only_once_its_template_changed() -> 
     sts["status"]["updateRevision"] = "db-2"
     ra.carry_out(kube, Actions(dry_run=False), plan, clock=FakeClock(), bound_seconds=5)
     assert kube.calls[-1] == ("delete", "v1/pods", "msp", "db-0:None")
+
+
+def test_a_stuck_statefulset_pod_its_controller_already_replaced_is_not_deleted_again() -> None:
+    """A StatefulSet that replaces the stuck pod itself (same name, new uid, new template)
+    before the repair looks again: nothing is left to delete, and the repair does not wait
+    out its bound for a change that already happened."""
+    kube = FakeKube()
+    old = _hr("alga-core", ready=False)
+    old["spec"].pop("postRenderers")
+    kube.put(KEYS["HelmRelease"], old)
+    pod = _pod("db-0", owner_kind="StatefulSet")
+    pod["metadata"].update(uid="uid-stuck", labels={"controller-revision-hash": "db-1"})
+    pod["metadata"]["ownerReferences"][0]["name"] = "db"
+    kube.put(KEYS["Pod"], pod)
+    sts = {"metadata": {"name": "db", "namespace": "msp"}, "status": {"updateRevision": "db-1"}}
+    kube.put("apps/v1/statefulsets", sts)
+    b = _blocker(
+        "storage_pvc_subpath_failed", "db", [Evidence(kind="Pod", namespace="msp", name="db-0", message="m")]
+    )
+    plan = ra.build(_ctx(kube), b, "reapply_fix")
+    assert plan.changes[2].uid == "uid-stuck"
+    replaced = copy.deepcopy(pod)
+    replaced["metadata"].update(uid="uid-new", labels={"controller-revision-hash": "db-2"})
+    kube.put(KEYS["Pod"], replaced)
+    sts["status"]["updateRevision"] = "db-2"
+    clock = FakeClock()
+    ra.carry_out(kube, Actions(dry_run=False), plan, clock=clock, bound_seconds=60)
+    assert [c[0] for c in kube.calls] == ["apply", "patch"] and clock.t < 1
