@@ -6,6 +6,7 @@ They work only through ``lab.store`` (no second copy of state); see each module.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -76,9 +77,24 @@ class LabControllers:
         with self._steps:
             yield
 
+    # A step that wrote something is followed at once by the next one, up to this many in a
+    # row, before the loop waits again: what a write sets off (a ReplicaSet's pod, its
+    # scheduling, its status) follows it without a tick's delay per link, as a real
+    # controller reacts to a watch event, and a step that writes every time cannot spin.
+    BURST = 8
+
     def _loop(self) -> None:
-        while not self.ctx.clock.wait(self._stop, self.tick):
+        ctx, store = self.ctx, self.ctx.store
+        burst = 0
+        delay = self.tick
+        while not ctx.clock.wait(self._stop, delay):
+            before = store.resource_version
+            ctx.next_due = math.inf
             self.step()
+            burst = burst + 1 if store.resource_version != before and burst < self.BURST else 0
+            # the next step: at once after a write; else at the next tick, or earlier when a
+            # timed stage (an image pull, a container start) ends before it
+            delay = 0.0 if 0 < burst < self.BURST else min(self.tick, ctx.next_due - ctx.monotonic())
 
     @property
     def thread(self) -> threading.Thread | None:

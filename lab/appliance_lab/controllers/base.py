@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import os
 import threading
 from typing import Any
@@ -116,6 +117,7 @@ class Ctx:
         self.host_dirs: set[str] = set()
         self.kubernetes_up = threading.Event()
         self.t = scenario.timings
+        self.next_due = math.inf  # the earliest moment a timed step is waiting for (``passed``)
 
     # -- time ----------------------------------------------------------------------------------
     def monotonic(self) -> float:
@@ -135,7 +137,17 @@ class Ctx:
 
     def due(self, key: str, seconds: float) -> bool:
         """True once ``seconds`` (at speed 1) have passed since ``key`` was first asked about."""
-        return self.elapsed(key) >= seconds
+        return self.passed(self.mark(key), seconds)
+
+    def passed(self, since: float, seconds: float) -> bool:
+        """True once ``seconds`` (at speed 1) have passed since the monotonic time ``since``.
+        Until then the moment is remembered (``next_due``): the controllers' loop wakes up for
+        it instead of a whole tick later."""
+        at = since + seconds / self.speed
+        if self.clock.monotonic() >= at:
+            return True
+        self.next_due = min(self.next_due, at)
+        return False
 
     def once(self, key: str) -> bool:
         """True the first time ``key`` is asked about, False afterwards."""

@@ -208,7 +208,7 @@ class Flux:
                 ],
             )
             return
-        if self._elapsed(run) < self.ctx.t.git_fetch:
+        if not self.ctx.passed(run.t0, self.ctx.t.git_fetch):
             return
         if self.ctx.scenario.dns_refused:
             msg = (
@@ -324,7 +324,7 @@ class Flux:
             )
             return
         if run.stage == "applying":
-            if self._elapsed(run) < ctx.t.kustomization_apply:
+            if not ctx.passed(run.t0, ctx.t.kustomization_apply):
                 return
             try:
                 run.applied = self._apply_kustomization(ks)
@@ -630,7 +630,7 @@ class Flux:
             )
             return
         if run.stage == "installing":
-            if self._elapsed(run) < ctx.t.helm_install:
+            if not ctx.passed(run.t0, ctx.t.helm_install):
                 return
             objects = render_chart(name, values, self._release_images(), rand5())
             apply_post_renderers(objects, hr, ctx.scenario)
@@ -693,7 +693,7 @@ class Flux:
                 failed_job = oname
             elif not ok:
                 pending.append(f"{kind}/{ns}/{oname}")
-        elapsed = self._elapsed(run)
+        timed_out = ctx.passed(run.t0, timeout)
         title = action.capitalize()
         if failed_job is None and not pending:
             msg = (
@@ -717,7 +717,7 @@ class Flux:
             ctx.event(hr, f"{title}Succeeded", msg, component="helm-controller")
             run.stage = "done"
             return
-        if failed_job is not None or elapsed >= timeout:
+        if failed_job is not None or timed_out:
             cause = (
                 f"job {failed_job} failed: BackoffLimitExceeded"
                 if failed_job

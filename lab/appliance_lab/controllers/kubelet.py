@@ -268,9 +268,6 @@ class Kubelet:
         return Program("complete", self.ctx.t.smoke, [], lines)
 
     # -- helpers ---------------------------------------------------------------------------
-    def _elapsed(self, c: Container) -> float:
-        return (self.ctx.monotonic() - c.t0) * self.ctx.speed
-
     def _event(self, pod: Obj, c: Container | None, reason: str, message: str, warning: bool = False) -> None:
         self.ctx.event(
             pod,
@@ -382,7 +379,7 @@ class Kubelet:
                 c.enter("pulling", ctx.monotonic())
         if c.stage == "pulling":
             seconds = sc.pull_seconds(c.image)
-            if self._elapsed(c) < seconds:
+            if not ctx.passed(c.t0, seconds):
                 return
             if sc.image_missing(c.image):
                 self._event(pod, c, "Failed", pull_failed_message(c.image), warning=True)
@@ -410,7 +407,7 @@ class Kubelet:
             )
             c.enter("config", ctx.monotonic())
         if c.stage == "pull-backoff":
-            if self._elapsed(c) >= 2.0 and (c.waiting or {}).get("reason") == "ErrImagePull":
+            if (c.waiting or {}).get("reason") == "ErrImagePull" and ctx.passed(c.t0, 2.0):
                 msg = f'Back-off pulling image "{c.image}"'
                 self._event(pod, c, "BackOff", msg)
                 self._event(pod, c, "Failed", "Error: ImagePullBackOff", warning=True)
@@ -428,13 +425,13 @@ class Kubelet:
                         return
             c.enter("starting", ctx.monotonic())
         if c.stage == "config-error":
-            if self._elapsed(c) >= 15.0:  # the kubelet retries and reports again
+            if ctx.passed(c.t0, 15.0):  # the kubelet retries and reports again
                 msg = str((c.waiting or {}).get("message"))
                 self._event(pod, c, "Failed", f"Error: {msg}", warning=True)
                 c.t0 = ctx.monotonic()
             return
         if c.stage == "starting":
-            if self._elapsed(c) < ctx.t.container_start:
+            if not ctx.passed(c.t0, ctx.t.container_start):
                 return
             self._event(pod, c, "Created", f"Created container {c.name}")
             self._event(pod, c, "Started", f"Started container {c.name}")
@@ -447,13 +444,13 @@ class Kubelet:
         if c.stage == "running":
             prog = c.program or Program("serve")
             if prog.kind == "serve":
-                if not c.ready and self._elapsed(c) >= ctx.t.ready:
+                if not c.ready and ctx.passed(c.t0, ctx.t.ready):
                     c.ready = True
                 return
             if prog.kind == "wait-db" and not self._db_ready(meta["namespace"]):
                 c.t0 = ctx.monotonic()
                 return
-            if self._elapsed(c) < prog.after:
+            if not ctx.passed(c.t0, prog.after):
                 return
             ctx.store.append_pod_log(meta["namespace"], meta["name"], c.name, prog.end_logs)
             code = 1 if prog.kind == "crash" else prog.exit_code
@@ -494,7 +491,7 @@ class Kubelet:
             c.enter("done", ctx.monotonic())
             return
         if c.stage == "crash-backoff":
-            if self._elapsed(c) < c.backoff:
+            if not ctx.passed(c.t0, c.backoff):
                 return
             ctx.store.restart_pod_log(meta["namespace"], meta["name"], c.name)
             self._event(pod, c, "Pulled", f'Container image "{c.image}" already present on machine')
