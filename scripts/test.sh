@@ -14,12 +14,15 @@ echo "== mypy (strict)"
 echo "== import layers"
 .venv/bin/lint-imports
 echo "== pytest"
+# Bytecode caches on: each test worker and each CLI child process would otherwise compile the
+# project's modules again, and pytest would rewrite every test module's asserts again per worker.
+unset PYTHONDONTWRITEBYTECODE
 set +e
 # .venv/bin first: the tests find the kubectl setup.sh may have installed there.
 # Tests run on PYTEST_WORKERS processes (default 2, pytest-xdist; an idle worker takes tests
 # queued for a busy one, so a run of long tests on one worker does not hold up the end);
 # the 15 slowest are listed.
-PATH="$PWD/.venv/bin:$PATH" .venv/bin/pytest -n "${PYTEST_WORKERS:-2}" --dist worksteal --durations=15 "$@"
+PATH="$PWD/.venv/bin:$PATH" .venv/bin/pytest -n "${PYTEST_WORKERS:-$((2 * $(nproc)))}" --dist worksteal --durations=15 "$@"
 rc=$?
 set -e
 if [[ $rc -eq 5 ]]; then

@@ -315,43 +315,27 @@ def test_json_progress_prints_only_json_lines_on_stdout(tmp_path: Path) -> None:
     assert tree(env.home) == before  # a dry run writes nothing, not even the site directory
 
 
-def test_site_files_are_private_whatever_the_umask(tmp_path: Path) -> None:
+def test_site_files_are_private_whatever_the_umask(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Under umask 000 the appliance home and the site directory are 0700 and node-ip,
-    app-url and every secret 0600 (lab up, then a real bootstrap against it)."""
-    home = tmp_path / "new" / "home"  # does not exist yet: created by the CLI
-    env = {**os.environ, "ALGA_APPLIANCE_HOME": str(home), "NO_COLOR": "1"}
+    app-url and every secret 0600 (the lab brought up, then a real bootstrap against it; both
+    in this process, where the umask is set for the test's duration)."""
+    from appliance_lab.testing import running_lab
 
-    def cli(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "appliance_cli", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-            preexec_fn=lambda: os.umask(0),
-        )
+    from tests.cli_runner import invoke
 
-    up = cli("lab", "up", "--speed", "60", timeout=60)
-    assert up.returncode == 0, up.stderr
+    home = tmp_path / "new" / "home"  # does not exist yet: created by the lab and the CLI
+    monkeypatch.setenv("ALGA_APPLIANCE_HOME", str(home))
+    monkeypatch.setenv("NO_COLOR", "1")
+    old = os.umask(0)
     try:
-        boot = cli(
-            "bootstrap",
-            "--bootstrap-mode",
-            "fresh",
-            *RELEASE,
-            "--site-id",
-            "lab",
-            "--progress",
-            "plain",
-            timeout=300,
-        )
-        assert boot.returncode == 0, boot.stdout[-2000:] + boot.stderr[-2000:]
-        site = home / "lab"
-        for d in (tmp_path / "new", home, site):
-            assert stat.S_IMODE(d.stat().st_mode) == 0o700, d
-        for name in ("node-ip", "app-url", "kubeconfig", "talosconfig", "status-token", "journal.json"):
-            assert stat.S_IMODE((site / name).stat().st_mode) == 0o600, name
+        with running_lab(scenario="healthy", speed=60, bootstrapped=False, virtual=True) as lab:
+            boot = invoke(["bootstrap", "--bootstrap-mode", "fresh", *RELEASE, "--site-id", "lab"])
+            assert lab.lab is not None and not lab.lab.controllers.errors
     finally:
-        down = cli("lab", "down", timeout=60)
-    assert down.returncode == 0, down.stderr
+        os.umask(old)
+    assert boot.exit_code == 0, boot.stdout[-2000:] + boot.stderr[-2000:]
+    site = home / "lab"
+    for d in (tmp_path / "new", home, site):
+        assert stat.S_IMODE(d.stat().st_mode) == 0o700, d
+    for name in ("node-ip", "app-url", "kubeconfig", "talosconfig", "status-token", "journal.json"):
+        assert stat.S_IMODE((site / name).stat().st_mode) == 0o600, name
