@@ -19,9 +19,10 @@ echo "== pytest"
 unset PYTHONDONTWRITEBYTECODE
 set +e
 # .venv/bin first: the tests find the kubectl setup.sh may have installed there.
-# Tests run on PYTEST_WORKERS processes (default 2, pytest-xdist; an idle worker takes tests
-# queued for a busy one, so a run of long tests on one worker does not hold up the end);
-# the 15 slowest are listed.
+# Tests run on PYTEST_WORKERS processes (pytest-xdist). The default is twice the cores: the
+# tests spend about half their time waiting (a lab's timeline, a child process, a browser), so
+# two workers per core keep the cores busy. An idle worker takes tests queued for a busy one,
+# so a run of long tests on one worker does not hold up the end. The 15 slowest are listed.
 PATH="$PWD/.venv/bin:$PATH" .venv/bin/pytest -n "${PYTEST_WORKERS:-$((2 * $(nproc)))}" --dist worksteal --durations=15 "$@"
 rc=$?
 set -e
