@@ -446,21 +446,27 @@ def test_on_a_terminal_repair_asks_and_no_means_no(monkeypatch: pytest.MonkeyPat
     assert len(asked) == 1
 
 
-def test_a_stuck_statefulset_pod_is_deleted_only_once_its_template_changed() -> None:
-    kube = FakeKube()
+def _stuck_db_pod(kube: FakeKube) -> tuple[Obj, Obj, PlannedRepair]:
+    """An install older than the subPath fix: pod db-0 (uid ``uid-stuck``) of StatefulSet db
+    at revision db-1, and the repair planned for it. Returns (pod, StatefulSet, plan)."""
     old = _hr("alga-core", ready=False)
     old["spec"].pop("postRenderers")
     kube.put(KEYS["HelmRelease"], old)
     pod = _pod("db-0", owner_kind="StatefulSet")
+    pod["metadata"].update(uid="uid-stuck", labels={"controller-revision-hash": "db-1"})
     pod["metadata"]["ownerReferences"][0]["name"] = "db"
-    pod["metadata"]["labels"] = {"controller-revision-hash": "db-1"}
     kube.put(KEYS["Pod"], pod)
-    sts = {"metadata": {"name": "db", "namespace": "msp"}, "status": {"updateRevision": "db-1"}}
+    sts: Obj = {"metadata": {"name": "db", "namespace": "msp"}, "status": {"updateRevision": "db-1"}}
     kube.put("apps/v1/statefulsets", sts)
     b = _blocker(
         "storage_pvc_subpath_failed", "db", [Evidence(kind="Pod", namespace="msp", name="db-0", message="m")]
     )
-    plan = ra.build(_ctx(kube), b, "reapply_fix")
+    return pod, sts, ra.build(_ctx(kube), b, "reapply_fix")
+
+
+def test_a_stuck_statefulset_pod_is_deleted_only_once_its_template_changed() -> None:
+    kube = FakeKube()
+    _, sts, plan = _stuck_db_pod(kube)
     assert [(c.kind, c.verb) for c in plan.changes] == [
         ("HelmRelease", "apply"),
         ("HelmRelease", "annotate"),
@@ -483,19 +489,7 @@ def test_a_stuck_statefulset_pod_its_controller_already_replaced_is_not_deleted_
     before the repair looks again: nothing is left to delete, and the repair does not wait
     out its bound for a change that already happened."""
     kube = FakeKube()
-    old = _hr("alga-core", ready=False)
-    old["spec"].pop("postRenderers")
-    kube.put(KEYS["HelmRelease"], old)
-    pod = _pod("db-0", owner_kind="StatefulSet")
-    pod["metadata"].update(uid="uid-stuck", labels={"controller-revision-hash": "db-1"})
-    pod["metadata"]["ownerReferences"][0]["name"] = "db"
-    kube.put(KEYS["Pod"], pod)
-    sts = {"metadata": {"name": "db", "namespace": "msp"}, "status": {"updateRevision": "db-1"}}
-    kube.put("apps/v1/statefulsets", sts)
-    b = _blocker(
-        "storage_pvc_subpath_failed", "db", [Evidence(kind="Pod", namespace="msp", name="db-0", message="m")]
-    )
-    plan = ra.build(_ctx(kube), b, "reapply_fix")
+    pod, sts, plan = _stuck_db_pod(kube)
     assert plan.changes[2].uid == "uid-stuck"
     replaced = copy.deepcopy(pod)
     replaced["metadata"].update(uid="uid-new", labels={"controller-revision-hash": "db-2"})
