@@ -131,10 +131,6 @@ class Ctx:
         with self._lock:
             return self._marks.setdefault(key, self.clock.monotonic())
 
-    def elapsed(self, key: str) -> float:
-        """Seconds (at speed 1) since ``key`` was first marked."""
-        return (self.clock.monotonic() - self.mark(key)) * self.speed
-
     def due(self, key: str, seconds: float) -> bool:
         """True once ``seconds`` (at speed 1) have passed since ``key`` was first asked about."""
         return self.passed(self.mark(key), seconds)
