@@ -24,6 +24,14 @@ def _isolated_home(
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked ``slow`` run first (otherwise in collection order): on several workers
-    (``pytest -n``) a long end-to-end run then never starts last and holds the whole run up."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """Tests marked ``first`` run before all others, then those marked ``slow``, then the rest
+    (each group in collection order): on several workers (``pytest -n``) a long run then never
+    starts last and holds the whole run up. ``first`` is for the few whose setup alone takes
+    about a minute (the status image build): started at once, it overlaps the rest of the run."""
+
+    def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker("first") is not None:
+            return 0
+        return 1 if item.get_closest_marker("slow") is not None else 2
+
+    items.sort(key=rank)

@@ -510,6 +510,7 @@ class Poller:
             self.seconds.append(time.monotonic() - started)
 
 
+@pytest.mark.first
 def test_the_pushed_and_pulled_image_serves_the_status_as_the_deployment_runs_it(
     built: Image, pulled: Pulled, service: Service
 ) -> None:
