@@ -43,6 +43,7 @@ import tempfile
 import time
 import tomllib
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -379,13 +380,12 @@ def bwrap(
 
 
 def build_app(inputs: Inputs, tree: Path, work: Path) -> Path:
-    """``/opt/appliance`` (venv + releases) and the user, as the second layer's tree."""
+    """``/opt/appliance`` (venv + releases) and the user, as the second layer's tree; the
+    wheels are already in ``work/wheels`` (``fetch_wheels``)."""
     python = f"usr/bin/python{'.'.join(map(str, IMAGE_PYTHON))}"
     if not (tree / python).is_file():
         raise BuildError(f"the Debian layer has no /{python}; IMAGE_PYTHON and the lock need an update")
     wheels = work / "wheels"
-    wheels.mkdir()
-    fetch_wheels(inputs, wheels)
     opt = work / "opt"
     (opt / "appliance").mkdir(parents=True)
     env = {
@@ -405,7 +405,8 @@ def build_app(inputs: Inputs, tree: Path, work: Path) -> Path:
     flags = ["--no-index", "--no-deps", "--no-compile", "--no-cache-dir", "--disable-pip-version-check"]
     bwrap(tree, binds, [*pip, "install", "-q", *flags, *install], env)
     bwrap(tree, binds, [*pip, "check"], env)
-    compile_ = ["-m", "compileall", "-q", "-j", "1", "--invalidation-mode", "checked-hash"]
+    # hash-based .pyc depend on the source only, so compiling in parallel changes no byte
+    compile_ = ["-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "checked-hash"]
     log("venv: byte-compiling (hash-based .pyc) ...")
     bwrap(tree, binds, [f"{VENV}/bin/python", *compile_, f"{VENV}/lib"], env)
     # release manifests for the status classifier (tracked files only)
@@ -546,8 +547,14 @@ def build(inputs: Inputs) -> dict[str, object]:
         if not _try_lock(lock):
             log(f"waiting for another build using {inputs.cache} ...")
             fcntl.flock(lock, fcntl.LOCK_EX)
-        base_layer, tree = build_base(inputs)
         with tempfile.TemporaryDirectory(dir=inputs.cache, prefix="tmp-app-") as tmp:
+            # the wheels while mmdebstrap builds the Debian layer: neither needs the other
+            wheels = Path(tmp) / "wheels"
+            wheels.mkdir()
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="debian-layer") as pool:
+                base = pool.submit(build_base, inputs)
+                fetch_wheels(inputs, wheels)
+                base_layer, tree = base.result()
             work = build_app(inputs, tree, Path(tmp))
             app_layer = Path(tmp) / "app.tar"
             write_layer(work, ["etc", "opt"], app_layer, inputs.epoch)
