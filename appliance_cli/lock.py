@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import socket
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -104,15 +105,22 @@ def _try_create(path: Path, owner: LockOwner) -> bool:
             "procStart": owner.proc_start,
         }
     ).encode()
+    # written whole under a private name, then linked into place: link() fails if the lock
+    # exists, so taking it stays exclusive, and nobody ever reads a lock half written
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # 0600
+    tmp = Path(name)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, body)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.link(tmp, path)
     except FileExistsError:
         return False
-    try:
-        os.write(fd, body)
-        os.fsync(fd)
     finally:
-        os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
     return True
 
 
@@ -132,7 +140,7 @@ def acquire(site: Site, command: str) -> LockOwner:
             return me
         owner = read_owner(site)
         if owner is None:
-            # written a moment ago and not complete yet, or garbage left by a crash mid-write
+            # unreadable: garbage (a lock is linked into place whole, so never half written)
             time.sleep(0.05)
             if read_owner(site) is None and _mtime_age(path) > 2.0:
                 with contextlib.suppress(FileNotFoundError):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
 import socket
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -119,3 +121,29 @@ def test_only_one_of_many_concurrent_commands_wins() -> None:
     for p in procs:
         p.join(timeout=20)
     assert results.count("won") == 1 and results.count("refused") == 5
+
+
+def test_a_reader_never_sees_a_half_written_lock_and_no_temporary_file_stays() -> None:
+    site = _site()
+    path = site.root / lock.LOCK_FILE
+    seen: list[str] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            with contextlib.suppress(FileNotFoundError):
+                seen.append(path.read_text())
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for _ in range(300):
+            with lock.site_lock(site, "upgrade"):
+                pass
+    finally:
+        done.set()
+        reader.join(timeout=10)
+    assert seen, "the reader never caught the lock held"
+    assert [text for text in seen if not text.startswith("{")] == []
+    assert [json.loads(text)["command"] for text in seen] == ["upgrade"] * len(seen)
+    assert sorted(p.name for p in site.root.iterdir()) == []
