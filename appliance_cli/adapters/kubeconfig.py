@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from appliance_cli import yamltext
 from appliance_cli.errors import UsageError
 
 # A projected service-account token rotates; client-go re-reads token files about every minute.
@@ -266,7 +267,7 @@ def read_kubeconfig(path: Path | str) -> KubeSettings:
     except UnicodeDecodeError as exc:
         raise _bad(p, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     try:
-        raw = yaml.safe_load(text)
+        raw = yamltext.safe_load(text)
     except yaml.YAMLError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise _bad(p, f"not valid YAML ({first})") from exc

@@ -91,7 +91,7 @@ def talosconfig_yaml(*, endpoint: str, node: str, ca_b64: str, context: str = TA
 def read_talosconfig_ca(path: Path) -> str | None:
     """The ``ca`` of the talosconfig's current context (what the secure API checks)."""
     try:
-        doc = yaml.safe_load(path.read_text()) or {}
+        doc = yamltext.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise UsageError(f"cannot read talosconfig: {exc}", param="--talosconfig") from exc
     ctx = (doc.get("contexts") or {}).get(doc.get("context") or "") or {}
