@@ -130,29 +130,45 @@ def redact_json(value: Any, *, extra: Iterable[str] = ()) -> Any:
 _TEXT_CACHE_SIZE = 50_000
 _TEXT_CACHES: dict[tuple[str, ...], dict[str, str]] = {}
 _SECRET_KEYS: dict[str, bool] = {}
+# What each Kubernetes object redacts to, by (uid, resourceVersion): the API server changes an
+# object's resourceVersion whenever anything in it changes, so the same pair is the same
+# object. Snapshots share these redacted objects, which nothing changes in place.
+_OBJECT_CACHE_SIZE = 20_000
+_OBJECT_CACHES: dict[tuple[str, ...], dict[tuple[str, str], dict[str, Any]]] = {}
+
+
+def _bounded(
+    caches: dict[tuple[str, ...], dict[Any, Any]], extras: tuple[str, ...], size: int
+) -> dict[Any, Any]:
+    cache = caches.get(extras)
+    if cache is None or len(cache) > size:
+        if len(caches) >= 8:  # other callers' secrets: keep only a few sets
+            caches.clear()
+        cache = caches[extras] = {}
+    return cache
 
 
 def _judged_texts(extras: tuple[str, ...]) -> dict[str, str]:
-    texts = _TEXT_CACHES.get(extras)
-    if texts is None or len(texts) > _TEXT_CACHE_SIZE:
-        if len(_TEXT_CACHES) >= 8:  # other callers' secrets: keep only a few sets
-            _TEXT_CACHES.clear()
-        texts = _TEXT_CACHES[extras] = {}
     if len(_SECRET_KEYS) > _TEXT_CACHE_SIZE:
         _SECRET_KEYS.clear()
-    return texts
+    return _bounded(_TEXT_CACHES, extras, _TEXT_CACHE_SIZE)
 
 
-def _walker(extra: Iterable[str]) -> Callable[[Any], Any]:
+def _walker(extra: Iterable[str], *, objects: bool = False) -> Callable[[Any], Any]:
     """The function behind ``redact_json``.
 
     ``metadata.managedFields`` (field names only, no values) is kept as it is. Keys and
     strings repeat a lot in Kubernetes lists and from one collection to the next (names,
-    reasons, images), so each distinct one is judged once (``_TEXT_CACHES``).
+    reasons, images), so each distinct one is judged once (``_TEXT_CACHES``). ``objects``: an
+    object with a uid and a resourceVersion redacts to what it redacted to last time
+    (``_OBJECT_CACHES``), for snapshots collected again and again.
     """
     extras = tuple(e for e in extra if e and len(e) >= 4)
     texts = _judged_texts(extras)
     keys = _SECRET_KEYS
+    seen: dict[tuple[str, str], dict[str, Any]] | None = (
+        _bounded(_OBJECT_CACHES, extras, _OBJECT_CACHE_SIZE) if objects else None
+    )
 
     def text(v: str) -> str:
         done = texts.get(v)
@@ -171,21 +187,36 @@ def _walker(extra: Iterable[str]) -> Callable[[Any], Any]:
         if isinstance(v, str):
             return text(v)
         if isinstance(v, dict):
-            out: dict[str, Any] = {}
-            for k, x in v.items():
-                if isinstance(x, str):
-                    out[k] = REDACTED if x and is_secret_key(k) else text(x)
-                elif k == "managedFields":
-                    out[k] = x
-                else:
-                    out[k] = walk(x)
-            name, val = v.get("name"), v.get("value")
-            if isinstance(name, str) and isinstance(val, str) and val and secret_env(name):
-                out["value"] = REDACTED  # an env var such as DB_PASSWORD
-            return out
+            if seen is not None:
+                m = v.get("metadata")
+                if (
+                    type(m) is dict
+                    and isinstance(m.get("uid"), str)
+                    and isinstance(m.get("resourceVersion"), str)
+                ):
+                    ident = (m["uid"], m["resourceVersion"])
+                    done = seen.get(ident)
+                    if done is None:
+                        done = seen[ident] = walk_dict(v)
+                    return done
+            return walk_dict(v)
         if isinstance(v, list):
             return [walk(x) for x in v]
         return v
+
+    def walk_dict(v: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, x in v.items():
+            if isinstance(x, str):
+                out[k] = REDACTED if x and is_secret_key(k) else text(x)
+            elif k == "managedFields":
+                out[k] = x
+            else:
+                out[k] = walk(x)
+        name, val = v.get("name"), v.get("value")
+        if isinstance(name, str) and isinstance(val, str) and val and secret_env(name):
+            out["value"] = REDACTED  # an env var such as DB_PASSWORD
+        return out
 
     return walk
 
@@ -194,7 +225,7 @@ def redact_snapshot(snapshot: ClusterSnapshot, *, extra: Iterable[str] = ()) -> 
     """The snapshot with every free-text field redacted (see the module docstring)."""
     from appliance_cli.status.snapshot import ClusterSnapshot
 
-    walk = _walker(extra)
-    rest = walk(snapshot.model_dump(mode="json", by_alias=True, exclude={"resources"}))
-    rest["resources"] = walk(snapshot.resources)  # already plain JSON: no dump needed
+    rest = _walker(extra)(snapshot.model_dump(mode="json", by_alias=True, exclude={"resources"}))
+    # already plain JSON: no dump needed
+    rest["resources"] = _walker(extra, objects=True)(snapshot.resources)
     return ClusterSnapshot.model_validate(rest)

@@ -95,3 +95,35 @@ def test_status_of_a_snapshot_file_shows_no_secret(tmp_path: Path) -> None:
     result = invoke(["status", "--snapshot", str(path), "--json"])
     assert result.exit_code == 0, result.output
     assert "hunter2" not in result.output and "db init password=<redacted>" in result.output
+
+
+def _versioned_echo(resource_version: str, message: str) -> builders.Cluster:
+    cluster = builders.healthy_cluster()
+    ev = builders.event(cluster.pod_of("db"), "Echo", message, minutes_ago=0.1)
+    ev["metadata"].update(uid="ev-uid-1", resourceVersion=resource_version)
+    cluster.put(ev)
+    return cluster
+
+
+def _echo(snap: object) -> dict[str, object]:
+    from appliance_cli.status.snapshot import ClusterSnapshot
+
+    assert isinstance(snap, ClusterSnapshot)
+    (ev,) = [e for e in snap.items("v1/events") if e["reason"] == "Echo"]
+    return ev
+
+
+def test_an_object_collected_again_unchanged_is_redacted_once_and_a_changed_one_again() -> None:
+    first = redact_snapshot(_versioned_echo("7", "db password=hunter2").snapshot(), extra=(STATUS_TOKEN,))
+    again = redact_snapshot(_versioned_echo("7", "db password=hunter2").snapshot(), extra=(STATUS_TOKEN,))
+    assert _echo(again) is _echo(first)  # same uid and resourceVersion: the same redacted object
+    assert _echo(first)["message"] == f"db password={REDACTED}"
+    # a new resourceVersion is a changed object: redacted afresh, never served from before
+    changed = redact_snapshot(
+        _versioned_echo("8", f"echo {STATUS_TOKEN} token").snapshot(), extra=(STATUS_TOKEN,)
+    )
+    assert _echo(changed) is not _echo(first)
+    assert _echo(changed)["message"] == f"echo {REDACTED} token"
+    # other secrets to hide: nothing redacted for different ones is reused
+    other = redact_snapshot(_versioned_echo("7", "db password=hunter2").snapshot(), extra=("another-secret",))
+    assert _echo(other) is not _echo(first)
