@@ -23,6 +23,9 @@ from appliance_lab.store import (
     Obj,
 )
 
+# how long the simulated runtime takes to start an exec'd process before its output flows
+EXEC_START_SECONDS = 0.02
+
 
 class PodIOMixin(HandlerBase):
     # -- pods/log ------------------------------------------------------------------------------
@@ -181,6 +184,11 @@ class PodIOMixin(HandlerBase):
                 126,
             )
         stdout, stderr, code = result
+        # A real runtime takes a moment to start the process before any output flows. kubectl
+        # can still be setting up its streams right after the upgrade, and it drops frames of
+        # a stream it does not know yet ("Unknown stream id 2, discarding message", seen here
+        # once when stderr was sent the instant the connection was upgraded).
+        time.sleep(EXEC_START_SECONDS)
         try:
             if stdout and _qs_bool(query, "stdout") is not False:
                 raw = stdout if isinstance(stdout, bytes) else stdout.encode()
