@@ -130,11 +130,13 @@ def redact_json(value: Any, *, extra: Iterable[str] = ()) -> Any:
 _TEXT_CACHE_SIZE = 50_000
 _TEXT_CACHES: dict[tuple[str, ...], dict[str, str]] = {}
 _SECRET_KEYS: dict[str, bool] = {}
-# What each Kubernetes object redacts to, by (uid, resourceVersion): the API server changes an
-# object's resourceVersion whenever anything in it changes, so the same pair is the same
-# object. Snapshots share these redacted objects, which nothing changes in place.
+# What each Kubernetes object redacted to last time, by (uid, resourceVersion): the object as
+# it came and its redacted copy. An API server changes the resourceVersion whenever anything in
+# the object changes, but two clusters (or two snapshot files) can hold the same pair, so the
+# object is compared with the one cached (a C-level comparison, far cheaper than the walk)
+# before its redacted copy is reused. Snapshots share these copies; nothing changes them.
 _OBJECT_CACHE_SIZE = 20_000
-_OBJECT_CACHES: dict[tuple[str, ...], dict[tuple[str, str], dict[str, Any]]] = {}
+_OBJECT_CACHES: dict[tuple[str, ...], dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]]] = {}
 
 
 def _bounded(
@@ -160,13 +162,13 @@ def _walker(extra: Iterable[str], *, objects: bool = False) -> Callable[[Any], A
     ``metadata.managedFields`` (field names only, no values) is kept as it is. Keys and
     strings repeat a lot in Kubernetes lists and from one collection to the next (names,
     reasons, images), so each distinct one is judged once (``_TEXT_CACHES``). ``objects``: an
-    object with a uid and a resourceVersion redacts to what it redacted to last time
-    (``_OBJECT_CACHES``), for snapshots collected again and again.
+    object seen before (same uid, resourceVersion and content) gets the redacted copy made
+    last time (``_OBJECT_CACHES``), for snapshots collected again and again.
     """
     extras = tuple(e for e in extra if e and len(e) >= 4)
     texts = _judged_texts(extras)
     keys = _SECRET_KEYS
-    seen: dict[tuple[str, str], dict[str, Any]] | None = (
+    seen: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]] | None = (
         _bounded(_OBJECT_CACHES, extras, _OBJECT_CACHE_SIZE) if objects else None
     )
 
@@ -195,9 +197,11 @@ def _walker(extra: Iterable[str], *, objects: bool = False) -> Callable[[Any], A
                     and isinstance(m.get("resourceVersion"), str)
                 ):
                     ident = (m["uid"], m["resourceVersion"])
-                    done = seen.get(ident)
-                    if done is None:
-                        done = seen[ident] = walk_dict(v)
+                    hit = seen.get(ident)
+                    if hit is not None and hit[0] == v:
+                        return hit[1]
+                    done = walk_dict(v)
+                    seen[ident] = (v, done)
                     return done
             return walk_dict(v)
         if isinstance(v, list):

@@ -124,6 +124,9 @@ def test_an_object_collected_again_unchanged_is_redacted_once_and_a_changed_one_
     )
     assert _echo(changed) is not _echo(first)
     assert _echo(changed)["message"] == f"echo {REDACTED} token"
+    # the same uid and resourceVersion from another cluster or file, other content: not reused
+    elsewhere = redact_snapshot(_versioned_echo("7", "token: abc123").snapshot(), extra=(STATUS_TOKEN,))
+    assert _echo(elsewhere)["message"] == f"token: {REDACTED}"
     # other secrets to hide: nothing redacted for different ones is reused
     other = redact_snapshot(_versioned_echo("7", "db password=hunter2").snapshot(), extra=("another-secret",))
     assert _echo(other) is not _echo(first)
