@@ -14,6 +14,7 @@ hints. Nothing outside the adapters and the target's own package knows which one
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -122,14 +123,18 @@ class Target(Protocol):
     def flux(self, site: Site, info: TargetInfo) -> FluxAdapter: ...
 
 
-def registered_targets() -> list[Target]:
+@functools.cache
+def _target_factories() -> tuple[Callable[[], Target], ...]:
+    """The installed packages' target factories, looked up once per process (reading every
+    package's entry points takes milliseconds, and the status service opens a site's ports
+    for every collection)."""
     from importlib.metadata import entry_points
 
-    targets: list[Target] = []
-    for ep in entry_points(group=TARGETS_GROUP):
-        factory = ep.load()
-        targets.append(factory())
-    return targets
+    return tuple(ep.load() for ep in entry_points(group=TARGETS_GROUP))
+
+
+def registered_targets() -> list[Target]:
+    return [factory() for factory in _target_factories()]
 
 
 # The ports of one site ----------------------------------------------------------------------
