@@ -193,6 +193,7 @@ class Store:
         self._rv = itertools.count(1000)
         self._last_rv = 999
         self._watchers: list[_Watcher] = []
+        self._write_listeners: list[Callable[[], None]] = []  # called after every write
         self._history: list[tuple[str, WatchEvent]] = []
         # A watch from before this version answers 410 Gone (``compact``).
         self._compacted_rv = 0
@@ -219,6 +220,8 @@ class Store:
         self, rt: ResourceType, etype: WatchEventType, obj: Obj, rv: int, previous: Obj | None = None
     ) -> None:
         ev = WatchEvent(etype, obj, rv, previous)
+        for listener in self._write_listeners:
+            listener()
         self._history.append((rt.key, ev))
         if len(self._history) > self.HISTORY:
             del self._history[: len(self._history) - self.HISTORY]
@@ -229,6 +232,15 @@ class Store:
             if w.matcher is not None and not w.matcher(obj):
                 continue
             w.queue.put(ev)
+
+    def add_write_listener(self, listener: Callable[[], None]) -> None:
+        """``listener()`` is called (store lock held: it must be quick) after every write."""
+        with self._lock:
+            self._write_listeners = [*self._write_listeners, listener]
+
+    def remove_write_listener(self, listener: Callable[[], None]) -> None:
+        with self._lock:
+            self._write_listeners = [f for f in self._write_listeners if f is not listener]
 
     @staticmethod
     def _ns_name(rt: ResourceType, namespace: str | None, name: str) -> tuple[str, str]:

@@ -49,6 +49,7 @@ class LabControllers:
         store.register_stdin_exec_handler(self.database.exec_handler)
         self.tick = tick
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set by stop() and by writes from other threads
         self._steps = threading.RLock()  # held by a step; ``paused()`` holds it between steps
         self._thread: threading.Thread | None = None
         self.errors: list[str] = []
@@ -82,19 +83,41 @@ class LabControllers:
     # scheduling, its status) follows it without a tick's delay per link, as a real
     # controller reacts to a watch event, and a step that writes every time cannot spin.
     BURST = 8
+    # A lab where nothing happens (an installed appliance between tests, a test busy with a
+    # browser) steps less and less often, down to this interval: every step that changed
+    # nothing doubles the wait. Anyone else's write to the store wakes the loop at once, and a
+    # timed stage still wakes it when it ends, so only changes outside the store (the
+    # registry's or the Talos node's) wait for the next step.
+    IDLE_MAX = 0.2
 
     def _loop(self) -> None:
         ctx, store = self.ctx, self.ctx.store
-        burst = 0
-        delay = self.tick
-        while not ctx.clock.wait(self._stop, delay):
-            before = store.resource_version
-            ctx.next_due = math.inf
-            self.step()
-            burst = burst + 1 if store.resource_version != before and burst < self.BURST else 0
-            # the next step: at once after a write; else at the next tick, or earlier when a
-            # timed stage (an image pull, a container start) ends before it
-            delay = 0.0 if 0 < burst < self.BURST else min(self.tick, ctx.next_due - ctx.monotonic())
+        me = threading.current_thread()
+
+        def woken_by_others() -> None:
+            if threading.current_thread() is not me:
+                self._wake.set()
+
+        store.add_write_listener(woken_by_others)
+        try:
+            burst = 0
+            idle = delay = self.tick
+            while True:
+                ctx.clock.wait(self._wake, delay)
+                if self._stop.is_set():
+                    return
+                self._wake.clear()
+                before = store.resource_version
+                ctx.next_due = math.inf
+                self.step()
+                wrote = store.resource_version != before
+                burst = burst + 1 if wrote and burst < self.BURST else 0
+                idle = self.tick if wrote else min(idle * 2, self.IDLE_MAX)
+                # the next step: at once after a write; else after the idle wait, or earlier
+                # when a timed stage (an image pull, a container start) ends before it
+                delay = 0.0 if 0 < burst < self.BURST else min(idle, ctx.next_due - ctx.monotonic())
+        finally:
+            store.remove_write_listener(woken_by_others)
 
     @property
     def thread(self) -> threading.Thread | None:
@@ -104,12 +127,14 @@ class LabControllers:
     def start(self) -> LabControllers:
         if self._thread is None:
             self._stop.clear()
+            self._wake.clear()
             self._thread = threading.Thread(target=self._loop, name="lab-controllers", daemon=True)
             self._thread.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
