@@ -391,6 +391,8 @@ class Store:
                     meta[k] = cur["metadata"][k]
             if new.get("spec") != cur.get("spec") and "generation" in cur["metadata"]:
                 meta["generation"] = int(cur["metadata"]["generation"]) + 1
+            if new == cur:
+                return new  # nothing changed: the copy made above is the caller's already
             return self._commit(rt, key, cur, new)
 
     def _commit(self, rt: ResourceType, key: tuple[str, str], cur: Obj, new: Obj) -> Obj:

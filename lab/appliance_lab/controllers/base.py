@@ -232,8 +232,15 @@ class Ctx:
         except NotFound:
             return None
 
-    def set_status(self, rt: ResourceType, obj: Obj, status: Obj) -> Obj | None:
+    def set_status(self, rt: ResourceType, obj: Obj, status: Obj) -> None:
+        """Write ``status`` into the stored object, unless it already holds exactly that (most
+        steps find nothing to change: no copy of the object is made then)."""
+        meta = obj["metadata"]
+        cur = self.store.try_get_ref(rt, meta.get("namespace"), meta["name"])
+        if cur is None or cur.get("status") == status:
+            return
+
         def fn(o: Obj) -> None:
             o["status"] = status
 
-        return self.mutate(rt, obj, fn)
+        self.mutate(rt, obj, fn)
