@@ -278,16 +278,20 @@ class KubeClient:
         *,
         missing_ok: bool = True,
         propagation: str | None = None,
+        uid: str | None = None,
     ) -> Obj | None:
         """Delete one object; a missing object is fine unless ``missing_ok`` is false.
 
         ``propagation`` (``Background``/``Foreground``/``Orphan``) says what happens to the
         object's dependents; the server's default for a Job is to orphan its pods.
+        ``uid``: delete only that incarnation (``DeleteOptions.preconditions.uid``); an object
+        of the same name with another uid stays, and the server answers ``KubeConflict``.
         Retried on transient failures; ``NotFound`` answering a retry means the first attempt
         deleted it, which is success.
         """
         path = resource_path(key, namespace, name)
         query = [("propagationPolicy", propagation)] if propagation else None
+        body = {"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"uid": uid}} if uid else None
         attempts = 0
 
         def once() -> Obj | None:
@@ -295,7 +299,14 @@ class KubeClient:
             attempts += 1
             try:
                 return self._json(
-                    self._request("DELETE", path, query=query, what=f"delete {key} {namespace or ''}/{name}")
+                    self._request(
+                        "DELETE",
+                        path,
+                        query=query,
+                        body=body,
+                        content_type="application/json" if body else None,
+                        what=f"delete {key} {namespace or ''}/{name}",
+                    )
                 )
             except KubeNotFound:
                 if missing_ok or attempts > 1:

@@ -109,6 +109,7 @@ class KubeApi(KubeReader, Protocol):
         *,
         missing_ok: bool = ...,
         propagation: str | None = ...,
+        uid: str | None = ...,
     ) -> Any: ...
 
     def create(self, obj: Obj) -> Obj: ...

@@ -18,7 +18,7 @@ from appliance_cli.adapters.kubeapi import KubeApi, Obj
 from appliance_cli.bootstrap.actions import Actions
 from appliance_cli.catalog import Catalog, Component
 from appliance_cli.env import Clock, SystemClock
-from appliance_cli.errors import KubeError, KubeNotFound
+from appliance_cli.errors import KubeConflict, KubeError, KubeNotFound
 from appliance_cli.repair.model import (
     FORCE_AT,
     KEYS,
@@ -434,7 +434,13 @@ def _doer(kube: KubeApi, change: Change) -> Callable[[], None]:
     def do() -> None:
         if change.verb == "delete":
             propagation = "Background" if change.kind == "Job" else None
-            kube.delete(key, change.namespace, change.name, propagation=propagation)
+            try:
+                # only the incarnation the plan looked at: a pod its controller has replaced
+                # since then (same name, new uid) is already what this delete was for
+                kube.delete(key, change.namespace, change.name, propagation=propagation, uid=change.uid)
+            except KubeConflict:
+                if not change.uid:
+                    raise
         elif change.verb == "annotate":
             kube.patch_merge(key, change.namespace, change.name, change.body or {})
         else:

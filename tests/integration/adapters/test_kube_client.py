@@ -107,6 +107,19 @@ def test_apply_get_patch_list_delete_roundtrip(kube: KubeClient) -> None:
         kube.delete("v1/configmaps", "msp", "a", missing_ok=False)
 
 
+def test_a_delete_with_a_uid_precondition_spares_a_newer_incarnation(kube: KubeClient) -> None:
+    first = kube.apply(_cm("p", x="1"))["metadata"]["uid"]
+    assert kube.delete("v1/configmaps", "msp", "p") is not None
+    second = kube.apply(_cm("p", x="2"))["metadata"]["uid"]
+    assert second != first
+    # the object of that name is another incarnation now: the server refuses, the object stays
+    with pytest.raises(KubeConflict, match="Precondition failed: UID"):
+        kube.delete("v1/configmaps", "msp", "p", uid=first)
+    assert kube.get("v1/configmaps", "msp", "p")["data"] == {"x": "2"}
+    assert kube.delete("v1/configmaps", "msp", "p", uid=second) is not None
+    assert kube.delete("v1/configmaps", "msp", "p") is None
+
+
 def test_custom_resources_and_selectors(kube: KubeClient) -> None:
     for name, tier in (("alga-core", "core"), ("alga-background", "background")):
         kube.apply(

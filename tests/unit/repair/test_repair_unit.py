@@ -12,7 +12,7 @@ import pytest
 from appliance_cli import fluxlayout
 from appliance_cli.bootstrap.actions import Actions
 from appliance_cli.catalog import load_catalog
-from appliance_cli.errors import KubeNotFound
+from appliance_cli.errors import KubeConflict, KubeNotFound
 from appliance_cli.lock import SiteLocked, acquire
 from appliance_cli.repair import actions as ra
 from appliance_cli.repair import run as rr
@@ -48,6 +48,7 @@ class FakeKube:
 
     objects: dict[tuple[str, str | None, str], Obj] = field(default_factory=dict)
     calls: list[tuple[str, str, str | None, str]] = field(default_factory=list)
+    deleted_uids: list[str | None] = field(default_factory=list)  # the uid precondition of each delete
 
     def put(self, key: str, obj: Obj) -> None:
         meta = obj["metadata"]
@@ -89,8 +90,15 @@ class FakeKube:
         *,
         missing_ok: bool = True,
         propagation: str | None = None,
+        uid: str | None = None,
     ) -> None:
         self.calls.append(("delete", key, namespace, f"{name}:{propagation}"))
+        self.deleted_uids.append(uid)
+        held = (self.objects.get((key, namespace, name)) or {}).get("metadata", {}).get("uid")
+        if uid and held != uid:  # the API server's answer to a failed uid precondition
+            raise KubeConflict(
+                f"Precondition failed: UID in precondition: {uid}, UID in object meta: {held}", status=409
+            )
 
     def create(self, obj: Obj) -> Obj:
         raise AssertionError("repair never creates objects")
@@ -482,6 +490,33 @@ def test_a_stuck_statefulset_pod_is_deleted_only_once_its_template_changed() -> 
     sts["status"]["updateRevision"] = "db-2"
     ra.carry_out(kube, Actions(dry_run=False), plan, clock=FakeClock(), bound_seconds=5)
     assert kube.calls[-1] == ("delete", "v1/pods", "msp", "db-0:None")
+    assert kube.deleted_uids == ["uid-stuck"]  # that incarnation only
+
+
+def test_a_stuck_pod_replaced_between_the_last_look_and_the_delete_is_left_to_its_controller() -> None:
+    """The StatefulSet controller replaces the pod after the repair saw the new template and
+    before its delete arrives: the delete names the old uid, the server refuses it (409), and
+    the new pod stays. The repair counts that as done."""
+    kube = FakeKube()
+    pod, sts, plan = _stuck_db_pod(kube)
+    sts["status"]["updateRevision"] = "db-2"
+    real_get = kube.get
+    looks = 0
+
+    def get_then_replace(key: str, namespace: str | None, name: str) -> Obj:
+        nonlocal looks
+        got = real_get(key, namespace, name)
+        if key == "apps/v1/statefulsets":  # the repair's last look, after the pod's
+            looks += 1
+            replaced = copy.deepcopy(pod)
+            replaced["metadata"].update(uid="uid-new", labels={"controller-revision-hash": "db-2"})
+            kube.put(KEYS["Pod"], replaced)  # the controller acts before the delete arrives
+        return got
+
+    kube.get = get_then_replace  # type: ignore[method-assign]
+    ra.carry_out(kube, Actions(dry_run=False), plan, clock=FakeClock(), bound_seconds=5)
+    assert looks == 1 and kube.deleted_uids == ["uid-stuck"]
+    assert kube.objects[(KEYS["Pod"], "msp", "db-0")]["metadata"]["uid"] == "uid-new"
 
 
 def test_a_stuck_statefulset_pod_its_controller_already_replaced_is_not_deleted_again() -> None:
