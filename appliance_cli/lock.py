@@ -140,9 +140,9 @@ def acquire(site: Site, command: str) -> LockOwner:
             return me
         owner = read_owner(site)
         if owner is None:
-            # unreadable: garbage (a lock is linked into place whole, so never half written)
-            time.sleep(0.05)
-            if read_owner(site) is None and _mtime_age(path) > 2.0:
+            # released meanwhile, or garbage (a lock is linked into place whole, so it is never
+            # seen half written); garbage older than a moment goes
+            if _mtime_age(path) > 2.0:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
             continue
