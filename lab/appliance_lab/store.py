@@ -393,11 +393,15 @@ class Store:
                 meta["generation"] = int(cur["metadata"]["generation"]) + 1
             if new == cur:
                 return new  # nothing changed: the copy made above is the caller's already
-            return self._commit(rt, key, cur, new)
+            return self._write(rt, key, cur, new)
 
     def _commit(self, rt: ResourceType, key: tuple[str, str], cur: Obj, new: Obj) -> Obj:
         if new == cur:
             return copy_obj(cur)
+        return self._write(rt, key, cur, new)
+
+    def _write(self, rt: ResourceType, key: tuple[str, str], cur: Obj, new: Obj) -> Obj:
+        """Store ``new`` (which differs from ``cur``) under a new resourceVersion; a copy back."""
         rv = self._next_rv()
         new["metadata"]["resourceVersion"] = str(rv)
         self._objects[rt.key][key] = new
