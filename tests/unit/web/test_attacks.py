@@ -156,6 +156,25 @@ def test_trickled_headers_are_cut_off(srv: StatusServer) -> None:
         assert time.monotonic() - started < 3
 
 
+def test_a_head_over_the_bound_is_refused_with_431_and_the_connection_closed(srv: StatusServer) -> None:
+    with _connect(srv) as sock:
+        # one header line longer than the bound, never ended (one send: loopback delivers it
+        # whole, so the server has read everything when it closes, and the answer is not reset)
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Filler: " + b"a" * (20 * 1024))
+        started = time.monotonic()
+        answer = _read_response(sock, timeout=5)  # until the server closes
+        assert time.monotonic() - started < 3
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+    assert b"connection: close" in answer.lower()
+
+
+def test_a_large_but_bounded_head_is_still_answered(srv: StatusServer) -> None:
+    with _connect(srv) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Filler: " + b"a" * 8000 + b"\r\n\r\n")
+        sock.settimeout(5)
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200 ")
+
+
 def test_a_kept_alive_connection_gets_the_same_header_bound(srv: StatusServer) -> None:
     with _connect(srv) as sock:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
