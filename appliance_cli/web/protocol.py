@@ -105,14 +105,13 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self._head_bytes is not None:
-            self._head_bytes += len(data)
-            if self._head_bytes > MAX_HEAD_BYTES and not self.transport.is_closing():
-                # llhttp would take any amount; a head this long is no request of ours. (Once
-                # the head is complete the rest of ``data`` is body: the count stops there.)
-                self._refuse_head()
-                return
         super().data_received(data)
+        # Counted after parsing: what arrives with the end of a head is body (or the next
+        # request), not head. While a head is incomplete, everything received belongs to it.
+        if self._head_bytes is not None and not self.transport.is_closing():
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEAD_BYTES:
+                self._refuse_head()  # llhttp would take any amount; no request of ours is this long
 
     def on_message_begin(self) -> None:
         super().on_message_begin()

@@ -168,6 +168,17 @@ def test_a_head_over_the_bound_is_refused_with_431_and_the_connection_closed(srv
     assert b"connection: close" in answer.lower()
 
 
+def test_a_body_that_arrives_with_its_head_does_not_count_toward_the_head_bound(srv: StatusServer) -> None:
+    with _connect(srv) as sock:
+        body = b"token=" + b"a" * (32 * 1024)  # over the head bound, and over the login limit
+        sock.sendall(
+            b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        answer = _read_response(sock, timeout=5)
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]  # the body's answer, not the head's 431
+
+
 def test_a_large_but_bounded_head_is_still_answered(srv: StatusServer) -> None:
     with _connect(srv) as sock:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Filler: " + b"a" * 8000 + b"\r\n\r\n")
