@@ -1,4 +1,7 @@
-"""Retries of Kubernetes API calls on transient failures, bounded (tenacity).
+"""Retries of Kubernetes API calls on transient failures, bounded.
+
+A plain loop, not tenacity: this runs on every call of every command (``appliance status``
+included), and importing tenacity imports asyncio, about 15 ms of a command's start.
 
 Transient: HTTP 429 (the server's ``Retry-After`` is honoured), 500/502/503/504, and a
 connection that was refused, reset or dropped before the answer. Not transient: TLS and
@@ -108,38 +111,20 @@ def call_with_retries(
     run out (the last error is raised). ``on_retry(attempt, error)`` runs before each retry.
     ``sleep`` and ``monotonic`` are the caller's time (the site's clock: a test's virtual
     clock lets an outage pass without waiting it out)."""
-    from tenacity import RetryCallState, Retrying, retry_if_exception
-
     deadline = monotonic() + policy.budget_seconds
-
-    def retryable(exc: BaseException) -> bool:
-        if not isinstance(exc, KubeUnreachable) or not exc.transient:
-            return False
-        return policy.retry_timeouts or not exc.timed_out
-
-    def wait(state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, KubeUnreachable) and exc.retry_after is not None:
-            return max(0.0, exc.retry_after)
-        return policy.backoff(state.attempt_number)
-
-    def stop(state: RetryCallState) -> bool:
-        if state.attempt_number >= policy.attempts:
-            return True
-        # Give up when the wait alone would overrun the call's budget.
-        return monotonic() + (state.upcoming_sleep or 0.0) > deadline
-
-    def before_sleep(state: RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome else None
-        if on_retry is not None and isinstance(exc, KubeUnreachable):
-            on_retry(state.attempt_number, exc)
-
-    retrying = Retrying(
-        retry=retry_if_exception(retryable),
-        wait=wait,
-        stop=stop,
-        sleep=sleep,
-        before_sleep=before_sleep,
-        reraise=True,
-    )
-    return retrying(fn)
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return fn()
+        except KubeUnreachable as exc:
+            if not exc.transient or (exc.timed_out and not policy.retry_timeouts):
+                raise
+            if attempt >= policy.attempts:
+                raise
+            pause = max(0.0, exc.retry_after) if exc.retry_after is not None else policy.backoff(attempt)
+            if monotonic() + pause > deadline:
+                raise  # the wait alone would overrun the call's budget
+            if on_retry is not None:
+                on_retry(attempt, exc)
+            sleep(pause)

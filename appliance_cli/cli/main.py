@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import sys
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -34,20 +35,12 @@ if TYPE_CHECKING:
 
 HELP_OPTION_NAMES = ["-h", "--help"]
 
-app = typer.Typer(
-    name="appliance",
-    help=(
-        "Install an Alga PSA appliance on a single-node Talos Linux machine, and tell at every "
-        "moment whether it is installing, ready to log in, ready with background issues, fully "
-        "healthy, or blocked (with the blocker and the next action).\n\n"
-        "Start with the lab (a simulated appliance on this machine): "
-        "'appliance lab up', then 'appliance bootstrap --site-id lab ...'."
-    ),
-    no_args_is_help=True,
-    add_completion=True,  # --install-completion / --show-completion (cli/completion.py)
-    pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
-    context_settings={"help_option_names": HELP_OPTION_NAMES},
+ROOT_HELP = (
+    "Install an Alga PSA appliance on a single-node Talos Linux machine, and tell at every "
+    "moment whether it is installing, ready to log in, ready with background issues, fully "
+    "healthy, or blocked (with the blocker and the next action).\n\n"
+    "Start with the lab (a simulated appliance on this machine): "
+    "'appliance lab up', then 'appliance bootstrap --site-id lab ...'."
 )
 
 
@@ -57,7 +50,6 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-@app.callback()
 def _root(
     verbose: Annotated[
         int, typer.Option("--verbose", "-v", count=True, help="Show debug detail and tracebacks.")
@@ -70,49 +62,85 @@ def _root(
     console.set_verbosity(verbose)
 
 
-app.command("bootstrap", rich_help_panel="Install")(bootstrap.bootstrap)
-app.command("status", rich_help_panel="Observe")(status.status)
-app.command("support-bundle", rich_help_panel="Observe")(support_bundle.support_bundle)
-app.command("explain", rich_help_panel="Observe")(explain.explain)
-app.command("logs", rich_help_panel="Observe")(logs.logs)
-app.command("tui", rich_help_panel="Observe")(tui.tui)
-app.command("serve-status", rich_help_panel="Observe")(serve_status.serve_status)
-app.command("reset", rich_help_panel="Install")(reset.reset)
-app.command("upgrade", rich_help_panel="Day 2")(upgrade.upgrade)
-app.add_typer(backup.app, name="backup", rich_help_panel="Day 2")
-app.command("restore", rich_help_panel="Day 2")(restore.restore)
-app.command("repair", rich_help_panel="Day 2")(repair.repair)
-app.add_typer(release.app, name="release", rich_help_panel="Release engineering")
-app.command("validate", rich_help_panel="Release engineering")(validate.validate)
-
+# name, the command's function (or its group's Typer app), its help panel
+COMMANDS: tuple[tuple[str, Callable[..., Any] | typer.Typer, str], ...] = (
+    ("bootstrap", bootstrap.bootstrap, "Install"),
+    ("status", status.status, "Observe"),
+    ("support-bundle", support_bundle.support_bundle, "Observe"),
+    ("explain", explain.explain, "Observe"),
+    ("logs", logs.logs, "Observe"),
+    ("tui", tui.tui, "Observe"),
+    ("serve-status", serve_status.serve_status, "Observe"),
+    ("reset", reset.reset, "Install"),
+    ("upgrade", upgrade.upgrade, "Day 2"),
+    ("backup", backup.app, "Day 2"),
+    ("restore", restore.restore, "Day 2"),
+    ("repair", repair.repair, "Day 2"),
+    ("release", release.app, "Release engineering"),
+    ("validate", validate.validate, "Release engineering"),
+)
 # Command groups that other installed packages register (the lab: `appliance lab up|down|status`).
 COMMANDS_GROUP = "alga_appliance.commands"
 
 
-def _register_plugin_commands() -> None:
-    from importlib.metadata import entry_points
+def _app(only: str | None) -> typer.Typer:
+    """The Typer app: every command and the installed packages' groups, or (``only``) the one
+    built-in command a run names, which is all that run parses."""
+    app = typer.Typer(
+        name="appliance",
+        help=ROOT_HELP,
+        no_args_is_help=True,
+        add_completion=True,  # --install-completion / --show-completion (cli/completion.py)
+        pretty_exceptions_enable=False,
+        rich_markup_mode="rich",
+        context_settings={"help_option_names": HELP_OPTION_NAMES},
+    )
+    app.callback()(_root)
+    for name, target, panel in COMMANDS:
+        if only is not None and name != only:
+            continue
+        if isinstance(target, typer.Typer):
+            app.add_typer(target, name=name, rich_help_panel=panel)
+        else:
+            app.command(name, rich_help_panel=panel)(target)
+    if only is None:
+        from importlib.metadata import entry_points
 
-    for ep in entry_points(group=COMMANDS_GROUP):
-        app.add_typer(ep.load(), name=ep.name, rich_help_panel="Try it")
+        for ep in entry_points(group=COMMANDS_GROUP):
+            app.add_typer(ep.load(), name=ep.name, rich_help_panel="Try it")
+    return app
 
 
-_register_plugin_commands()
+def command_named(argv: Sequence[str]) -> str | None:
+    """The built-in command ``argv`` runs, or None (the root: help, version, completion, or a
+    command another package registers). The root's options take no value, so the first word
+    that is not an option is the command."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg if any(arg == name for name, _, _ in COMMANDS) else None
+        if arg in HELP_OPTION_NAMES or arg.startswith(("--install-completion", "--show-completion")):
+            return None
+    return None
 
 
 @functools.cache
-def command() -> Command:
-    """The click command tree: help paragraphs unwrapped (cli/helptext.py), value completion and
-    flag help applied (cli/completion.py). Built once per process (about 40 ms: typer reads
-    every command's signature); click makes a new context for every run of it, so a process
-    that runs several commands (the console, an embedding program) reuses it."""
-    return completion.prepare(helptext.apply(typer.main.get_command(app)), HELP_OPTION_NAMES)
+def command(only: str | None = None) -> Command:
+    """The click command tree (every command, or ``only`` one built-in command): help
+    paragraphs unwrapped (cli/helptext.py), value completion and flag help applied
+    (cli/completion.py). Built once per process: typer reads every command's signature (about
+    40 ms for all of them, plus reading the installed packages' entry points for their groups),
+    so a run builds only the command it runs; click makes a new context for every run of a
+    tree, so a process that runs several commands (the console, an embedding program) reuses
+    it."""
+    return completion.prepare(helptext.apply(typer.main.get_command(_app(only))), HELP_OPTION_NAMES)
 
 
 def run(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turn project errors into one clear line and an exit code."""
     try:
         # With standalone_mode=False click returns the code of a typer.Exit instead of raising it.
-        code = command()(args=argv, standalone_mode=False)
+        args = sys.argv[1:] if argv is None else argv
+        code = command(command_named(args))(args=argv, standalone_mode=False)
     except ApplianceError as exc:
         console.display_error(exc.message, hint=exc.hint)
         if console.verbosity() > 0:
