@@ -95,6 +95,7 @@ def manifest_digest(repository: str, tag: str) -> str:
     return _sha256(manifest_body(repository, tag))
 
 
+@functools.lru_cache(maxsize=1024)  # a pure function of the name; the kubelet asks on every step
 def image_digest(image: str) -> str:
     """The digest a pull of ``image`` (``ghcr.io/nine-minds/x:1``, ``redis:7``, ``x@sha256:…``)
     resolves to: what this registry answers for it, so a pod's ``imageID`` matches the
