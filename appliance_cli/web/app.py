@@ -163,7 +163,7 @@ class _Guard:
                 message = {**message, "headers": headers}
             await send(message)
 
-        answer = await self.decide(Request(scope, receive))
+        answer = await self.decide(scope, receive)
         if answer is None:
             code = None
             if self.fast is not None and path == STATUS_PATH and scope["method"] in ("GET", "HEAD"):
@@ -220,8 +220,8 @@ def create_app(state: StatusState, auth: Authenticator) -> _Guard:
     diagnostics_html = (TEMPLATES / "diagnostics.html").read_text()
     schema_json = JSONResponse(status_json_schema()).body
 
-    def unauthorized(request: Request, detail: str = "authentication required") -> Response:
-        if request.scope["path"].startswith("/api/"):
+    def unauthorized(scope: Any, detail: str = "authentication required") -> Response:
+        if scope["path"].startswith("/api/"):
             return JSONResponse({"detail": detail}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
         return RedirectResponse("/login", status_code=303)
 
@@ -237,29 +237,33 @@ def create_app(state: StatusState, auth: Authenticator) -> _Guard:
         block = f'<p class="error" role="alert" id="login-error">{html.escape(error)}</p>' if error else ""
         return HTMLResponse(login_tpl.safe_substitute(error_block=block), status_code=status_code)
 
-    async def decide(request: Request) -> Response | None:
-        """``None`` lets the request through; otherwise the answer to send instead."""
-        path: str = request.scope["path"]
-        if request.scope.get("query_string") and _query_has_token(request):
+    async def decide(scope: Any, receive: Any) -> Response | None:
+        """``None`` lets the request through; otherwise the answer to send instead. Read from
+        the ASGI scope: a request object is made only where cookies or query parameters are
+        read (a page's session, a query string), not for every poll with a bearer token."""
+        path: str = scope["path"]
+        if scope.get("query_string") and _query_has_token(Request(scope, receive)):
             # never accept a token in a URL, right or wrong
             return JSONResponse(
                 {"detail": "credentials in the query string are not accepted"}, status_code=401
             )
         if path in PUBLIC_PATHS or path.startswith("/static/"):
             return None
-        client = _client_key(request)
-        header = request.headers.get("authorization", "")
+        client = scope.get("client")
+        header = _header(scope, b"authorization")
         if header:
             scheme, _, given = header.partition(" ")
-            verdict = auth.attempt(client, given.strip() if scheme.lower() == "bearer" else None)
+            verdict = auth.attempt(
+                client[0] if client else "unknown", given.strip() if scheme.lower() == "bearer" else None
+            )
             if verdict.ok:
                 return None
             if verdict.delay:
                 await asyncio.sleep(verdict.delay)
-            return too_many(verdict.locked) if verdict.locked else unauthorized(request, "invalid token")
-        if auth.session_ok(request.cookies.get(SESSION_COOKIE)):
+            return too_many(verdict.locked) if verdict.locked else unauthorized(scope, "invalid token")
+        if auth.session_ok(Request(scope, receive).cookies.get(SESSION_COOKIE)):
             return None
-        return unauthorized(request)
+        return unauthorized(scope)
 
     @app.get("/healthz")
     async def healthz() -> Response:

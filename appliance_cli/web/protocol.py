@@ -89,7 +89,8 @@ class BoundedHttpProtocol(HttpToolsProtocol):
     size bound for request heads, and no waiting for a body nobody reads."""
 
     header_timeout: float = DEFAULT_HEADER_TIMEOUT
-    _header_deadline: asyncio.TimerHandle | None = None
+    _header_deadline: asyncio.TimerHandle | None = None  # the connection's one head timer
+    _head_deadline_at: float | None = None  # when the head being waited for is late (loop time)
     # bytes of the current request's line and headers so far; None once they are complete
     _head_bytes: int | None = 0
 
@@ -102,6 +103,9 @@ class BoundedHttpProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_header_deadline()
+        if self._header_deadline is not None:
+            self._header_deadline.cancel()
+            self._header_deadline = None
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -144,18 +148,26 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         )
         self.transport.close()
 
+    # The head deadline is a time, not a timer per request: arming and disarming set it, and
+    # one timer per connection fires at most once per timeout, closing the connection when
+    # the deadline it finds has passed and otherwise waiting again until it would. (A
+    # cancelled and re-made timer per request costs a kept-alive connection's every request.)
     def _arm_header_deadline(self) -> None:
-        self._disarm_header_deadline()
-        self._header_deadline = self.loop.call_later(self.header_timeout, self._header_timed_out)
+        self._head_deadline_at = self.loop.time() + self.header_timeout
+        if self._header_deadline is None:
+            self._header_deadline = self.loop.call_at(self._head_deadline_at, self._header_timer)
 
     def _disarm_header_deadline(self) -> None:
-        if self._header_deadline is not None:
-            self._header_deadline.cancel()
-            self._header_deadline = None
+        self._head_deadline_at = None
 
-    def _header_timed_out(self) -> None:
+    def _header_timer(self) -> None:
         self._header_deadline = None
-        if not self.transport.is_closing() and self._head_bytes is not None:
+        at = self._head_deadline_at
+        if at is None or self.transport.is_closing():
+            return
+        if self.loop.time() < at:
+            self._header_deadline = self.loop.call_at(at, self._header_timer)
+        elif self._head_bytes is not None:
             self.transport.close()
 
 
