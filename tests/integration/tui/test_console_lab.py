@@ -25,6 +25,7 @@ from appliance_cli.tui.app import (
     RepairScreen,
     WorkloadsScreen,
 )
+from tests import aio
 from tests.lab_install import installed_once, use_installed
 
 SPEED = 60.0
@@ -53,7 +54,7 @@ def drive(scenario: Callable[[ConsoleApp, Pilot[None]], Awaitable[None]], site_i
         async with app.run_test(size=SIZE) as pilot:
             await scenario(app, pilot)
 
-    asyncio.run(main())
+    aio.run(main())
 
 
 def _healthy_core(lab: LabHandle) -> bool:

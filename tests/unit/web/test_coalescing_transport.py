@@ -8,6 +8,7 @@ import socket
 import httpx
 
 from appliance_cli.web.protocol import CoalescingTransport
+from tests import aio
 from tests.unit.web.conftest import TOKEN, start, wait_for
 
 
@@ -49,7 +50,7 @@ def test_writes_of_one_step_are_one_send_and_close_flushes_first() -> None:
         t.close()  # what is pending goes out before the close
         return first, raw.sent, raw.closed
 
-    first, sent, closed = asyncio.run(scenario())
+    first, sent, closed = aio.run(scenario())
     assert first == [b"HTTP/1.1 200 OK\r\n\r\nbody"]
     assert sent == [b"HTTP/1.1 200 OK\r\n\r\nbody", b"last"] and closed
 
@@ -63,7 +64,7 @@ def test_abort_drops_what_is_pending() -> None:
         await asyncio.sleep(0)
         return raw.sent
 
-    assert asyncio.run(scenario()) == []
+    assert aio.run(scenario()) == []
 
 
 def test_a_whole_answer_arrives_over_a_real_connection() -> None:
