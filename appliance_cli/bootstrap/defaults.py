@@ -61,8 +61,10 @@ def image_check(ctx: BootstrapContext) -> ReleaseCheck | None:
 def healthz_probe(url: str) -> tuple[bool, str]:
     import httpx
 
+    from appliance_cli.tls import default_client_context
+
     try:
-        r = httpx.get(f"{url.rstrip('/')}/healthz", timeout=3.0)
+        r = httpx.get(f"{url.rstrip('/')}/healthz", timeout=3.0, verify=default_client_context())
     except httpx.HTTPError as exc:
         return False, f"{url}/healthz: {exc.__class__.__name__}"
     return r.status_code == 200, f"{url}/healthz answered {r.status_code}"

@@ -40,10 +40,14 @@ from appliance_lab.apiserver import LabApiServer
 from appliance_lab.store import Store
 
 from appliance_cli import tls
+from appliance_cli.tls import default_client_context
 from appliance_cli.web.auth import IN_CLUSTER_TOKEN_FILE
 from tests.integration.registry.support import OCI_MANIFEST, RegistryServer, free_port, wait_until
 from tests.integration.status.conftest import TOKEN as KUBE_TOKEN
 from tests.integration.status.conftest import seed_healthy
+
+# one CA bundle per process, not one per request (httpx loads it again for each client)
+VERIFY = default_client_context()
 
 pytestmark = [pytest.mark.registry, pytest.mark.slow, pytest.mark.timeout(420)]
 
@@ -296,7 +300,7 @@ class Service:
         )
 
     def healthz(self) -> int:
-        return httpx.get(f"http://127.0.0.1:{self.http_port}/healthz", timeout=5).status_code
+        return httpx.get(f"http://127.0.0.1:{self.http_port}/healthz", timeout=5, verify=VERIFY).status_code
 
     def status(self, key: str) -> str:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
@@ -443,7 +447,10 @@ def service(pulled: Pulled, lab: LabApiServer, parent_cgroup: Path, workdir: Pat
             try:
                 return (
                     bool(pids)
-                    and httpx.get(f"http://127.0.0.1:{http_port}/healthz", timeout=1).status_code == 200
+                    and httpx.get(
+                        f"http://127.0.0.1:{http_port}/healthz", timeout=1, verify=VERIFY
+                    ).status_code
+                    == 200
                 )
             except httpx.TransportError:
                 return False

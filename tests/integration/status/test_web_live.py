@@ -14,10 +14,14 @@ import pytest
 from appliance_lab.store import BY_KEY, Store
 
 from appliance_cli.site import Site
+from appliance_cli.tls import default_client_context
 from appliance_cli.web.server import StatusServer
 from tests.integration.status.conftest import lab_site, seed_healthy, status_service
 from tests.integration.status.test_support_bundle import DB_PASSWORD, STATUS_TOKEN, _b64, _seed_secrets
 from tests.unit.web.conftest import wait_for
+
+# one CA bundle per process, not one per request (httpx loads it again for each client)
+VERIFY = default_client_context()
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -155,7 +159,7 @@ def test_serve_status_command_serves_until_stopped(site: Site) -> None:
         ok = False
         while time.monotonic() < deadline and proc.poll() is None:
             try:
-                ok = httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+                ok = httpx.get(f"{url}/healthz", timeout=1, verify=VERIFY).status_code == 200
             except httpx.HTTPError:
                 ok = False
             if ok:

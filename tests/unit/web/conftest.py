@@ -11,9 +11,13 @@ import pytest
 from appliance_cli.status.classify import classify
 from appliance_cli.status.model import StatusDocument
 from appliance_cli.status.snapshot import ClusterSnapshot
+from appliance_cli.tls import default_client_context
 from appliance_cli.web.auth import AuthConfig
 from appliance_cli.web.server import StatusServer
 from tests.unit.status import builders
+
+# one CA bundle per process, not one per request (httpx loads it again for each client)
+VERIFY = default_client_context()
 
 TOKEN = "status-token-9f8e7d6c5b4a39281706"
 
@@ -69,13 +73,13 @@ def server() -> Iterator[StatusServer]:
 
 @pytest.fixture
 def http(server: StatusServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=10, follow_redirects=False) as c:
+    with httpx.Client(base_url=server.url, timeout=10, follow_redirects=False, verify=VERIFY) as c:
         yield c
 
 
 @pytest.fixture
 def authed(server: StatusServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=10, follow_redirects=False) as c:
+    with httpx.Client(base_url=server.url, timeout=10, follow_redirects=False, verify=VERIFY) as c:
         r = c.post("/login", data={"token": TOKEN})
         assert r.status_code == 303
         yield c

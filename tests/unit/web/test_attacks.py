@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from appliance_cli import tls
 from appliance_cli.web import auth as auth_mod
 from appliance_cli.web.auth import AuthConfig, Authenticator
 from appliance_cli.web.server import StatusServer
@@ -266,8 +267,10 @@ def test_concurrent_guesses_cannot_get_more_evaluations_than_the_limit(
     codes: list[int] = []
     lock = threading.Lock()
 
+    shared = tls.default_client_context()  # not the CA bundle loaded again by each of 60 clients
+
     def guess(i: int) -> None:
-        with httpx.Client(base_url=s.url, timeout=20) as c:
+        with httpx.Client(base_url=s.url, timeout=20, verify=shared) as c:
             barrier.wait()
             if via == "form":
                 r = c.post("/login", data={"token": f"wrong-{i:020d}"})
