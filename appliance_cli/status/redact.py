@@ -88,6 +88,16 @@ _SECRET_KEY = re.compile(
 _MAYBE = re.compile(
     r"(?i)pass|pwd|secret|token|key|credential|auth|bearer|basic|://|eyJ|gh[pousr]_|github_pat_|glpat-|AKIA"
 )
+# The same test for an ASCII string, lower-cased first: a case-sensitive search runs about
+# five times faster than (?i), and for ASCII text the two find the same. (Unicode
+# case-insensitivity has more equivalences, such as 'ſ' for 's': other text takes _MAYBE.)
+_MAYBE_ASCII = re.compile(_MAYBE.pattern.removeprefix("(?i)").lower())
+
+
+def _maybe_secret(text: str) -> bool:
+    if text.isascii():
+        return _MAYBE_ASCII.search(text.lower()) is not None
+    return _MAYBE.search(text) is not None
 
 
 # Words that make an environment variable's literal value a secret (DB_PASSWORD, SECRET_KEY_BASE,
@@ -175,7 +185,14 @@ def _walker(extra: Iterable[str], *, objects: bool = False) -> Callable[[Any], A
     def text(v: str) -> str:
         done = texts.get(v)
         if done is None:
-            done = redact(v, extra=extras) if _MAYBE.search(v) or any(e in v for e in extras) else v
+            done = v
+            if _maybe_secret(v):
+                done = redact(v, extra=extras)
+            else:
+                for e in extras:
+                    if e in v:
+                        done = redact(v, extra=extras)
+                        break
             texts[v] = done
         return done
 

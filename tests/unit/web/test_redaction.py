@@ -130,3 +130,31 @@ def test_an_object_collected_again_unchanged_is_redacted_once_and_a_changed_one_
     # other secrets to hide: nothing redacted for different ones is reused
     other = redact_snapshot(_versioned_echo("7", "db password=hunter2").snapshot(), extra=("another-secret",))
     assert _echo(other) is not _echo(first)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "PASSWORD=x",
+        "Api-Key: 1",
+        "see HTTPS://host/x",
+        "eyJhbGciOi",
+        "ghp_abc",
+        "akiaXYZ",
+        "AKIA1234",
+        "Successfully pulled image",
+        "Readiness probe failed: timeout",
+        "db paſsword=hunter2",  # 'ſ' is an 's' to a case-insensitive match
+        "tOkEn",
+        "",
+    ],
+)
+def test_the_ascii_fast_test_finds_what_the_case_insensitive_one_finds(text: str) -> None:
+    from appliance_cli.status.redact import _MAYBE, _maybe_secret
+
+    assert _maybe_secret(text) == (_MAYBE.search(text) is not None)
+
+
+def test_walked_text_with_a_secret_in_unicode_case_is_still_redacted() -> None:
+    out = redact_json({"message": "db paſsword=hunter2hunter2 here", "reason": "Failed"})
+    assert "hunter2hunter2" not in str(out) and out["reason"] == "Failed"
