@@ -307,7 +307,7 @@ class Store:
                     "the namespace of the provided object does not match the namespace sent on the request"
                 )
             meta["namespace"] = ns
-            if rt.kind != "Namespace" and self.try_get(BY_KEY["v1/namespaces"], None, ns) is None:
+            if rt.kind != "Namespace" and self.try_get_ref(BY_KEY["v1/namespaces"], None, ns) is None:
                 raise NotFound(f'namespaces "{ns}" not found')
         else:
             meta.pop("namespace", None)

@@ -160,7 +160,7 @@ class Ctx:
 
     # -- objects -------------------------------------------------------------------------------
     def ensure_namespace(self, name: str) -> None:
-        if self.store.try_get(NS, None, name) is None:
+        if self.store.try_get_ref(NS, None, name) is None:
             with contextlib.suppress(Exception):
                 self.store.create(
                     NS,

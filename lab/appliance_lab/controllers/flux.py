@@ -253,9 +253,10 @@ class Flux:
         )
 
     def _source(self, kind: str, name: str, ns: str) -> Obj | None:
+        """The stored source object itself: callers only read it."""
         if kind != "GitRepository":
             return None
-        return self.ctx.store.try_get(GITREPOS, ns, name)
+        return self.ctx.store.try_get_ref(GITREPOS, ns, name)  # read only
 
     # -- Kustomization -----------------------------------------------------------------------
     def _deps_ready(self, obj: Obj, rt: Any) -> str | None:
@@ -453,7 +454,12 @@ class Flux:
             return
         rt = BY_KIND.get((obj.get("apiVersion", ""), "HelmRelease"))
         meta = obj.get("metadata") or {}
-        if rt is None or self.ctx.store.try_get(rt, meta.get("namespace"), str(meta.get("name"))) is not None:
+        stored = (
+            None
+            if rt is None
+            else self.ctx.store.try_get_ref(rt, meta.get("namespace"), str(meta.get("name")))
+        )
+        if rt is None or stored is not None:
             return
         for renderer in (obj.get("spec") or {}).get("postRenderers") or []:
             kustomize = renderer.get("kustomize") or {}
@@ -492,7 +498,7 @@ class Flux:
             rt = BY_KIND.get((av, kind))
             if rt is None:
                 continue
-            obj = self.ctx.store.try_get(rt, ns or None, name)
+            obj = self.ctx.store.try_get_ref(rt, ns or None, name)  # read only
             ref = f"{kind}/{ns}/{name}" if ns else f"{kind}/{name}"
             if obj is None:
                 failing.append(f"{ref} status: 'NotFound'")
@@ -680,7 +686,7 @@ class Flux:
             rt = BY_KIND.get((av, kind))
             if rt is None:
                 continue
-            live = ctx.store.try_get(rt, ns, oname)
+            live = ctx.store.try_get_ref(rt, ns, oname)  # read only
             if live is None:
                 if kind == "Job":
                     continue  # a finished Job the chart cleaned up

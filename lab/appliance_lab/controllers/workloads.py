@@ -105,7 +105,7 @@ class Workloads:
         ctx = self.ctx
         for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
             ctx.ensure_namespace(ns)
-        if ctx.store.try_get(NODES, None, NODE_NAME) is None:
+        if ctx.store.try_get_ref(NODES, None, NODE_NAME) is None:
             now = now_rfc3339()
             conds = [
                 {
@@ -183,7 +183,7 @@ class Workloads:
                     },
                 },
             )
-        if ctx.store.try_get(CONFIGMAPS, "kube-system", "coredns") is None:
+        if ctx.store.try_get_ref(CONFIGMAPS, "kube-system", "coredns") is None:
             ctx.store.create(
                 CONFIGMAPS,
                 {
@@ -195,7 +195,7 @@ class Workloads:
                     "data": {"Corefile": COREFILE},
                 },
             )
-        if ctx.store.try_get(SERVICES, "kube-system", "kube-dns") is None:
+        if ctx.store.try_get_ref(SERVICES, "kube-system", "kube-dns") is None:
             ctx.store.create(
                 SERVICES,
                 {
@@ -211,7 +211,7 @@ class Workloads:
                     },
                 },
             )
-        if ctx.store.try_get(SERVICES, "default", "kubernetes") is None:
+        if ctx.store.try_get_ref(SERVICES, "default", "kubernetes") is None:
             ctx.store.create(
                 SERVICES,
                 {
@@ -222,7 +222,7 @@ class Workloads:
                     },
                 },
             )
-        if ctx.store.try_get(DEPLOYMENTS, "kube-system", "coredns") is None:
+        if ctx.store.try_get_ref(DEPLOYMENTS, "kube-system", "coredns") is None:
             ctx.store.create(
                 DEPLOYMENTS,
                 {
