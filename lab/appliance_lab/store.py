@@ -167,6 +167,8 @@ def not_found(rt: ResourceType, name: str) -> NotFound:
 @dataclass(frozen=True)
 class WatchEvent:
     type: WatchEventType
+    # the stored object itself, never a copy: watchers only read it (a write stores a new
+    # object, so what a watcher holds never changes under it)
     object: Obj
     resource_version: int
     # MODIFIED only: the object before the change (lets selector watches see objects leave)
@@ -334,7 +336,7 @@ class Store:
             meta["resourceVersion"] = str(rv)
             self._objects[rt.key][key] = obj
             self._sorted.pop(rt.key, None)
-            self._publish(rt, "ADDED", copy_obj(obj), rv)
+            self._publish(rt, "ADDED", obj, rv)
             return copy_obj(obj)
 
     def replace(
@@ -405,7 +407,7 @@ class Store:
         rv = self._next_rv()
         new["metadata"]["resourceVersion"] = str(rv)
         self._objects[rt.key][key] = new
-        self._publish(rt, "MODIFIED", copy_obj(new), rv, cur)
+        self._publish(rt, "MODIFIED", new, rv, cur)
         return copy_obj(new)
 
     def delete(self, rt: ResourceType, namespace: str | None, name: str) -> Obj:
@@ -434,7 +436,7 @@ class Store:
             rv = self._next_rv()
             # a new dict: readers may still hold the stored one (``snapshot``)
             gone = {**cur, "metadata": {**cur["metadata"], "resourceVersion": str(rv)}}
-            self._publish(rt, "DELETED", copy_obj(gone), rv)
+            self._publish(rt, "DELETED", gone, rv)
             return copy_obj(gone)
 
     # -- watch -----------------------------------------------------------------------------
