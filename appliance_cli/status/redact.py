@@ -226,17 +226,29 @@ def _walker(extra: Iterable[str], *, objects: bool = False) -> Callable[[Any], A
         return v
 
     def walk_dict(v: dict[str, Any]) -> dict[str, Any]:
+        # Every dict of every object passes here: the common cases (a string judged before, a
+        # number, a nested dict) are handled inline, by exact type; anything else goes through
+        # ``walk`` (which also takes subclasses).
         out: dict[str, Any] = {}
         for k, x in v.items():
-            if isinstance(x, str):
-                out[k] = REDACTED if x and is_secret_key(k) else text(x)
-            elif k == "managedFields":
+            t = type(x)
+            if t is str:
+                if x and (keys[k] if k in keys else is_secret_key(k)):
+                    out[k] = REDACTED
+                else:
+                    done = texts.get(x)
+                    out[k] = text(x) if done is None else done
+            elif t is int or t is bool or x is None or k == "managedFields":
                 out[k] = x
+            elif t is dict and seen is None:
+                out[k] = walk_dict(x)
             else:
                 out[k] = walk(x)
-        name, val = v.get("name"), v.get("value")
-        if isinstance(name, str) and isinstance(val, str) and val and secret_env(name):
-            out["value"] = REDACTED  # an env var such as DB_PASSWORD
+        val = v.get("value")
+        if val and isinstance(val, str):
+            name = v.get("name")
+            if isinstance(name, str) and secret_env(name):
+                out["value"] = REDACTED  # an env var such as DB_PASSWORD
         return out
 
     return walk
