@@ -63,8 +63,10 @@ def _template(name: str) -> string.Template:
     return string.Template((TEMPLATES / name).read_text())
 
 
-def _client_key(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+def _client_key(scope: Any) -> str:
+    """The address failed attempts are counted against (the proxy's client when trusted)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
 
 
 async def _read_body(request: Request, limit: int) -> bytes | int:
@@ -249,13 +251,10 @@ def create_app(state: StatusState, auth: Authenticator) -> _Guard:
             )
         if path in PUBLIC_PATHS or path.startswith("/static/"):
             return None
-        client = scope.get("client")
         header = _header(scope, b"authorization")
         if header:
             scheme, _, given = header.partition(" ")
-            verdict = auth.attempt(
-                client[0] if client else "unknown", given.strip() if scheme.lower() == "bearer" else None
-            )
+            verdict = auth.attempt(_client_key(scope), given.strip() if scheme.lower() == "bearer" else None)
             if verdict.ok:
                 return None
             if verdict.delay:
@@ -277,7 +276,7 @@ def create_app(state: StatusState, auth: Authenticator) -> _Guard:
 
     @app.post("/login")
     async def login_submit(request: Request) -> Response:
-        client = _client_key(request)
+        client = _client_key(request.scope)
         if not _same_origin(request):
             return login_page("This form must be sent from this page.", 403)
         locked = auth.locked_for(client)

@@ -14,9 +14,6 @@ from playwright.sync_api import expect
 from appliance_cli.tls import default_client_context
 from tests.cli_runner import Result, invoke
 
-# one CA bundle per process, not one per request (httpx loads it again for each client)
-VERIFY = default_client_context()
-
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
 ARGS = [
@@ -45,7 +42,7 @@ def _until(pred: Any, timeout: float, what: str) -> None:
 
 def _healthz(url: str) -> bool:
     try:
-        return httpx.get(f"{url}/healthz", timeout=1, verify=VERIFY).status_code == 200
+        return httpx.get(f"{url}/healthz", timeout=1, verify=default_client_context()).status_code == 200
     except httpx.HTTPError:
         return False
 

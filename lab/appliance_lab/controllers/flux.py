@@ -454,12 +454,7 @@ class Flux:
             return
         rt = BY_KIND.get((obj.get("apiVersion", ""), "HelmRelease"))
         meta = obj.get("metadata") or {}
-        stored = (
-            None
-            if rt is None
-            else self.ctx.store.try_get_ref(rt, meta.get("namespace"), str(meta.get("name")))
-        )
-        if rt is None or stored is not None:
+        if rt is None or self.ctx.store.try_get_ref(rt, meta.get("namespace"), str(meta.get("name"))):
             return
         for renderer in (obj.get("spec") or {}).get("postRenderers") or []:
             kustomize = renderer.get("kustomize") or {}

@@ -46,9 +46,6 @@ from tests.integration.registry.support import OCI_MANIFEST, RegistryServer, fre
 from tests.integration.status.conftest import TOKEN as KUBE_TOKEN
 from tests.integration.status.conftest import seed_healthy
 
-# one CA bundle per process, not one per request (httpx loads it again for each client)
-VERIFY = default_client_context()
-
 pytestmark = [pytest.mark.registry, pytest.mark.slow, pytest.mark.timeout(420)]
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -300,7 +297,9 @@ class Service:
         )
 
     def healthz(self) -> int:
-        return httpx.get(f"http://127.0.0.1:{self.http_port}/healthz", timeout=5, verify=VERIFY).status_code
+        return httpx.get(
+            f"http://127.0.0.1:{self.http_port}/healthz", timeout=5, verify=default_client_context()
+        ).status_code
 
     def status(self, key: str) -> str:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
@@ -448,7 +447,7 @@ def service(pulled: Pulled, lab: LabApiServer, parent_cgroup: Path, workdir: Pat
                 return (
                     bool(pids)
                     and httpx.get(
-                        f"http://127.0.0.1:{http_port}/healthz", timeout=1, verify=VERIFY
+                        f"http://127.0.0.1:{http_port}/healthz", timeout=1, verify=default_client_context()
                     ).status_code
                     == 200
                 )

@@ -8,9 +8,6 @@ from appliance_lab.testing import LabHandle
 
 from appliance_cli.tls import default_client_context
 
-# one CA bundle per process, not one per request (httpx loads it again for each client)
-VERIFY = default_client_context()
-
 KS = "kustomize.toolkit.fluxcd.io/v1/kustomizations"
 HR = "helm.toolkit.fluxcd.io/v2/helmreleases"
 GR = "source.toolkit.fluxcd.io/v1/gitrepositories"
@@ -133,7 +130,10 @@ def test_status_service_starts_when_its_deployment_is_ready(lab: LabHandle) -> N
 
     def healthz() -> bool:
         try:
-            return httpx.get(lab.status_url + "/healthz", timeout=2, verify=VERIFY).status_code == 200
+            return (
+                httpx.get(lab.status_url + "/healthz", timeout=2, verify=default_client_context()).status_code
+                == 200
+            )
         except httpx.HTTPError:
             return False
 

@@ -33,9 +33,6 @@ import httpx
 
 from appliance_cli.tls import default_client_context
 
-# one CA bundle per process, not one per request (httpx loads it again for each client)
-VERIFY = default_client_context()
-
 REGISTRY_BIN = shutil.which("docker-registry") or "/usr/bin/docker-registry"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -122,7 +119,10 @@ class RegistryServer:
         if self.proc.poll() is not None:
             raise RuntimeError(f"docker-registry exited: {self.log_path.read_text()[-2000:]}")
         try:
-            return httpx.get(f"{self.url}/v2/", timeout=1, verify=VERIFY).status_code in (200, 401)
+            return httpx.get(f"{self.url}/v2/", timeout=1, verify=default_client_context()).status_code in (
+                200,
+                401,
+            )
         except httpx.TransportError:
             return False
 

@@ -20,9 +20,6 @@ from tests.integration.status.conftest import lab_site, seed_healthy, status_ser
 from tests.integration.status.test_support_bundle import DB_PASSWORD, STATUS_TOKEN, _b64, _seed_secrets
 from tests.unit.web.conftest import wait_for
 
-# one CA bundle per process, not one per request (httpx loads it again for each client)
-VERIFY = default_client_context()
-
 pytestmark = pytest.mark.timeout(90)
 
 
@@ -159,7 +156,9 @@ def test_serve_status_command_serves_until_stopped(site: Site) -> None:
         ok = False
         while time.monotonic() < deadline and proc.poll() is None:
             try:
-                ok = httpx.get(f"{url}/healthz", timeout=1, verify=VERIFY).status_code == 200
+                ok = (
+                    httpx.get(f"{url}/healthz", timeout=1, verify=default_client_context()).status_code == 200
+                )
             except httpx.HTTPError:
                 ok = False
             if ok:

@@ -16,9 +16,6 @@ from appliance_cli.web.auth import AuthConfig
 from appliance_cli.web.server import StatusServer
 from tests.unit.status import builders
 
-# one CA bundle per process, not one per request (httpx loads it again for each client)
-VERIFY = default_client_context()
-
 TOKEN = "status-token-9f8e7d6c5b4a39281706"
 
 
@@ -73,13 +70,17 @@ def server() -> Iterator[StatusServer]:
 
 @pytest.fixture
 def http(server: StatusServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=10, follow_redirects=False, verify=VERIFY) as c:
+    with httpx.Client(
+        base_url=server.url, timeout=10, follow_redirects=False, verify=default_client_context()
+    ) as c:
         yield c
 
 
 @pytest.fixture
 def authed(server: StatusServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=10, follow_redirects=False, verify=VERIFY) as c:
+    with httpx.Client(
+        base_url=server.url, timeout=10, follow_redirects=False, verify=default_client_context()
+    ) as c:
         r = c.post("/login", data={"token": TOKEN})
         assert r.status_code == 303
         yield c
