@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import math
 import os
 import re
 import resource
@@ -68,6 +69,7 @@ GOAL_CLASSIFY_MS = 30.0
 # measured on an idle 2-core machine; a loaded machine inflates it) and what must not be there.
 IMPORT_BUDGET_MS = 450.0
 GOAL_CTRL_C_S = 1.0  # the project's own goal: Ctrl-C stops serve-status at once
+CTRL_C_GIVE_UP_S = 30.0  # a service still running then is stopped with SIGABRT and its stacks shown
 FORBIDDEN_IMPORTS = (
     re.compile(r"^kubernetes\.client\.(api|models)\.\w+"),  # CoreV1Api & co: ~250 model modules
     re.compile(r"^httpx(\.|$)"),  # httpx imports its own CLI (httpx._main: rich, pygments, click)
@@ -476,13 +478,18 @@ def ctrl_c_exit(env: dict[str, str], runs: int) -> list[float]:
                 sock.bind(("127.0.0.1", 0))
                 port = sock.getsockname()[1]
             argv = [sys.executable, "-m", "appliance_cli", "serve-status", "--site-id", "bench-hung"]
+            # PYTHONFAULTHANDLER: a service that does not stop is sent SIGABRT and prints
+            # every thread's stack, so a hang is shown where it is instead of ending the run.
             svc = subprocess.Popen(
                 [*argv, "--port", str(port)],
                 cwd=REPO,
-                env=env,
+                env={**env, "PYTHONFAULTHANDLER": "1"},
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 text=True,
+                # as a terminal's foreground job: a benchmark started in the background (`&` in
+                # a script) has SIGINT ignored, which its children would inherit
+                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
             )
             assert svc.stderr is not None
             for line in svc.stderr:
@@ -491,7 +498,18 @@ def ctrl_c_exit(env: dict[str, str], runs: int) -> list[float]:
             time.sleep(1.0)  # the first collection now waits on the API
             started = time.monotonic()
             svc.send_signal(signal.SIGINT)
-            svc.wait(timeout=60)
+            try:
+                _, err = svc.communicate(timeout=CTRL_C_GIVE_UP_S)
+            except subprocess.TimeoutExpired:
+                svc.send_signal(signal.SIGABRT)
+                _, err = svc.communicate(timeout=30)
+                print(
+                    f"serve-status did not stop within {CTRL_C_GIVE_UP_S:g} s of Ctrl-C; its threads:\n"
+                    + err[-6000:],
+                    file=sys.stderr,
+                )
+                seconds.append(math.inf)
+                continue
             seconds.append(time.monotonic() - started)
     finally:
         hung.close()
