@@ -112,6 +112,7 @@ class Informer:
         self.watches = 0  # WATCH requests made
         self.gone = 0  # 410 Gone answers
         self.changes = 0  # object changes applied (LISTs included)
+        self._ordered: tuple[int, list[Obj]] | None = None  # (changes, objects in key order)
         self.last_error: str | None = None
         self.last_heard = 0.0  # monotonic time of the last answer from the API
         self._attempt_started: float | None = None  # the watch request in progress, if any
@@ -154,12 +155,25 @@ class Informer:
 
     def as_list(self) -> Obj:
         """The cache as the List object a LIST would have answered (items in key order)."""
+        return self.listing()[1]
+
+    def listing(self) -> tuple[int, Obj]:
+        """``changes`` and ``as_list()``, read together. The key order is kept until the next
+        change: a collection reads a resource several times (one per selector and page)."""
         with self._lock:
-            items = [self._objects[k] for k in sorted(self._objects)]
+            ordered = self._ordered
+            if ordered is None or ordered[0] != self.changes:
+                ordered = self._ordered = (self.changes, [self._objects[k] for k in sorted(self._objects)])
             meta = dict(self._list_meta)
             if self.resource_version:
                 meta["resourceVersion"] = self.resource_version
-            return {"kind": self._kind, "apiVersion": self._api_version, "metadata": meta, "items": items}
+            items = list(ordered[1])
+            return ordered[0], {
+                "kind": self._kind,
+                "apiVersion": self._api_version,
+                "metadata": meta,
+                "items": items,
+            }
 
     # -- the loop ---------------------------------------------------------------------------
     def _relist(self) -> None:
@@ -317,6 +331,9 @@ class InformerSet:
         self._cond = threading.Condition()
         self._generation = 0
         self._event_order: tuple[int, list[Obj]] | None = None
+        # (resource, namespace, field selector) -> (the informer's changes, what a LIST answers)
+        self._selections: dict[tuple[str, str | None, str | None], tuple[int, list[Obj]]] = {}
+        self._select_lock = threading.Lock()
         self._reuse: dict[tuple[Any, ...], _Reuse] = {}
         self._reuse_lock = threading.Lock()
         self.probe_error: str | None = None
@@ -447,16 +464,8 @@ class InformerSet:
             return answer
         if inf.stale:
             raise KubeUnreachable(f"list {key}: the watch broke: {inf.last_error}")
-        lst = inf.as_list()
-        items = lst["items"]
-        if key == EVENTS_KEY:
-            items = self._ordered_events(inf, items)
-        items = [
-            o
-            for o in items
-            if (namespace is None or (o.get("metadata") or {}).get("namespace") == namespace)
-            and _field_matches(o, field_selector)
-        ]
+        changes, lst = inf.listing()
+        items = self._selected(key, namespace, field_selector, changes, lst["items"])
         if limit:
             offset = int(continue_token) if continue_token and continue_token.isdigit() else 0
             rest = len(items) - offset - limit
@@ -467,15 +476,43 @@ class InformerSet:
                     "continue": str(offset + limit),
                     "remainingItemCount": rest,
                 }
+        else:
+            items = list(items)  # the caller's own list: the selection is kept for the next reads
         lst["items"] = items
         return lst
 
-    def _ordered_events(self, inf: Informer, items: list[Obj]) -> list[Obj]:
-        cached = self._event_order
-        if cached is not None and cached[0] == inf.changes and len(cached[1]) == len(items):
+    def _selected(
+        self, key: str, namespace: str | None, field_selector: str | None, changes: int, items: list[Obj]
+    ) -> list[Obj]:
+        """The objects of ``items`` (the cache at ``changes``) a LIST with this namespace and
+        field selector answers, events in ``order_events`` order. Kept until the next change:
+        the pages of one selector, and the next collections of an unchanged cluster, reuse it
+        (events are tens of thousands on a busy cluster; each selector reads them all)."""
+        what = (key, namespace, field_selector)
+        with self._select_lock:
+            hit = self._selections.get(what)
+        if hit is not None and hit[0] == changes:
+            return hit[1]
+        if key == EVENTS_KEY:
+            items = self._ordered_events(changes, items)
+        selected = [
+            o
+            for o in items
+            if (namespace is None or (o.get("metadata") or {}).get("namespace") == namespace)
+            and _field_matches(o, field_selector)
+        ]
+        with self._select_lock:
+            self._selections[what] = (changes, selected)
+        return selected
+
+    def _ordered_events(self, changes: int, items: list[Obj]) -> list[Obj]:
+        with self._select_lock:
+            cached = self._event_order
+        if cached is not None and cached[0] == changes:
             return cached[1]
         ordered = order_events(items)
-        self._event_order = (inf.changes, ordered)
+        with self._select_lock:
+            self._event_order = (changes, ordered)
         return ordered
 
     def _reused(self, what: tuple[Any, ...], state: str, max_age: float) -> _Reuse | None:

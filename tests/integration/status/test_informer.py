@@ -147,3 +147,47 @@ def test_an_api_server_restart_is_ridden_through_and_410_gone_relists(
             restarted.stop()
     finally:
         inf.stop()
+
+
+def _event(name: str, reason: str, second: int) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name, "namespace": "msp"},
+        "involvedObject": {"kind": "Pod", "namespace": "msp", "name": f"pod-{name}", "uid": f"uid-{name}"},
+        "reason": reason,
+        "type": "Normal",
+        "message": f"{reason} image",
+        "lastTimestamp": f"2026-01-01T00:00:{second:02d}Z",
+    }
+
+
+def test_paged_selector_reads_match_the_api_and_see_the_next_change(
+    store: Store, kube: KubeClient, informers: InformerSet
+) -> None:
+    for i in range(25):
+        store.create(BY_KEY["v1/events"], _event(f"pull-{i}", "Pulling" if i % 5 else "Pulled", i))
+
+    def pages(source: Any) -> list[str]:
+        names: list[str] = []
+        token = None
+        while True:
+            lst = source.list_raw("v1/events", field_selector="reason=Pulling", limit=7, continue_token=token)
+            names += [o["metadata"]["name"] for o in lst["items"]]
+            token = (lst.get("metadata") or {}).get("continue")
+            if not token:
+                return names
+
+    direct = pages(kube)
+    assert len(direct) == 20
+    cached = _wait(lambda: (names := pages(informers)) and len(names) == 20 and names, "the 25 events")
+    assert sorted(cached) == sorted(direct) and len(set(cached)) == 20
+    sent = kube.requests
+    assert pages(informers) == cached  # read again: the same selection, nothing sent
+    assert kube.requests == sent
+
+    store.create(BY_KEY["v1/events"], _event("pull-new", "Pulling", 59))
+    again = _wait(lambda: (names := pages(informers)) and "pull-new" in names and names, "the new event")
+    assert again[0] == "pull-new"  # the newest event first
+    assert sorted(again) == sorted([*direct, "pull-new"])
+    everything = informers.list_raw("v1/events")["items"]
+    everything.clear()  # a caller's own list: the informer's cache is not touched
+    assert len(informers.list_raw("v1/events")["items"]) >= 26
