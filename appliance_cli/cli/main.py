@@ -10,24 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from appliance_cli import __version__, console
-from appliance_cli.cli import (
-    backup,
-    bootstrap,
-    completion,
-    explain,
-    helptext,
-    logs,
-    release,
-    repair,
-    reset,
-    restore,
-    serve_status,
-    status,
-    support_bundle,
-    tui,
-    upgrade,
-    validate,
-)
+from appliance_cli.cli import completion, helptext
 from appliance_cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, ApplianceError
 
 if TYPE_CHECKING:
@@ -62,25 +45,37 @@ def _root(
     console.set_verbosity(verbose)
 
 
-# name, the command's function (or its group's Typer app), its help panel
-COMMANDS: tuple[tuple[str, Callable[..., Any] | typer.Typer, str], ...] = (
-    ("bootstrap", bootstrap.bootstrap, "Install"),
-    ("status", status.status, "Observe"),
-    ("support-bundle", support_bundle.support_bundle, "Observe"),
-    ("explain", explain.explain, "Observe"),
-    ("logs", logs.logs, "Observe"),
-    ("tui", tui.tui, "Observe"),
-    ("serve-status", serve_status.serve_status, "Observe"),
-    ("reset", reset.reset, "Install"),
-    ("upgrade", upgrade.upgrade, "Day 2"),
-    ("backup", backup.app, "Day 2"),
-    ("restore", restore.restore, "Day 2"),
-    ("repair", repair.repair, "Day 2"),
-    ("release", release.app, "Release engineering"),
-    ("validate", validate.validate, "Release engineering"),
+# name, where its function (or its group's Typer app) is ("module:attribute" in
+# appliance_cli.cli; imported only when the run builds that command), its help panel
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("bootstrap", "bootstrap:bootstrap", "Install"),
+    ("status", "status:status", "Observe"),
+    ("support-bundle", "support_bundle:support_bundle", "Observe"),
+    ("explain", "explain:explain", "Observe"),
+    ("logs", "logs:logs", "Observe"),
+    ("tui", "tui:tui", "Observe"),
+    ("serve-status", "serve_status:serve_status", "Observe"),
+    ("reset", "reset:reset", "Install"),
+    ("upgrade", "upgrade:upgrade", "Day 2"),
+    ("backup", "backup:app", "Day 2"),
+    ("restore", "restore:restore", "Day 2"),
+    ("repair", "repair:repair", "Day 2"),
+    ("release", "release:app", "Release engineering"),
+    ("validate", "validate:validate", "Release engineering"),
 )
 # Command groups that other installed packages register (the lab: `appliance lab up|down|status`).
 COMMANDS_GROUP = "alga_appliance.commands"
+
+
+def _load(where: str) -> Callable[..., Any] | typer.Typer:
+    """The command function or group app at ``"module:attribute"`` of ``appliance_cli.cli``."""
+    import importlib
+
+    module, attribute = where.split(":")
+    target: Callable[..., Any] | typer.Typer = getattr(
+        importlib.import_module(f"appliance_cli.cli.{module}"), attribute
+    )
+    return target
 
 
 def _app(only: str | None) -> typer.Typer:
@@ -96,9 +91,10 @@ def _app(only: str | None) -> typer.Typer:
         context_settings={"help_option_names": HELP_OPTION_NAMES},
     )
     app.callback()(_root)
-    for name, target, panel in COMMANDS:
+    for name, where, panel in COMMANDS:
         if only is not None and name != only:
             continue
+        target = _load(where)
         if isinstance(target, typer.Typer):
             app.add_typer(target, name=name, rich_help_panel=panel)
         else:
