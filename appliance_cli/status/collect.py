@@ -476,6 +476,9 @@ def collect(
     unavailable: dict[str, str] = {}
     errors: dict[str, KubeError] = {}
     events_info: EventsCollection | None = None
+    # The seed query (an exec) needs only the pods: it starts as soon as they are listed, in
+    # their thread, while the other lists are still answering.
+    probed: list[SeedUsersProbe] = []
 
     if kube is not None:
         # One flat pool: a LIST per resource, a paged LIST per event selector, the rest page.
@@ -486,7 +489,12 @@ def collect(
             key, selector = task
             try:
                 if selector is None:
-                    return _list_one(kube, key)
+                    listed = _list_one(kube, key)
+                    if key == "v1/pods" and opts.exec_seed_probe:
+                        probed.append(
+                            _seed_probe(kube, list(listed.get("items") or []), opts.seed_users_seen)
+                        )
+                    return listed
                 if selector == EVENT_REST_SELECTOR:
                     return _list_rest(kube)
                 return _list_paged(kube, selector)
@@ -532,10 +540,8 @@ def collect(
     if reachable and kube is not None:
         pods = list((resources.get("v1/pods") or {}).get("items") or [])
         pod_logs = _log_tails(kube, pods, opts.redact_extra)
-        if opts.exec_seed_probe and "v1/pods" in resources:
-            probed = _seed_probe(kube, pods, opts.seed_users_seen)
-            if probed.count is not None or seed is None:
-                seed = probed
+        if probed and "v1/pods" in resources and (probed[0].count is not None or seed is None):
+            seed = probed[0]
 
     talos = TalosReachability(checked=False)
     if not reachable and opts.talos_health is not None:
