@@ -155,11 +155,14 @@ class Informer:
 
     def as_list(self) -> Obj:
         """The cache as the List object a LIST would have answered (items in key order)."""
-        return self.listing()[1]
+        _, lst, items = self.listing()
+        lst["items"] = list(items)
+        return lst
 
-    def listing(self) -> tuple[int, Obj]:
-        """``changes`` and ``as_list()``, read together. The key order is kept until the next
-        change: a collection reads a resource several times (one per selector and page)."""
+    def listing(self) -> tuple[int, Obj, list[Obj]]:
+        """``changes``, the List object without its items, and the items in key order, read
+        together. The items list is kept until the next change (a collection reads a resource
+        several times: one per selector and page) and shared: read it, never change it."""
         with self._lock:
             ordered = self._ordered
             if ordered is None or ordered[0] != self.changes:
@@ -167,13 +170,11 @@ class Informer:
             meta = dict(self._list_meta)
             if self.resource_version:
                 meta["resourceVersion"] = self.resource_version
-            items = list(ordered[1])
-            return ordered[0], {
-                "kind": self._kind,
-                "apiVersion": self._api_version,
-                "metadata": meta,
-                "items": items,
-            }
+            return (
+                ordered[0],
+                {"kind": self._kind, "apiVersion": self._api_version, "metadata": meta},
+                ordered[1],
+            )
 
     # -- the loop ---------------------------------------------------------------------------
     def _relist(self) -> None:
@@ -464,8 +465,8 @@ class InformerSet:
             return answer
         if inf.stale:
             raise KubeUnreachable(f"list {key}: the watch broke: {inf.last_error}")
-        changes, lst = inf.listing()
-        items = self._selected(key, namespace, field_selector, changes, lst["items"])
+        changes, lst, ordered = inf.listing()
+        items = self._selected(key, namespace, field_selector, changes, ordered)
         if limit:
             offset = int(continue_token) if continue_token and continue_token.isdigit() else 0
             rest = len(items) - offset - limit
