@@ -147,6 +147,9 @@ class CollectOptions:
     # and restart count): users once seeded stay while that container runs, so a run that
     # collects again and again (bootstrap's waits) execs the query once, not on every poll.
     seed_users_seen: dict[str, SeedUsersProbe] | None = None
+    # A long-running collector's memory of its last merged events, under the resourceVersions
+    # of the lists they came from (``_events``): one dict per API (per client), never shared.
+    events_seen: dict[tuple[str, ...], tuple[Obj, EventsCollection]] | None = None
 
 
 def _now() -> str:
@@ -299,6 +302,36 @@ def merge_events(results: list[tuple[Obj, list[Obj], str | None]], rest: Obj) ->
         list_meta["continue"] = rest_meta["continue"]
     out: Obj = {"kind": "EventList", "apiVersion": "v1", "metadata": list_meta, "items": items}
     return out, info
+
+
+def _events(
+    parts: list[tuple[Obj, list[Obj], str | None]],
+    rest: Obj,
+    pods: Obj | None,
+    seen: dict[tuple[str, ...], tuple[Obj, EventsCollection]] | None,
+) -> tuple[Obj, EventsCollection]:
+    """``merge_events``, then ``keep_needed_events`` against the pods. With ``seen`` (a caller
+    that collects again and again from one API), the answer is kept under the lists'
+    resourceVersions and given again while they are the same: the same events and pods give
+    the same answer, and merging tens of thousands of pull events is most of a collection's
+    CPU on a busy cluster."""
+    versions = (
+        *(str((first.get("metadata") or {}).get("resourceVersion") or "") for first, _, _ in parts),
+        str((rest.get("metadata") or {}).get("resourceVersion") or ""),
+        str(((pods or {}).get("metadata") or {}).get("resourceVersion") or "") if pods else "-",
+        *(cut or "" for _, _, cut in parts),
+    )
+    known = all(versions[: len(parts) + 2])
+    if seen is not None and known and versions in seen:
+        events, info = seen[versions]
+        return events, info.model_copy(deep=True)
+    events, info = merge_events(parts, rest)
+    if pods is not None:
+        events = keep_needed_events(events, list(pods.get("items") or []), info)
+    if seen is not None and known:
+        seen.clear()  # only the last answer can come again
+        seen[versions] = (events, info.model_copy(deep=True))
+    return events, info
 
 
 def _failing_containers(pods: list[Obj]) -> list[tuple[str, str, str]]:
@@ -510,8 +543,11 @@ def collect(
             else:
                 resources[key] = result
         if "v1/events" not in errors and "v1/events" in RESOURCE_KEYS:
-            resources["v1/events"], events_info = merge_events(
-                [event_parts[sel] for sel in EVENT_SELECTORS], event_parts[EVENT_REST_SELECTOR]
+            resources["v1/events"], events_info = _events(
+                [event_parts[sel] for sel in EVENT_SELECTORS],
+                event_parts[EVENT_REST_SELECTOR],
+                resources.get("v1/pods"),
+                opts.events_seen,
             )
         resources = {k: resources[k] for k in RESOURCE_KEYS if k in resources}  # snapshot order
 
@@ -527,10 +563,6 @@ def collect(
     else:
         for key, exc in errors.items():
             unavailable[key] = str(exc)
-
-    if events_info is not None and "v1/events" in resources and "v1/pods" in resources:
-        pods_listed = list(resources["v1/pods"].get("items") or [])
-        resources["v1/events"] = keep_needed_events(resources["v1/events"], pods_listed, events_info)
 
     facts = dict(opts.release_facts)
     facts.update(facts_from(resources.get("v1/configmaps")))

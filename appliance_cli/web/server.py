@@ -162,6 +162,8 @@ class LiveCollector:
         self.secrets = secrets
         self._informers: InformerSet | None = None
         self._generation = 0  # of the informers, when the last collection began
+        # the last merged events, reused while their lists are unchanged (one per informer set)
+        self._events_seen: dict[tuple[str, ...], Any] = {}
         self._client: KubeSource | None = None
         self._client_error: str | None = None
         self._client_source: tuple[str, int, int, int] | None = None
@@ -216,6 +218,7 @@ class LiveCollector:
             return kube
         if self._informers is None or self._informers.kube is not kube:
             self.close()
+            self._events_seen = {}
             self._informers = InformerSet(
                 kube,
                 label_selectors={"v1/configmaps": APPLIANCE_LABEL_SELECTOR},
@@ -280,7 +283,10 @@ class LiveCollector:
             informers.check_alive(quiet_for=self.interval)
         options = self._options()
         extra = tuple(x for x in self.secrets() if x and x not in options.redact_extra)
-        options = with_client_secrets(replace(options, redact_extra=(*options.redact_extra, *extra)), kube)
+        options = with_client_secrets(
+            replace(options, redact_extra=(*options.redact_extra, *extra), events_seen=self._events_seen),
+            kube,
+        )
         snap = collect(source, options, kube_error=self._client_error)
         if self.in_cluster and self._app_url is None:
             for cm in snap.items("v1/configmaps"):

@@ -191,3 +191,34 @@ def test_paged_selector_reads_match_the_api_and_see_the_next_change(
     everything = informers.list_raw("v1/events")["items"]
     everything.clear()  # a caller's own list: the informer's cache is not touched
     assert len(informers.list_raw("v1/events")["items"]) >= 26
+
+
+def test_unchanged_events_are_merged_once_and_a_change_is_seen(
+    store: Store, informers: InformerSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import appliance_cli.status.collect as collect_module
+
+    store.create(BY_KEY["v1/events"], {**_event("warn-1", "BackOff", 10), "type": "Warning"})
+    _wait(
+        lambda: any(o["metadata"]["name"] == "warn-1" for o in informers.list_raw("v1/events")["items"]),
+        "warn-1",
+    )
+    opts = CollectOptions(site_id="lab", node_ip="127.0.0.1", events_seen={})
+    first = collect(informers, opts)
+    names = [e["metadata"]["name"] for e in first.items("v1/events")]
+    assert "warn-1" in names and len(opts.events_seen or {}) == 1
+
+    def no_merge(*_args: object) -> None:
+        raise AssertionError("the unchanged events were merged again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(collect_module, "merge_events", no_merge)
+        again = collect(informers, opts)
+    assert [e["metadata"]["name"] for e in again.items("v1/events")] == names
+    assert again.collection.events == first.collection.events
+
+    store.create(BY_KEY["v1/events"], {**_event("warn-2", "BackOff", 20), "type": "Warning"})
+    _wait(
+        lambda: "warn-2" in [e["metadata"]["name"] for e in collect(informers, opts).items("v1/events")],
+        "the new warning in the next collection",
+    )
