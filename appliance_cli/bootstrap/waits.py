@@ -159,6 +159,23 @@ def _pick_blocker(
     return None
 
 
+def _confirmed_blocker(
+    ctx: BootstrapContext, doc: StatusDocument, pick: Callable[[StatusDocument], Blocker | None]
+) -> tuple[Blocker | None, StatusDocument]:
+    """The blocker ``pick`` finds in ``doc``, confirmed by a second collection made at once,
+    and that collection. The lists of one collection are read side by side, not at one
+    instant: a chain of failures that runs while they are read (a Job fails, its HelmRelease
+    stalls, the Kustomization fails) can be seen in part, the effect without its cause. The
+    blocker reported is the second collection's (the cause, once it shows); none there means
+    it is gone and the wait goes on. Only a wait about to end on a blocker pays for this."""
+    if pick(doc) is None:
+        return None, doc
+    again = ctx.status()
+    if again is None:
+        return pick(doc), doc
+    return pick(again), again
+
+
 def _transient_blocker(doc: StatusDocument | None) -> Blocker | None:
     if doc is None:
         return None
@@ -231,9 +248,9 @@ def wait_until(
             next_classify = now + classify_every
             doc = ctx.status()
             if doc is not None:
+                blocker, doc = _confirmed_blocker(ctx, doc, lambda d: _pick_blocker(d, tiers, blocker_codes))
                 pull = _active_pull(doc)
                 away = _transient_blocker(doc)
-                blocker = _pick_blocker(doc, tiers, blocker_codes)
                 if blocker is not None:
                     ctx.report(what, "failed", blocker=blocker.code, lastSaw=last.last_seen)
                     raise BlockerFound(blocker, waiting_for=what)
@@ -321,9 +338,17 @@ def wait_for_status(
         if seen.done:
             return seen
         if stop_on_blockers:
-            blocker = _pick_blocker(doc, tiers, None)
+            blocker, again = _confirmed_blocker(ctx, doc, lambda d: _pick_blocker(d, tiers, None))
             if blocker is not None:
                 raise BlockerFound(blocker, waiting_for=what)
+            if again is not doc:  # the blocker was gone a moment later: judge by what is now
+                holder["doc"] = doc = again
+                away = _transient_blocker(doc)
+                if away is not None:
+                    return Seen(False, f"error: {away.reason}")
+                seen = predicate(doc)
+                if seen.done:
+                    return seen
         return Seen(False, seen.last_seen, _active_pull(doc))
 
     try:

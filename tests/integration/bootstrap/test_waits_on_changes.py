@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -17,11 +19,13 @@ from appliance_cli.bootstrap import engine
 from appliance_cli.bootstrap.context import BootstrapContext
 from appliance_cli.bootstrap.defaults import default_adapters
 from appliance_cli.bootstrap.options import build_options
+from appliance_cli.bootstrap.phases.base import BlockerFound
 from appliance_cli.bootstrap.waits import REFRESH_SECONDS, ChangeFeed, Seen, wait_for_status
 from appliance_cli.progress import ProgressEvent
 from appliance_cli.site import Site
 from appliance_cli.status.model import StatusDocument
 from tests.integration.status.conftest import seed_healthy
+from tests.unit.status import builders
 
 pytestmark = pytest.mark.timeout(120)
 TOKEN = "lab-waits-token-0123456789abcdef"
@@ -49,6 +53,8 @@ class Setup:
     ctx: BootstrapContext
     polls: Polls
     collections: list[float]
+    # changes made right after a collection, one per collection (the cluster moving on)
+    after: list[Callable[[], None]] = field(default_factory=list)
 
 
 @pytest.fixture
@@ -60,11 +66,15 @@ def setup() -> Iterator[Setup]:
         site = Site.open("waits")
         api.write_kubeconfig(site.root / "kubeconfig")
         collections: list[float] = []
+        after: list[Callable[[], None]] = []
         base = default_adapters()
 
         def counted(ctx: BootstrapContext) -> StatusDocument | None:
             collections.append(time.monotonic())
-            return base.status(ctx)
+            doc = base.status(ctx)
+            if after:
+                after.pop(0)()
+            return doc
 
         polls = Polls()
         opts = build_options(
@@ -73,7 +83,7 @@ def setup() -> Iterator[Setup]:
         ctx = engine.build_context(
             opts, reporter=polls, announce=lambda s: None, adapters=replace(base, status=counted)
         )
-        yield Setup(store, ctx, polls, collections)
+        yield Setup(store, ctx, polls, collections, after)
     finally:
         api.stop()
 
@@ -148,3 +158,110 @@ def test_the_feed_sees_changes_of_the_objects_a_status_is_made_of(setup: Setup) 
 def test_without_a_kubeconfig_there_is_no_feed_and_every_poll_asks(setup: Setup) -> None:
     setup.ctx.site.kubeconfig.unlink()
     assert ChangeFeed.open(setup.ctx, threading.Event()) is None
+
+
+KS = BY_KEY["kustomize.toolkit.fluxcd.io/v1/kustomizations"]
+JOBS = BY_KEY["batch/v1/jobs"]
+
+
+def _core_kustomization_failed(store: Store) -> None:
+    """alga-core's Kustomization fails early on its stalled HelmRelease (the effect)."""
+    failed = builders.kustomization(
+        "alga-core",
+        ready="False",
+        reason="HealthCheckFailed",
+        message="health check failed after 1m54s: failed early due to stalled resources: "
+        "[HelmRelease/msp/alga-core status: 'Failed']",
+    )
+
+    def fail(ks: dict[str, Any]) -> None:
+        ks["status"] = failed["status"]
+
+    store.mutate(KS, "flux-system", "alga-core", fail)
+
+
+def _bootstrap_job(store: Store, state: str) -> None:
+    job = builders.job(builders.BOOTSTRAP_JOB, state=state)
+
+    def set_state(obj: dict[str, Any]) -> None:
+        obj["status"] = job["status"]
+
+    store.mutate(JOBS, job["metadata"]["namespace"], job["metadata"]["name"], set_state)
+
+
+def _not_yet(doc: StatusDocument) -> Seen:
+    return Seen(False, ", ".join(b.code for b in doc.top_blockers) or "no blocker")
+
+
+@contextmanager
+def _login_page() -> Iterator[str]:
+    """Alga's login page as the probe sees it on a healthy appliance (307 to the dashboard)."""
+
+    class Login(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(307)
+            self.send_header("Location", "/msp/dashboard")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Login)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_blocker_is_confirmed_by_a_second_collection_which_can_show_its_cause(setup: Setup) -> None:
+    # The lists of one collection are read side by side: the first collection sees the
+    # Kustomization failed while the Job that caused it still ran in the jobs list. The wait
+    # ends on what a second collection, made at once, shows: the cause.
+    _bootstrap_job(setup.store, "running")
+    _core_kustomization_failed(setup.store)
+    first: list[list[str]] = []
+
+    def job_fails() -> None:
+        _bootstrap_job(setup.store, "failed")
+
+    setup.after.append(job_fails)
+    with _login_page() as url:
+        setup.ctx.site.write("app-url", url, mode=0o600)
+
+        def not_yet(doc: StatusDocument) -> Seen:
+            first.append([b.code for b in doc.top_blockers])
+            return _not_yet(doc)
+
+        with pytest.raises(BlockerFound) as found:
+            wait_for_status(setup.ctx, "login", not_yet, bound_seconds=30, interval=0.5)
+    assert first[0][0] == "kustomization_failed"  # the effect, without its cause
+    assert found.value.blocker.code == "bootstrap_job_failed"
+    assert len(setup.collections) == 2
+
+
+def test_a_blocker_gone_a_moment_later_does_not_end_the_wait(setup: Setup) -> None:
+    # The node is away for the first collection only: the second one, made at once, no
+    # longer shows it, so the wait judges by the second and goes on (here: it is done).
+    nodes = BY_KEY["v1/nodes"]
+    node = setup.store.list(nodes)[0][0]
+    setup.store.delete(nodes, None, node["metadata"]["name"])
+    back = {k: v for k, v in node.items() if k != "metadata"}
+    back["metadata"] = {k: v for k, v in node["metadata"].items() if k in ("name", "labels", "annotations")}
+
+    def node_back() -> None:
+        setup.store.create(nodes, back)
+
+    setup.after.append(node_back)
+    doc = wait_for_status(
+        setup.ctx,
+        "the node",
+        lambda d: Seen("node_not_ready" not in [b.code for b in d.top_blockers], "node"),
+        bound_seconds=30,
+        interval=0.5,
+        tiers=("platform",),
+    )
+    assert doc is not None and "node_not_ready" not in [b.code for b in doc.top_blockers]
+    assert len(setup.collections) == 2
