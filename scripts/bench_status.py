@@ -258,6 +258,20 @@ def seed(store: object, pods: int, events: int) -> None:
 # -- /api/status under load ---------------------------------------------------------------------------
 
 
+def _response_head(buf: bytearray, end: int) -> tuple[int, int, str | None]:
+    """Status, Content-Length and ETag of the response head ``buf[:end]``."""
+    lines = bytes(buf[:end]).split(b"\r\n")
+    status, length, tag = int(lines[0][9:12]), 0, None
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"etag":
+            tag = value.strip().decode()
+    return status, length, tag
+
+
 class _SocketClient:
     """A lean HTTP/1.1 keep-alive client (one socket, the status line, Content-Length and ETag
     read from the headers, the body read whole): it spends a fraction of http.client's CPU per
@@ -276,16 +290,8 @@ class _SocketClient:
         self.sock.sendall((self.head + extra + "\r\n").encode())
         while (end := self.buf.find(b"\r\n\r\n")) < 0:
             self._more()
-        lines = bytes(self.buf[:end]).split(b"\r\n")
+        status, length, tag = _response_head(self.buf, end)
         del self.buf[: end + 4]
-        status, length, tag = int(lines[0][9:12]), 0, None
-        for line in lines[1:]:
-            name, _, value = line.partition(b":")
-            name = name.strip().lower()
-            if name == b"content-length":
-                length = int(value)
-            elif name == b"etag":
-                tag = value.strip().decode()
         while len(self.buf) < length:
             self._more()
         del self.buf[:length]
@@ -368,15 +374,7 @@ def _load_events(host: str, port: int, token: str, conditional: bool) -> tuple[l
             end = client.buf.find(b"\r\n\r\n")
             if end < 0:
                 continue
-            lines = bytes(client.buf[:end]).split(b"\r\n")
-            status, length, tag = int(lines[0][9:12]), 0, None
-            for line in lines[1:]:
-                name, _, value = line.partition(b":")
-                name = name.strip().lower()
-                if name == b"content-length":
-                    length = int(value)
-                elif name == b"etag":
-                    tag = value.strip().decode()
+            status, length, tag = _response_head(client.buf, end)
             if len(client.buf) < end + 4 + length:
                 continue
             latencies.append(time.perf_counter() - conn["t"])

@@ -168,11 +168,12 @@ def _confirmed_blocker(
     stalls, the Kustomization fails) can be seen in part, the effect without its cause. The
     blocker reported is the second collection's (the cause, once it shows); none there means
     it is gone and the wait goes on. Only a wait about to end on a blocker pays for this."""
-    if pick(doc) is None:
+    first = pick(doc)
+    if first is None:
         return None, doc
     again = ctx.status()
     if again is None:
-        return pick(doc), doc
+        return first, doc
     return pick(again), again
 
 
@@ -328,28 +329,25 @@ def wait_for_status(
 
     def judge() -> Seen:
         doc = ctx.status()
-        holder["doc"] = doc
         if doc is None:
+            holder["doc"] = None
             return fallback() if fallback is not None else Seen(False, "status not available yet")
-        away = _transient_blocker(doc)
-        if away is not None:  # nothing can be judged while the API is away: keep waiting
-            return Seen(False, f"error: {away.reason}")
-        seen = predicate(doc)
-        if seen.done:
-            return seen
-        if stop_on_blockers:
+        while True:  # twice at most: the second collection of a blocker holds none
+            holder["doc"] = doc
+            away = _transient_blocker(doc)
+            if away is not None:  # nothing can be judged while the API is away: keep waiting
+                return Seen(False, f"error: {away.reason}")
+            seen = predicate(doc)
+            if seen.done:
+                return seen
+            if not stop_on_blockers:
+                return Seen(False, seen.last_seen, _active_pull(doc))
             blocker, again = _confirmed_blocker(ctx, doc, lambda d: _pick_blocker(d, tiers, None))
             if blocker is not None:
                 raise BlockerFound(blocker, waiting_for=what)
-            if again is not doc:  # the blocker was gone a moment later: judge by what is now
-                holder["doc"] = doc = again
-                away = _transient_blocker(doc)
-                if away is not None:
-                    return Seen(False, f"error: {away.reason}")
-                seen = predicate(doc)
-                if seen.done:
-                    return seen
-        return Seen(False, seen.last_seen, _active_pull(doc))
+            if again is doc:
+                return Seen(False, seen.last_seen, _active_pull(doc))
+            doc = again  # the blocker was gone a moment later: judge by what is now
 
     try:
         wait_until(

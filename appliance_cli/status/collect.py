@@ -318,7 +318,7 @@ def _events(
     versions = (
         *(str((first.get("metadata") or {}).get("resourceVersion") or "") for first, _, _ in parts),
         str((rest.get("metadata") or {}).get("resourceVersion") or ""),
-        str(((pods or {}).get("metadata") or {}).get("resourceVersion") or "") if pods else "-",
+        str((pods.get("metadata") or {}).get("resourceVersion") or "") if pods else "-",
         *(cut or "" for _, _, cut in parts),
     )
     known = all(versions[: len(parts) + 2])

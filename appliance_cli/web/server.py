@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from appliance_cli.adapters.talos import HealthResult
     from appliance_cli.status.collect import CollectOptions, KubeSource
     from appliance_cli.status.informer import InformerSet
+    from appliance_cli.status.snapshot import EventsCollection
 
 log = logging.getLogger("appliance_cli.web.server")
 
@@ -163,7 +164,7 @@ class LiveCollector:
         self._informers: InformerSet | None = None
         self._generation = 0  # of the informers, when the last collection began
         # the last merged events, reused while their lists are unchanged (one per informer set)
-        self._events_seen: dict[tuple[str, ...], Any] = {}
+        self._events_seen: dict[tuple[str, ...], tuple[dict[str, Any], EventsCollection]] = {}
         self._client: KubeSource | None = None
         self._client_error: str | None = None
         self._client_source: tuple[str, int, int, int] | None = None
