@@ -244,6 +244,15 @@ def test_explicit_kubeconfig_of_an_installed_cluster_is_reused_and_phase_0_verif
     with running_lab(scenario="healthy", speed=SPEED, bootstrapped=True, virtual=True) as lab:
         kubeconfig, talosconfig = lab.site_dir / "kubeconfig", lab.site_dir / "talosconfig"
         before = (kubeconfig.read_bytes(), talosconfig.read_bytes())
+        # installed means its node is Ready: the lab's node reports Ready a moment after it starts
+        lab.wait_for(
+            lambda: any(
+                c.get("type") == "Ready" and c.get("status") == "True"
+                for n in lab.list_objects("v1/nodes")
+                for c in (n.get("status") or {}).get("conditions") or []
+            ),
+            what="the node Ready",
+        )
         r = bootstrap("--kubeconfig", str(kubeconfig), "--talosconfig", str(talosconfig))
         assert r.exit_code == 0, r.output
         assert "[phase 0/5] Talos host: already done, verified" in r.stdout
