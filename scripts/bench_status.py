@@ -74,6 +74,7 @@ FORBIDDEN_IMPORTS = (
     re.compile(r"^kubernetes\.client\.(api|models)\.\w+"),  # CoreV1Api & co: ~250 model modules
     re.compile(r"^httpx(\.|$)"),  # httpx imports its own CLI (httpx._main: rich, pygments, click)
     re.compile(r"^jsonschema(\.|$)"),
+    re.compile(r"^urllib3(\.|$)"),  # the standard library's http.client carries the requests
 )
 
 # The baseline collector's resources: one `kubectl get` process each, as the old tooling did.

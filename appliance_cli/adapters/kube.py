@@ -20,9 +20,10 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from appliance_cli.adapters.kube_http import (
+    KubeResponse,
     KubeTransport,
     Timeout,
     error_for,
@@ -38,9 +39,6 @@ from appliance_cli.errors import (
     KubeNotFound,
     KubeUnreachable,
 )
-
-if TYPE_CHECKING:
-    from urllib3 import BaseHTTPResponse
 
 Obj = dict[str, Any]
 T = TypeVar("T")
@@ -134,8 +132,8 @@ class KubeClient:
         stream: bool = False,
         what: str = "",
         retry: bool = False,
-    ) -> BaseHTTPResponse:
-        """Send one request; return the urllib3 response (read whole unless ``stream``).
+    ) -> KubeResponse:
+        """Send one request; return the answer (read whole unless ``stream``).
 
         ``retry``: the call is safe to repeat, so transient failures are retried."""
         if retry and not stream:
@@ -162,7 +160,7 @@ class KubeClient:
             what=what,
         )
 
-    def _json(self, resp: BaseHTTPResponse) -> Obj:
+    def _json(self, resp: KubeResponse) -> Obj:
         return json_object(resp.data)
 
     # -- verbs --------------------------------------------------------------------------------
@@ -327,7 +325,7 @@ class KubeClient:
         timeout_seconds: int = 60,
     ) -> Iterator[tuple[str, Obj]]:
         """``(type, object)`` pairs of a ``watch=true`` stream, until the server ends it."""
-        from urllib3.exceptions import HTTPError as Urllib3Error
+        import http.client
 
         query: list[tuple[str, Any]] = [("watch", "true"), ("timeoutSeconds", int(timeout_seconds))]
         if label_selector:
@@ -344,7 +342,7 @@ class KubeClient:
         buf = b""
         ended = False
         try:
-            for chunk in raw.stream(65536, decode_content=True):
+            for chunk in raw.stream(65536):
                 buf += chunk
                 while b"\n" in buf:
                     line, buf = buf.split(b"\n", 1)
@@ -361,7 +359,7 @@ class KubeClient:
                         )
                     yield str(ev.get("type")), dict(ev.get("object") or {})
             ended = True
-        except (Urllib3Error, OSError) as exc:
+        except (http.client.HTTPException, OSError) as exc:
             raise KubeUnreachable(f"watch {key}: stream broken: {transport_text(exc)}") from exc
         finally:
             if not ended:
@@ -464,24 +462,24 @@ class KubeClient:
 class LogStream:
     """A followed container log: iterate for lines; ``close()`` (any thread) ends it."""
 
-    def __init__(self, raw: BaseHTTPResponse, what: str) -> None:
+    def __init__(self, raw: KubeResponse, what: str) -> None:
         self._raw = raw
         self._what = what
         self._closed = threading.Event()
 
     def __iter__(self) -> Iterator[str]:
-        from urllib3.exceptions import HTTPError as Urllib3Error
+        import http.client
 
         buf = b""
         try:
-            for chunk in self._raw.stream(4096, decode_content=True):
+            for chunk in self._raw.stream(4096):
                 buf += chunk
                 while b"\n" in buf:
                     line, buf = buf.split(b"\n", 1)
                     yield line.decode(errors="replace")
             if buf:
                 yield buf.decode(errors="replace")
-        except (Urllib3Error, OSError, ValueError, AttributeError) as exc:
+        except (http.client.HTTPException, OSError, ValueError, AttributeError) as exc:
             if not self._closed.is_set():
                 raise KubeUnreachable(f"logs {self._what}: stream broken: {transport_text(exc)}") from exc
         finally:

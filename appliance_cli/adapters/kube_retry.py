@@ -88,14 +88,11 @@ def _chain(exc: BaseException) -> Iterable[BaseException]:
 
 
 def transport_failure(exc: BaseException) -> tuple[bool, bool]:
-    """``(transient, timed_out)`` for a urllib3/socket failure of one request."""
-    from urllib3.exceptions import NameResolutionError, SSLError
-    from urllib3.exceptions import TimeoutError as Urllib3Timeout
-
+    """``(transient, timed_out)`` for a socket/TLS/HTTP failure of one request."""
     chain = list(_chain(exc))
-    if any(isinstance(e, SSLError | ssl.SSLError | NameResolutionError | socket.gaierror) for e in chain):
+    if any(isinstance(e, ssl.SSLError | socket.gaierror) for e in chain):
         return False, False
-    timed_out = any(isinstance(e, Urllib3Timeout | TimeoutError | socket.timeout) for e in chain)
+    timed_out = any(isinstance(e, TimeoutError | socket.timeout) for e in chain)
     return True, timed_out
 
 

@@ -1,19 +1,23 @@
 """The client's own transport and the official `kubernetes` client read the same objects from
 the lab API over real HTTPS: with a bearer token, with a client certificate the server
-demands, with `tls-server-name`, and with an exec credential plugin."""
+demands, with `tls-server-name`, with an exec credential plugin, and through an HTTP proxy."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 import json
+import socket
 import ssl
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -22,6 +26,7 @@ from appliance_lab.apiserver import LabApiServer
 from appliance_lab.store import BY_KEY, Store
 
 from appliance_cli.adapters.kube import KubeClient
+from appliance_cli.adapters.kube_retry import RetryPolicy
 from appliance_cli.errors import KubeUnreachable
 
 pytestmark = pytest.mark.timeout(90)
@@ -305,3 +310,125 @@ def test_an_exec_credential_plugin_still_works(lab: LabApiServer, tmp_path: Path
     assert_same_objects(path)
     lab.register_exec_handler(lambda ns, pod, container, command: ("7\n", "", 0))
     assert KubeClient.from_kubeconfig(path).exec("msp", "db-0", "db", ["count"]) == ("7\n", "", 0)
+
+
+class ConnectProxy:
+    """An HTTP proxy that only tunnels (``CONNECT host:port``), as a corporate proxy in front of
+    an https API server does; it records each tunnel's request head and can cut them all."""
+
+    def __init__(self) -> None:
+        self.heads: list[str] = []
+        self.tunnels: list[socket.socket] = []
+        self.lock = threading.Lock()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._tunnel, args=(client,), daemon=True).start()
+
+    def _tunnel(self, client: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            more = client.recv(4096)
+            if not more:
+                client.close()
+                return
+            head += more
+        text = head.split(b"\r\n\r\n", 1)[0].decode()
+        host, port = text.split(" ")[1].rsplit(":", 1)
+        upstream = socket.create_connection((host, int(port)), timeout=10)
+        with self.lock:
+            self.heads.append(text)
+            self.tunnels += [client, upstream]
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+
+        def pipe(src: socket.socket, dst: socket.socket) -> None:
+            try:
+                while data := src.recv(65536):
+                    dst.sendall(data)
+            except OSError:
+                pass
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+        threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+        pipe(client, upstream)
+
+    def cut(self) -> None:
+        """Close every open tunnel, as a proxy's (or server's) idle timeout does."""
+        with self.lock:
+            tunnels, self.tunnels = self.tunnels, []
+        for s in tunnels:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+            s.close()
+
+    def close(self) -> None:
+        self.listener.close()
+        self.cut()
+
+
+@pytest.fixture
+def connect_proxy() -> Iterator[ConnectProxy]:
+    proxy = ConnectProxy()
+    yield proxy
+    proxy.close()
+
+
+def test_an_http_proxy_tunnels_to_the_https_api(
+    lab: LabApiServer, connect_proxy: ConnectProxy, tmp_path: Path
+) -> None:
+    """`proxy-url: http://user:password@proxy`: a CONNECT tunnel to the API's host and port with
+    the URL's credentials as `Proxy-Authorization`, TLS to the API server inside it; one kept-alive
+    tunnel carries the requests that follow one another."""
+    assert lab.ca_pem is not None
+    api = urlsplit(lab.url)
+    path = kubeconfig(
+        tmp_path / "kc",
+        lab.url,
+        {
+            "certificate-authority-data": b64(lab.ca_pem),
+            "proxy-url": f"http://ops:p%40ss@127.0.0.1:{connect_proxy.port}",
+        },
+        {"token": TOKEN},
+    )
+    lists = own_lists(path)
+    assert [i["metadata"]["name"] for i in lists["v1/pods"]["items"]] == ["db-0"]
+    assert len(connect_proxy.heads) == 1, connect_proxy.heads
+    first = connect_proxy.heads[0].split("\r\n")
+    assert first[0] == f"CONNECT {api.hostname}:{api.port} HTTP/1.0"
+    assert f"Proxy-Authorization: Basic {b64(b'ops:p@ss')}" in first
+    assert TOKEN not in connect_proxy.heads[0]  # the bearer token travels inside TLS only
+
+
+def test_a_kept_alive_connection_the_other_side_closed_is_not_reused(
+    lab: LabApiServer, connect_proxy: ConnectProxy, tmp_path: Path
+) -> None:
+    assert lab.ca_pem is not None
+    path = kubeconfig(
+        tmp_path / "kc",
+        lab.url,
+        {
+            "certificate-authority-data": b64(lab.ca_pem),
+            "proxy-url": f"http://127.0.0.1:{connect_proxy.port}",
+        },
+        {"token": TOKEN},
+    )
+    kube = KubeClient.from_kubeconfig(path, timeout=5, retry=RetryPolicy(attempts=1))
+    try:
+        assert kube.list_raw("v1/pods")["items"][0]["metadata"]["name"] == "db-0"
+        assert kube.list_raw("v1/namespaces")["items"]
+        assert len(connect_proxy.heads) == 1  # the second request rode the first's connection
+        connect_proxy.cut()
+        # no retry allowed: the idle connection is seen closed before it is used again
+        assert kube.list_raw("v1/pods")["items"][0]["metadata"]["name"] == "db-0"
+        assert len(connect_proxy.heads) == 2
+    finally:
+        kube.close()

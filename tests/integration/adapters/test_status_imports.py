@@ -1,6 +1,8 @@
 """`appliance status --json` in its own process, against a lab appliance whose database answers
 the seed-user exec: it loads nothing its output does not need (no `kubernetes` package, no
-httpx command line, no jsonschema, no websocket-client, no rich)."""
+httpx command line, no jsonschema, no websocket-client, no rich, no urllib3); a second status
+while the database container runs reuses the seed count the first one read (no exec, no
+WebSocket import)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import json
 import re
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from appliance_lab.testing import LabHandle
@@ -19,7 +22,7 @@ from appliance_cli.status.collect import SEED_COMMAND, seed_pod
 pytestmark = pytest.mark.timeout(180)
 
 # Top-level packages (or exact modules) the status path must not import.
-FORBIDDEN = ("kubernetes", "httpx._main", "jsonschema", "websocket", "rich")
+FORBIDDEN = ("kubernetes", "httpx._main", "jsonschema", "websocket", "rich", "urllib3")
 
 
 def imported_modules(importtime_stderr: str) -> set[str]:
@@ -36,9 +39,12 @@ def forbidden(modules: set[str]) -> list[str]:
 
 
 def test_forbidden_is_recognised() -> None:
-    assert forbidden({"kubernetes.client", "websockets.client", "rich", "httpx", "richer"}) == [
+    assert forbidden(
+        {"kubernetes.client", "websockets.client", "rich", "httpx", "richer", "urllib3.util"}
+    ) == [
         "kubernetes.client",
         "rich",
+        "urllib3.util",
     ]
 
 
@@ -54,16 +60,34 @@ def test_status_json_imports_no_heavyweight_module(lab: LabHandle) -> None:
     lab.apply_bootstrap_objects(tiers=("platform", "core"))
     kube = KubeClient.from_kubeconfig(lab.kubeconfig)
     lab.wait_for(lambda: seeded(kube), timeout=90, what="the seed-user query answers")
-    r = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "appliance_cli", "status", "--site-id", "lab", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert r.returncode in (0, 1), r.stderr[-3000:]
-    doc = json.loads(r.stdout)
+
+    def status() -> tuple[dict[str, Any], set[str]]:
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-X",
+                "importtime",
+                "-m",
+                "appliance_cli",
+                "status",
+                "--site-id",
+                "lab",
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert r.returncode in (0, 1), r.stderr[-3000:]
+        return json.loads(r.stdout), imported_modules(r.stderr)
+
+    doc, modules = status()
     assert doc["siteId"] == "lab"
-    modules = imported_modules(r.stderr)
     assert "appliance_cli.adapters.kube_http" in modules  # the live path really ran
     assert "websockets.client" in modules  # … with its seed-user exec
     assert forbidden(modules) == []
+    again, modules = status()
+    assert "websockets.client" not in modules  # the count the first status read is reused
+    assert forbidden(modules) == []
+    assert again["tiers"]["bootstrap"] == doc["tiers"]["bootstrap"]
+    assert [b["code"] for b in again["topBlockers"]] == [b["code"] for b in doc["topBlockers"]]

@@ -177,6 +177,7 @@ def test_unusable_kubeconfigs_are_bad_input_naming_the_file(tmp_path: Path, case
     with pytest.raises(UsageError) as exc:
         read_kubeconfig(p)
     assert exc.value.param == str(p) and fragment in exc.value.message
+    assert "s3cret" not in exc.value.message  # a proxy's password is never shown
 
 
 @pytest.mark.parametrize(
@@ -187,6 +188,7 @@ def test_unusable_kubeconfigs_are_bad_input_naming_the_file(tmp_path: Path, case
         ({}, {"client-certificate-data": b64(b"x")}, "needs its key"),
         ({}, {"tokenFile": "nope"}, "tokenFile"),
         ({"proxy-url": "ftp://proxy:21"}, {}, "proxy-url"),
+        ({"proxy-url": "socks5://me:s3cret-pw@proxy:1080"}, {}, "socks5 scheme"),
     ],
 )
 def test_unusable_files_and_data_are_bad_input(
