@@ -24,8 +24,13 @@ from appliance_cli.status.snapshot import ClusterSnapshot
 if TYPE_CHECKING:
     from appliance_cli.adapters.talos import HealthResult
     from appliance_cli.releases import Release
+    from appliance_cli.status.snapshot import SeedUsersProbe
 
 KUBE_TIMEOUT_SECONDS = 5.0
+# The seed-user counts this site's statuses saw, per database container instance (pod UID and
+# restart count): bootstrap's rule across processes. Users once seeded stay while that
+# container runs, so a status while it runs reuses the count instead of an exec.
+SEED_MEMORY_FILE = "seed-users.json"
 
 
 def resolve_site_id(site_id: str | None) -> str:
@@ -117,6 +122,7 @@ def collect_snapshot(
     exec_seed_probe: bool | None = None,
 ) -> ClusterSnapshot:
     """Collect one snapshot of a site's cluster (or, ``in_cluster``, of the cluster we run in)."""
+    site: Site | None = None
     if options is None:
         if in_cluster:
             options = CollectOptions(
@@ -143,10 +149,47 @@ def collect_snapshot(
                         hint="run 'appliance bootstrap' first (or 'appliance lab up' to try the lab), "
                         "or pick another site with --site-id",
                     )
+            if options.exec_seed_probe:
+                options.seed_users_seen = _seed_memory(site)
     kube_error: str | None = None
     if client is None:
         client, kube_error = status_client(kubeconfig, in_cluster=in_cluster)
-    return collect(client, with_client_secrets(options, client), kube_error=kube_error)
+    remembered = dict(options.seed_users_seen or {})
+    snapshot = collect(client, with_client_secrets(options, client), kube_error=kube_error)
+    if site is not None and options.seed_users_seen:
+        _remember_seed_users(site, options.seed_users_seen, remembered)
+    return snapshot
+
+
+def _seed_memory(site: Site) -> dict[str, SeedUsersProbe]:
+    """The positive seed-user counts earlier statuses of ``site`` saw (``{}`` if none or unreadable)."""
+    from appliance_cli.status.snapshot import SeedUsersProbe
+
+    try:
+        data = json.loads(site.path(SEED_MEMORY_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {
+        str(k): SeedUsersProbe(count=v, error=None, source="exec")
+        for k, v in data.items()
+        if isinstance(v, int) and not isinstance(v, bool) and v > 0
+    }
+
+
+def _remember_seed_users(
+    site: Site, seen: dict[str, SeedUsersProbe], before: dict[str, SeedUsersProbe]
+) -> None:
+    """Keep the counts this status added (only the running container's: an older instance
+    never comes back). A site directory that cannot be written only costs the next status an exec."""
+    fresh = {k: p.count for k, p in seen.items() if k not in before and p.count}
+    if not fresh or not site.exists():
+        return
+    try:
+        site.write(SEED_MEMORY_FILE, json.dumps(fresh, sort_keys=True) + "\n")
+    except OSError:
+        return
 
 
 def with_client_secrets(options: CollectOptions, client: object) -> CollectOptions:

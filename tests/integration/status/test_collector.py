@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -388,3 +389,53 @@ def test_collect_snapshot_reads_the_site_directory(
     assert snap.site.node_ip == "127.0.0.1" and snap.site.app_url == login.url
     assert snap.probes.seed_users is not None and snap.probes.seed_users.count == 5
     assert snap.probes.login is not None and snap.probes.login.status_code == 307
+
+
+def test_statuses_of_a_site_remember_seed_users_across_runs_in_the_site_directory(
+    store: Store, direct_kubeconfig: Path
+) -> None:
+    """One `appliance status` after another (each its own process, each a fresh
+    ``collect_snapshot``): the positive count one read is kept in the site directory (0600)
+    and reused while the same database container runs; a restarted container is asked again;
+    a damaged memory file only costs an exec."""
+    from appliance_cli.site import Site
+    from appliance_cli.status.live import SEED_MEMORY_FILE
+
+    seed_healthy(store)
+    answer = ["7\n"]
+    queries: list[str] = []
+
+    def handler(ns: str, pod: str, container: str, command: list[str]) -> tuple[str, str, int] | None:
+        if (ns, pod, container) == ("msp", "db-0", "db") and command[:1] == ["psql"]:
+            queries.append(answer[0])
+            return answer[0], "", 0
+        return None
+
+    store.register_exec_handler(handler)
+    site = Site.open("lab")
+    site.write("kubeconfig", direct_kubeconfig.read_text())
+
+    def count() -> int | None:
+        snap = collect_snapshot("lab")
+        assert snap.probes.seed_users is not None and snap.probes.seed_users.error is None
+        return snap.probes.seed_users.count
+
+    assert count() == 7 and len(queries) == 1
+    memory = site.path(SEED_MEMORY_FILE)
+    assert memory.stat().st_mode & 0o777 == 0o600
+    answer[0] = "0\n"  # the users are still there as far as the memory knows
+    assert count() == 7 and len(queries) == 1
+
+    def restarted(pod: dict[str, Any]) -> None:
+        for cs in pod["status"]["containerStatuses"]:
+            cs["restartCount"] = int(cs.get("restartCount", 0)) + 1
+
+    store.mutate(BY_KEY["v1/pods"], "msp", "db-0", restarted)
+    assert count() == 0 and len(queries) == 2  # a new container: asked again, a zero not kept
+    assert count() == 0 and len(queries) == 3
+    answer[0] = "4\n"
+    assert count() == 4 and len(queries) == 4
+    assert list(json.loads(memory.read_text()).values()) == [4]  # only the running container's
+    memory.write_text("{not json")
+    assert count() == 4 and len(queries) == 5
+    assert count() == 4 and len(queries) == 5
