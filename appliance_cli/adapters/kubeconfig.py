@@ -3,7 +3,7 @@ account) read into typed ``KubeSettings``, without the ``kubernetes`` package.
 
 What is read (client-go's names): the ``current-context``; its cluster's ``server``,
 ``certificate-authority`` / ``certificate-authority-data``, ``insecure-skip-tls-verify``,
-``tls-server-name`` and ``proxy-url``; its user's ``token`` / ``tokenFile``,
+``tls-server-name`` and ``proxy-url`` (an ``http://`` proxy only); its user's ``token`` / ``tokenFile``,
 ``client-certificate`` / ``client-certificate-data``, ``client-key`` / ``client-key-data``
 and ``username`` / ``password``. Relative file names are relative to the kubeconfig's own
 directory, as client-go reads them. Other fields are ignored.
@@ -14,7 +14,8 @@ plugin (and runs it again when the credential expires); the requests themselves 
 through ``adapters.kube_http``.
 
 A kubeconfig that cannot be used (not YAML, no current context, a missing server or file,
-undecodable data, a certificate or key that does not load) is bad input: ``UsageError``
+undecodable data, a certificate or key that does not load, a proxy that is not
+``http://``) is bad input: ``UsageError``
 naming the file.
 """
 
