@@ -9,7 +9,7 @@
      against the same lab (runs interleaved, median wall time, and CPU of the processes);
    * the ``python -X importtime`` budget of that process: total import time, and modules that
      must not be imported on the status path (the client's generated API classes and
-     models, httpx and its command line, jsonschema, the websocket-client package).
+     models, httpx and its command line, jsonschema, the websocket-client package, urllib3).
 
 2. The lab API seeded with 2,000 pods and 50,000 events (a realistic mix: every pod's
    Scheduled/Pulling/Pulled/Created/Started, some warnings) plus a healthy appliance:
@@ -57,7 +57,7 @@ sys.path.insert(0, str(REPO))
 
 CLIENTS = 50
 REQUESTS_PER_CLIENT = 40
-# Goals (issue table): whole process >= 5x the baseline on the bootstrapped lab (<= 0.4 s),
+# Goals: whole process >= 5x the baseline on the bootstrapped lab (<= 0.4 s),
 # >= 25x at 2,000 pods / 50,000 events, /api/status p99 < 10 ms with 0 errors, classification
 # of 2,000 pods < 30 ms.
 GOAL_SPEEDUP_LAB = 5.0
