@@ -49,7 +49,8 @@ def test_a_thread_still_working_is_waited_for(_isolated_home: Path) -> None:
     # never if the process ends without waiting for it.
     thread = (
         "import sys, threading; "
-        "threading.Thread(target=lambda: (threading.main_thread().join(), print('thread done', flush=True))).start(); "
+        "done = lambda: (threading.main_thread().join(), print('thread done', flush=True)); "
+        "threading.Thread(target=done).start(); "
     )
     r = appliance("explain", "--list", home=_isolated_home, before=thread)
     assert r.returncode == 0 and r.stdout.rstrip().endswith("thread done")
