@@ -160,9 +160,6 @@ class KubeResponse:
             self._data = self._raw.read()
         return self._data
 
-    def read(self) -> bytes:
-        return self.data
-
     def stream(self, amt: int = 65536) -> Iterator[bytes]:
         """The body in pieces of at most ``amt`` bytes as they arrive, until it ends."""
         while True:
@@ -217,9 +214,6 @@ class KubeTransport:
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
-
-    def url(self, path: str, query: Sequence[tuple[str, Any]] | None = None) -> str:
-        return self.settings.server + path + (f"?{urlencode(list(query))}" if query else "")
 
     def _new(self, connect_timeout: float) -> _Connection:
         s = self.settings
@@ -311,7 +305,7 @@ class KubeTransport:
         resp = KubeResponse(self, conn, raw)
         if not 200 <= resp.status <= 299:
             try:
-                answer = resp.read()
+                answer = resp.data
             except (http.client.HTTPException, OSError):
                 answer = b""
             finally:

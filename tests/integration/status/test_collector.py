@@ -65,13 +65,23 @@ def _opts(login_url: str | None = None, **kw: Any) -> CollectOptions:
     return CollectOptions(site_id="lab", node_ip="127.0.0.1", login_url=login_url, exec_seed_probe=True, **kw)
 
 
-def _seed_answer(store: Store, count: str = "7\n") -> None:
+def _seed_queries(store: Store, answer: list[str]) -> list[str]:
+    """The database pod answers the seed-user query with ``answer[0]`` (set it to change the
+    answer); returned: the answers it gave, one per query, in order."""
+    queries: list[str] = []
+
     def handler(ns: str, pod: str, container: str, command: list[str]) -> tuple[str, str, int] | None:
         if (ns, pod, container) == ("msp", "db-0", "db") and command[:1] == ["psql"]:
-            return count, "", 0
+            queries.append(answer[0])
+            return answer[0], "", 0
         return None
 
     store.register_exec_handler(handler)
+    return queries
+
+
+def _seed_answer(store: Store, count: str = "7\n") -> None:
+    _seed_queries(store, [count])
 
 
 def test_a_healthy_lab_is_collected_and_classified_fully_healthy(
@@ -113,15 +123,7 @@ def test_a_run_remembers_seed_users_per_database_container_and_asks_again_after_
     again while the same database container runs (a zero count is always asked again)."""
     seed_healthy(store)
     answer = ["0\n"]
-    queries: list[str] = []
-
-    def handler(ns: str, pod: str, container: str, command: list[str]) -> tuple[str, str, int] | None:
-        if (ns, pod, container) == ("msp", "db-0", "db") and command[:1] == ["psql"]:
-            queries.append(answer[0])
-            return answer[0], "", 0
-        return None
-
-    store.register_exec_handler(handler)
+    queries = _seed_queries(store, answer)
     client = KubeClient.from_kubeconfig(direct_kubeconfig)
     seen: dict[str, Any] = {}
 
@@ -403,15 +405,7 @@ def test_statuses_of_a_site_remember_seed_users_across_runs_in_the_site_director
 
     seed_healthy(store)
     answer = ["7\n"]
-    queries: list[str] = []
-
-    def handler(ns: str, pod: str, container: str, command: list[str]) -> tuple[str, str, int] | None:
-        if (ns, pod, container) == ("msp", "db-0", "db") and command[:1] == ["psql"]:
-            queries.append(answer[0])
-            return answer[0], "", 0
-        return None
-
-    store.register_exec_handler(handler)
+    queries = _seed_queries(store, answer)
     site = Site.open("lab")
     site.write("kubeconfig", direct_kubeconfig.read_text())
 
